@@ -1,0 +1,19 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Imports every check module so that all checks are registered, and names the groups they form."""
+
+from __future__ import annotations
+
+# Imported for their @check registrations.
+from ansible_collections.aragora.ops.plugins.module_utils.checks import (  # noqa: F401  pylint: disable=unused-import
+    health,
+    limits,
+    monitoring,
+    oauth,
+    providers,
+    security,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(spec.group for spec in REGISTRY.values()))

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small helpers the check modules share: reading a JSON answer, judging URLs and host names."""
+
+from __future__ import annotations
+
+import typing as t
+import urllib.parse
+
+from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
+
+_AUTH_HINT = {
+    401: "it asks for credentials",
+    403: "it refuses the credentials given",
+}
+
+
+def answered(observation: HttpObservation) -> HttpObservation:
+    """The observation, or CheckInputError when no HTTP answer came back at all."""
+    if observation.error:
+        raise CheckInputError(observation.describe())
+    return observation
+
+
+def json_object(observation: HttpObservation) -> dict[str, t.Any]:
+    """The answer's JSON object, whatever the status; CheckInputError (a FAIL) when there is none."""
+    answered(observation)
+    if observation.status in _AUTH_HINT:
+        raise CheckInputError("%s: %s" % (observation.describe(), _AUTH_HINT[observation.status]))
+    try:
+        data = observation.json()
+    except ValueError as exc:
+        raise CheckInputError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise CheckInputError("%s: expected a JSON object, got %s" % (observation.describe(), type(data).__name__))
+    return data
+
+
+def is_local_host(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.lower().strip("[]")
+    return host in LOCAL_HOSTS or host.startswith("127.") or host.endswith(".localhost")
+
+
+def url_parts(value: str) -> urllib.parse.SplitResult | None:
+    """The URL split, or None when it is not an absolute URL with a host."""
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+    except ValueError:
+        return None
+    return parts if parts.scheme and parts.hostname else None
+
+
+def host_of(value: str) -> str:
+    """The host of a URL or of a bare 'host[:port]': 'https://a.example:8443/x' and 'a.example:8443' -> 'a.example'."""
+    try:
+        return urllib.parse.urlsplit(value if "://" in value else "//" + value).hostname or ""
+    except ValueError:
+        return ""
+
+
+def split_list(value: str | None) -> list[str]:
+    """'a, b,,c' -> ['a', 'b', 'c']."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]

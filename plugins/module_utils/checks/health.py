@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Go-Live health: the checklist's Pre-Launch Health Check against the live API."""
+
+from __future__ import annotations
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
+from ansible_collections.aragora.ops.plugins.module_utils.engine import check
+from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+
+SECTION = "0"
+_UNSET_VERSIONS = ("dev", "unknown", "none")
+_REASON_KEYS = ("degraded_reason", "reason", "message", "error", "issues")
+
+
+def _reason(body: dict) -> str | None:
+    for key in _REASON_KEYS:
+        if body.get(key):
+            return str(body[key])[:300]
+    return None
+
+
+@check("health.liveness", SECTION, "Liveness endpoint (/healthz)",
+       "Look at the server log: /healthz must answer 200 {\"status\": \"ok\"} while the process is alive.")
+def liveness(ctx: TargetContext):
+    observation = ctx.api("healthz")
+    body = json_object(observation)
+    evidence = {"url": observation.url, "http_status": observation.status, "status": body.get("status")}
+    if observation.status != 200 or body.get("status") != "ok":
+        return failed("Liveness endpoint is not ok: %s, status %r" % (observation.status, body.get("status")),
+                      **evidence)
+    if body.get("degraded"):
+        return warned("Liveness endpoint is ok but degraded: %s" % _reason(body),
+                      "Fix the degraded component named in the reason.", degraded_reason=_reason(body), **evidence)
+    return passed("Liveness endpoint is ok", **evidence)
+
+
+@check("health.readiness", SECTION, "Readiness endpoint (/readyz)",
+       "The server is up but not ready: fix the reason it gives, then re-run.")
+def readiness(ctx: TargetContext):
+    observation = ctx.api("readyz")
+    body = json_object(observation)
+    evidence = {"url": observation.url, "http_status": observation.status, "status": body.get("status")}
+    if observation.status == 200 and body.get("status") == "ready":
+        return passed("Server is ready to take traffic", **evidence)
+    return failed("Server is not ready (%s): %s" % (observation.status, _reason(body) or body.get("status")),
+                  reason=_reason(body), **evidence)
+
+
+@check("health.api_health", SECTION, "Health endpoint (/api/health)",
+       "The server reports itself degraded: fix the reason it gives (Redis reachable, data directory writable, "
+       "circuit breakers closed, encryption key set), then re-run.")
+def api_health(ctx: TargetContext):
+    observation = ctx.api("health")
+    body = json_object(observation)
+    status = body.get("status")
+    evidence = {"url": observation.url, "http_status": observation.status, "status": status}
+    if observation.status == 200 and status == "healthy":
+        return passed("Health endpoint reports healthy", **evidence)
+    reason = _reason(body)
+    return failed("Health endpoint reports %s (%s)%s" % (status, observation.status, ": " + reason if reason else ""),
+                  reason=reason, **evidence)
+
+
+@check("health.release_version", SECTION, "Release version",
+       "Deploy the expected release, or correct expected_version.")
+def release_version(ctx: TargetContext):
+    health = answered(ctx.api("health"))
+    header = health.headers.get("X-API-Release")
+    build = ctx.api("build")
+    build_version = None
+    if not build.error and build.status == 200:
+        try:
+            build_version = (build.json() or {}).get("version")
+        except (ValueError, AttributeError):
+            build_version = None
+    evidence = {"x_api_release": header, "build_version": build_version, "expected": ctx.expected_version}
+    # Aragora 2.11.1's /health/build says "dev" unless the image was built with a version: not a release.
+    versions = {v for v in (header, build_version) if v and v.lower() not in _UNSET_VERSIONS}
+    if not versions:
+        return warned("Release version not reported (no X-API-Release header, no %s version)" % ctx.endpoints["build"],
+                      "Check that requests reach Aragora itself and not a proxy that strips its headers.", **evidence)
+    if len(versions) > 1:
+        return warned("Release version reported inconsistently: header %s, build %s" % (header, build_version),
+                      "Some replicas may run another release: finish or roll back the rollout.", **evidence)
+    version = versions.pop()
+    if ctx.expected_version and version != ctx.expected_version:
+        return failed("Release version is %s, expected %s" % (version, ctx.expected_version), **evidence)
+    return passed("Release version is %s" % version, **evidence)
+
+
+@check("health.response_time", SECTION, "Health endpoint response time",
+       "Find what slows the server down (CPU limits, database, Redis latency) before going live.")
+def response_time(ctx: TargetContext):
+    observation = answered(ctx.api("health"))
+    elapsed = round(observation.elapsed_ms)
+    warn_ms, fail_ms = ctx.threshold("response_time_warn_ms"), ctx.threshold("response_time_fail_ms")
+    evidence = {"elapsed_ms": elapsed, "warn_ms": warn_ms, "fail_ms": fail_ms}
+    if elapsed > fail_ms:
+        return failed("Health endpoint answered in %d ms (limit %d ms)" % (elapsed, fail_ms), **evidence)
+    if elapsed > warn_ms:
+        return warned("Health endpoint answered in %d ms (over %d ms)" % (elapsed, warn_ms), **evidence)
+    return passed("Health endpoint answered in %d ms" % elapsed, **evidence)

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Section 5, Monitoring & Observability: what the server itself exposes and is configured with."""
+
+from __future__ import annotations
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, url_parts
+from ansible_collections.aragora.ops.plugins.module_utils.engine import check
+from ansible_collections.aragora.ops.plugins.module_utils.metrics import parse_samples, with_prefix
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+
+SECTION = "5"
+METRIC_PREFIX = "aragora_"
+
+
+def scrape(ctx: TargetContext):
+    """The /metrics samples, scraped as Prometheus would; CheckInputError when they cannot be had."""
+    observation = answered(ctx.api("metrics", token=ctx.metrics_token))
+    if observation.status in (401, 403):
+        raise CheckInputError("%s: set metrics_token to ARAGORA_METRICS_TOKEN so the scrape is authorised"
+                              % observation.describe())
+    if observation.status != 200:
+        raise CheckInputError("%s: the metrics endpoint did not answer 200" % observation.describe())
+    try:
+        return observation, parse_samples(observation.text)
+    except ValueError as exc:
+        raise CheckInputError("%s: %s" % (observation.describe(), exc)) from None
+
+
+@check("monitoring.prometheus_metrics", SECTION, "Prometheus scraping",
+       "Make /metrics reachable by Prometheus (and the token, when ARAGORA_METRICS_TOKEN is set) and check that "
+       "the server exports aragora_ series.")
+def prometheus_metrics(ctx: TargetContext):
+    observation, samples = scrape(ctx)
+    ours = with_prefix(samples, METRIC_PREFIX)
+    evidence = {"url": observation.url, "samples": len(samples), "aragora_samples": len(ours),
+                "aragora_metrics": sorted({sample.name for sample in ours})[:10]}
+    if not ours:
+        return failed("Metrics endpoint answers but exposes no %s series" % METRIC_PREFIX, **evidence)
+    return passed("Metrics endpoint exposes %d %s samples" % (len(ours), METRIC_PREFIX), **evidence)
+
+
+@check("monitoring.sentry_dsn", SECTION, "Sentry DSN configured",
+       "Set SENTRY_DSN to the project's DSN (https://KEY@HOST/PROJECT) so errors reach Sentry.")
+def sentry_dsn(ctx: TargetContext):
+    dsn = ctx.config.get("SENTRY_DSN")
+    if dsn is None:
+        return warned("Sentry DSN not configured (SENTRY_DSN unset): errors are only in the logs", configured=False)
+    parts = url_parts(dsn)
+    if parts is None or parts.scheme not in ("https", "http") or not parts.username or not parts.path.strip("/"):
+        return failed("SENTRY_DSN is set but is not a DSN of the form https://KEY@HOST/PROJECT", configured=True)
+    return passed("Sentry DSN configured (host %s)" % parts.hostname, configured=True, host=parts.hostname)
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@check("monitoring.log_level", SECTION, "Log level",
+       "Set ARAGORA_LOG_LEVEL=INFO (or WARNING) in production.")
+def log_level(ctx: TargetContext):
+    value = ctx.config.get("ARAGORA_LOG_LEVEL")
+    level = (value or "INFO").upper()
+    evidence = {"ARAGORA_LOG_LEVEL": value, "effective": level}
+    if level == "WARN":
+        level = "WARNING"
+    if level not in _LOG_LEVELS:
+        return failed("Log level %r is not one of %s" % (value, ", ".join(_LOG_LEVELS)), **evidence)
+    if level == "DEBUG":
+        return warned("Log level is DEBUG: verbose, costly, and may log request data", **evidence)
+    return passed("Log level is %s%s" % (level, "" if value else " (default)"), **evidence)

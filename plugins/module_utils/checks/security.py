@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Section 1, Security Configuration."""
+
+from __future__ import annotations
+
+import collections
+import math
+import re
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
+    answered,
+    host_of,
+    is_local_host,
+    split_list,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.engine import check
+from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed, skipped, warned
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+
+SECTION = "1"
+
+# Provider keys the server reads (ARAGORA_CONTRACT.md); the first two are the checklist's primary providers.
+PRIMARY_PROVIDER_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
+FALLBACK_PROVIDER_KEYS = ("OPENROUTER_API_KEY",)
+OTHER_PROVIDER_KEYS = ("MISTRAL_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY")
+PROVIDER_KEYS = PRIMARY_PROVIDER_KEYS + FALLBACK_PROVIDER_KEYS + OTHER_PROVIDER_KEYS
+
+# Words that betray a copied example rather than a generated secret.
+_PLACEHOLDER = re.compile(r"change|example|placeholder|replace|your[-_]|secret|password|xxx|<|>|\.\.\.", re.I)
+
+
+def shannon_bits_per_char(value: str) -> float:
+    """Empirical entropy of the characters of ``value``: 0 for 'aaaa', about 4.5-5 for random base64."""
+    if not value:
+        return 0.0
+    total = len(value)
+    # 0.0 - ... so that a single repeated character gives 0.0, not -0.0
+    return 0.0 - sum(n / total * math.log2(n / total) for n in collections.Counter(value).values())
+
+
+@check("security.environment_mode", SECTION, "Production environment mode",
+       "Set ARAGORA_ENV=production.")
+def environment_mode(ctx: TargetContext):
+    value = ctx.config.get("ARAGORA_ENV")
+    if value == "production":
+        return passed("Environment mode is production", ARAGORA_ENV=value)
+    if value is None:
+        return failed("Environment mode is not set (ARAGORA_ENV unset: the server runs as development)",
+                      ARAGORA_ENV=None)
+    return failed("Environment mode is %s, not production" % value, ARAGORA_ENV=value)
+
+
+@check("security.jwt_secret", SECTION, "JWT Secret (32+ chars)",
+       "Generate one: python -c \"import secrets; print(secrets.token_urlsafe(48))\" and set ARAGORA_JWT_SECRET "
+       "from your secret manager.")
+def jwt_secret(ctx: TargetContext):
+    secret = ctx.config.get("ARAGORA_JWT_SECRET")
+    if secret is None:
+        return failed("JWT secret is not configured (ARAGORA_JWT_SECRET unset)", length=0)
+    min_length = int(ctx.threshold("jwt_secret_min_length"))
+    min_entropy = ctx.threshold("jwt_secret_min_entropy_bits")
+    entropy = round(shannon_bits_per_char(secret), 2)
+    evidence = {"length": len(secret), "min_length": min_length, "entropy_bits_per_char": entropy,
+                "distinct_characters": len(set(secret))}
+    if len(secret) < min_length:
+        return failed("JWT secret is too short (%d chars, needs %d+)" % (len(secret), min_length), **evidence)
+    if _PLACEHOLDER.search(secret):
+        return failed("JWT secret looks like a placeholder copied from an example", **evidence)
+    if entropy < min_entropy:
+        return failed("JWT secret has low entropy (%.2f bits/char, needs %.1f+)" % (entropy, min_entropy), **evidence)
+    return passed("JWT secret configured (%d chars)" % len(secret), **evidence)
+
+
+@check("security.api_keys_storage", SECTION, "API keys in secret manager",
+       "Move provider API keys out of the plain env file into a secret manager (Kubernetes Secret, Vault, "
+       "systemd credentials); until then make the file readable by the service user only (chmod 600).")
+def api_keys_storage(ctx: TargetContext):
+    ctx.config.require()
+    info = ctx.config.env_file
+    if info is None:
+        return skipped("No env file on a host to inspect: provider keys came as variables (vault, AWX survey)")
+    in_file = sorted(name for name in PROVIDER_KEYS if ctx.config.file_values.get(name, "").strip())
+    evidence = {"env_file": info.path, "mode": "%04o" % info.mode, "provider_keys_in_file": in_file}
+    if not in_file:
+        return passed("No provider API key held in the plain env file", **evidence)
+    if info.readable_by_others:
+        return failed("Provider API keys in a plain env file readable by others (%s, mode %04o)"
+                      % (info.path, info.mode), **evidence)
+    return warned("Provider API keys held in a plain env file (%s, mode %04o)" % (info.path, info.mode), **evidence)
+
+
+LOCAL_ORIGIN_PROBE = "http://localhost:3000"
+
+
+@check("security.cors_origins", SECTION, "CORS origins restricted",
+       "Set ARAGORA_ALLOWED_ORIGINS to the production front-end origins only (https://app.example.com), "
+       "without localhost, 127.0.0.1 or *.")
+def cors_origins(ctx: TargetContext):
+    """Judged on the configuration when there is one, and on what the live server answers a localhost origin."""
+    evidence: dict = {}
+    problems = []
+    if ctx.client is not None:
+        echoed = answered(ctx.api("health", headers={"Origin": LOCAL_ORIGIN_PROBE})).headers.get(
+            "Access-Control-Allow-Origin")
+        evidence["live_probe"] = "Origin %s -> Access-Control-Allow-Origin %s" % (LOCAL_ORIGIN_PROBE, echoed)
+        if echoed in ("*", LOCAL_ORIGIN_PROBE):
+            problems.append("the live server allows origin %s" % LOCAL_ORIGIN_PROBE)
+    if ctx.config.given:
+        origins = split_list(ctx.config.get("ARAGORA_ALLOWED_ORIGINS"))
+        evidence["ARAGORA_ALLOWED_ORIGINS"] = origins or None
+        problems += ["ARAGORA_ALLOWED_ORIGINS includes %s" % origin for origin in origins
+                     if "*" in origin or is_local_host(host_of(origin))]
+        if not origins and not problems:
+            return warned("CORS origins not configured (ARAGORA_ALLOWED_ORIGINS unset: the server falls back to "
+                          "upstream's aragora.ai origins in production, localhost ones in development)", **evidence)
+    elif ctx.client is None:
+        ctx.config.require()
+    if problems:
+        return failed("CORS origins not restricted: %s" % "; ".join(problems), **evidence)
+    plain_http = [o for o in evidence.get("ARAGORA_ALLOWED_ORIGINS") or [] if o.lower().startswith("http://")]
+    if plain_http:
+        return warned("CORS origins include plain-http origins: %s" % ", ".join(plain_http),
+                      "Serve the front end over https and list its https origin.", **evidence)
+    origins = evidence.get("ARAGORA_ALLOWED_ORIGINS")
+    return passed("CORS origins restricted%s" % (" to " + ", ".join(origins) if origins else
+                                                 " (localhost origin refused by the live server)"), **evidence)
+
+
+@check("security.https_enforced", SECTION, "TLS/HTTPS enforced",
+       "Serve the API over https only: terminate TLS at the proxy or load balancer (or ARAGORA_SSL_ENABLED) and "
+       "redirect plain http to https.")
+def https_enforced(ctx: TargetContext):
+    """Judged by the scheme and handshake: Aragora sends HSTS on every answer, plain HTTP too, so HSTS proves nothing."""
+    observation = answered(ctx.api("health"))
+    evidence = {"url": observation.url, "hsts": observation.headers.get("Strict-Transport-Security")}
+    if ctx.http_url:
+        redirect = answered(ctx.client.get(ctx.http_url, allow_redirects=False))
+        location = redirect.headers.get("Location", "")
+        evidence.update(http_url=ctx.http_url, http_status=redirect.status, http_location=location or None)
+        if not (300 <= (redirect.status or 0) < 400 and location.lower().startswith("https://")):
+            return failed("Plain HTTP is served without a redirect to HTTPS (%s answered %s)"
+                          % (ctx.http_url, redirect.status), **evidence)
+    if not observation.url.lower().startswith("https://"):
+        return failed("API is served over plain HTTP (%s)" % observation.url, **evidence)
+    return passed("TLS/HTTPS enforced (verified TLS handshake%s)" % (
+        ", http redirects to https" if ctx.http_url else ""), **evidence)
+
+
+@check("security.rate_limiting", SECTION, "Rate limiting enabled",
+       "Leave rate limiting on (unset ARAGORA_DISABLE_RATE_LIMIT), set ARAGORA_RATE_LIMIT, and give the server "
+       "ARAGORA_REDIS_URL so that limits are shared by all replicas.")
+def rate_limiting(ctx: TargetContext):
+    """Aragora 2.11 has no /api/rate-limits/config (the checklist's probe): judged on the configuration the limiter
+    reads, with the legacy endpoint's answer kept as evidence."""
+    evidence: dict = {}
+    if ctx.client is not None:
+        legacy = ctx.api("rate_limits_config")
+        evidence["rate_limits_config_endpoint"] = legacy.describe()
+    disabled = ctx.config.get("ARAGORA_DISABLE_RATE_LIMIT")
+    redis_name, redis_url = ctx.config.first("ARAGORA_REDIS_URL", "REDIS_URL")
+    evidence.update(ARAGORA_DISABLE_RATE_LIMIT=disabled, ARAGORA_RATE_LIMIT=ctx.config.get("ARAGORA_RATE_LIMIT"),
+                    redis_url_variable=redis_name)
+    if disabled and disabled.lower() in ("1", "true", "yes", "on"):
+        return failed("Rate limiting is disabled (ARAGORA_DISABLE_RATE_LIMIT=%s)" % disabled, **evidence)
+    if not redis_url:
+        return warned("Redis not configured (rate limiting will use in-memory)", **evidence)
+    return passed("Rate limiting enabled, shared through Redis (%s)" % redis_name, **evidence)
+
+
+_BLACKLIST_BACKENDS = ("memory", "sqlite", "postgres", "supabase", "redis")
+
+
+def effective_blacklist_backend(ctx: TargetContext) -> tuple[str, str]:
+    """(backend, why): Aragora 2.11 falls back to ARAGORA_DB_BACKEND, which 'auto' resolves from DATABASE_URL."""
+    explicit = ctx.config.get("ARAGORA_BLACKLIST_BACKEND")
+    if explicit:
+        return explicit.lower(), "ARAGORA_BLACKLIST_BACKEND"
+    db_backend = (ctx.config.get("ARAGORA_DB_BACKEND") or "auto").lower()
+    if db_backend != "auto":
+        return db_backend, "ARAGORA_BLACKLIST_BACKEND unset, ARAGORA_DB_BACKEND=%s" % db_backend
+    if ctx.config.first("DATABASE_URL", "ARAGORA_POSTGRES_DSN")[1]:
+        return "postgres", "ARAGORA_BLACKLIST_BACKEND unset, database backend auto with DATABASE_URL"
+    return "sqlite", "ARAGORA_BLACKLIST_BACKEND unset, database backend auto without DATABASE_URL"
+
+
+@check("security.token_blacklist", SECTION, "Token blacklist backend",
+       "Set ARAGORA_BLACKLIST_BACKEND=redis (or sqlite on a single instance) so revoked tokens stay revoked "
+       "across restarts and replicas.")
+def token_blacklist(ctx: TargetContext):
+    backend, why = effective_blacklist_backend(ctx)
+    evidence = {"effective": backend, "decided_by": why}
+    if backend not in _BLACKLIST_BACKENDS:
+        return failed("Token blacklist backend %r is not one of %s" % (backend, ", ".join(_BLACKLIST_BACKENDS)),
+                      **evidence)
+    if backend == "memory":
+        return warned("Token blacklist uses memory: revocations are lost on restart and not shared between replicas",
+                      **evidence)
+    return passed("Token blacklist backend is %s" % backend, **evidence)

@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The deployment's configuration as the checks see it: environment variables from an env file on the host
+and/or a dict given by the caller (inventory, vault, AWX survey), with secret values kept out of every output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import re
+import stat
+import typing as t
+import urllib.parse
+
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
+
+try:
+    from dotenv import dotenv_values
+except ImportError:  # reported by the module through missing_required_lib
+    dotenv_values = None  # type: ignore[assignment]
+
+# Names whose values are secrets. ARAGORA_REDIS_KEY_PREFIX holds no secret, hence the anchored _KEY$.
+_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$|^KEY$|_DSN$|^DSN$)", re.I)
+MASK = "********"
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def url_password(value: str) -> str | None:
+    """The password inside a URL such as redis://:pw@host or postgresql://user:pw@host/db, if any."""
+    try:
+        return urllib.parse.urlsplit(value).password
+    except ValueError:
+        return None
+
+
+def mask_url(value: str) -> str:
+    """The URL with its password replaced, for evidence: postgresql://aragora:********@db:5432/aragora."""
+    password = url_password(value)
+    return value.replace(":" + password + "@", ":" + MASK + "@", 1) if password else value
+
+
+def secret_values(values: t.Mapping[str, str]) -> set[str]:
+    """Every secret string in ``values``: whole values of secret names, and passwords embedded in URLs."""
+    found = set()
+    for name, value in values.items():
+        if not value:
+            continue
+        if is_secret_name(name):
+            found.add(value)
+        password = url_password(value) if "://" in value else None
+        if password:
+            found.add(password)
+            found.add(urllib.parse.unquote(password))
+    return found
+
+
+@dataclasses.dataclass
+class EnvFileInfo:
+    path: str
+    mode: int
+    uid: int
+
+    @property
+    def readable_by_others(self) -> bool:
+        return bool(self.mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def read_env_file(path: str) -> tuple[dict[str, str], EnvFileInfo]:
+    """Parse a systemd EnvironmentFile / .env file; raise CheckInputError naming the problem."""
+    if dotenv_values is None:
+        raise CheckInputError("python-dotenv is needed on the host to read %s (pip install python-dotenv)" % path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            info = os.fstat(handle.fileno())
+            content = handle.read()
+    except OSError as exc:
+        raise CheckInputError("cannot read env file %s: %s" % (path, exc.strerror or exc)) from None
+    except UnicodeDecodeError:
+        raise CheckInputError("env file %s is not UTF-8 text" % path) from None
+    values = {name: value for name, value in dotenv_values(stream=io.StringIO(content)).items() if name}
+    return {name: "" if value is None else value for name, value in values.items()}, EnvFileInfo(
+        path, stat.S_IMODE(info.st_mode), info.st_uid)
+
+
+class Config:
+    """Merged configuration: the env file first, the caller's dict on top (it is what will be deployed)."""
+
+    def __init__(self, env_file: str | None = None, variables: t.Mapping[str, t.Any] | None = None) -> None:
+        self.env_file: EnvFileInfo | None = None
+        self.error: str | None = None
+        self.values: dict[str, str] = {}
+        self.sources: list[str] = []
+        self.file_values: dict[str, str] = {}  # what the file on disk holds, for the storage check
+        if env_file:
+            try:
+                self.file_values, self.env_file = read_env_file(env_file)
+                self.values.update(self.file_values)
+                self.sources.append("env file %s" % env_file)
+            except CheckInputError as exc:
+                self.error = str(exc)
+        if variables:
+            self.values.update({str(k): "" if v is None else str(v) for k, v in variables.items()})
+            self.sources.append("variables")
+
+    @property
+    def given(self) -> bool:
+        return bool(self.sources) or self.error is not None
+
+    def require(self) -> None:
+        """Called by every configuration check: SKIP when no source was given, FAIL when the given one broke."""
+        if self.error:
+            raise CheckInputError(self.error)
+        if not self.sources:
+            raise CheckSkipped("no configuration to inspect: give env_file (read on the host) or config variables")
+
+    def get(self, name: str) -> str | None:
+        """The value of ``name``, stripped; None when unset or empty."""
+        self.require()
+        value = self.values.get(name, "").strip()
+        return value or None
+
+    def first(self, *names: str) -> tuple[str | None, str | None]:
+        """(name, value) of the first of ``names`` that is set; (None, None) when none is."""
+        for name in names:
+            value = self.get(name)
+            if value is not None:
+                return name, value
+        return None, None
+
+    def secrets(self) -> set[str]:
+        return secret_values(self.values)
+
+
+@dataclasses.dataclass
+class IntSetting:
+    """An integer setting with the range the server accepts and the default it applies when unset."""
+
+    name: str
+    default: int
+    minimum: int
+    maximum: int
+
+
+def parse_int_setting(config: Config, setting: IntSetting) -> tuple[int | None, str | None]:
+    """(value, problem): value None when unset; problem says why a set value is unusable."""
+    raw = config.get(setting.name)
+    if raw is None:
+        return None, None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None, "%s=%r is not a whole number" % (setting.name, raw)
+    if not setting.minimum <= value <= setting.maximum:
+        return value, "%s=%d is outside the valid range %d-%d" % (setting.name, value, setting.minimum, setting.maximum)
+    return value, None

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check registry and runner: checks are plain functions of a context, run concurrently.
+
+A check is declared once with ``@check(id, section, title, remediation)`` next to its logic. The runner calls every
+selected check in a thread pool, so that the network waits of one target's checks overlap inside one module call,
+and turns each outcome (or exception) into a result dict of the common schema.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import time
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    FAIL,
+    SKIP,
+    WARN,
+    CheckInputError,
+    CheckSkipped,
+    Outcome,
+    section_label,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    section: str  # the checklist's section number, a key of result.SECTIONS
+    title: str  # the checklist item, in the checklist's words
+    remediation: str  # what to do when the check does not pass
+    func: t.Callable[[t.Any], Outcome]
+
+    @property
+    def group(self) -> str:
+        """The id's prefix: 'security' for 'security.jwt_secret'."""
+        return self.id.split(".", 1)[0]
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(check_id: str, section: str, title: str, remediation: str) -> t.Callable:
+    """Register the decorated function as the check ``check_id``."""
+
+    def register(func: t.Callable[[t.Any], Outcome]) -> t.Callable[[t.Any], Outcome]:
+        if check_id in REGISTRY:
+            raise ValueError("check id registered twice: %s" % check_id)
+        REGISTRY[check_id] = CheckSpec(check_id, section, title, remediation, func)
+        return func
+
+    return register
+
+
+def select(groups: t.Iterable[str] | None = None, skip: t.Iterable[str] = ()) -> tuple[list[CheckSpec], list[CheckSpec]]:
+    """The registered checks of the given groups (all when None), split into (to run, skipped by the caller)."""
+    wanted = set(groups) if groups is not None else None
+    skip = set(skip)
+    specs = [spec for spec in REGISTRY.values() if wanted is None or spec.group in wanted]
+    return [s for s in specs if s.id not in skip], [s for s in specs if s.id in skip]
+
+
+def _result(spec: CheckSpec, outcome: Outcome, duration_ms: float) -> dict:
+    remediation = spec.remediation if outcome.remediation is None else outcome.remediation
+    return {
+        "id": spec.id,
+        "section": section_label(spec.section),
+        "title": spec.title,
+        "status": outcome.status,
+        "message": outcome.message,
+        "evidence": outcome.evidence,
+        "remediation": remediation if outcome.status in (FAIL, WARN) else "",
+        "duration_ms": round(duration_ms, 1),
+    }
+
+
+def run_one(spec: CheckSpec, context: t.Any) -> dict:
+    """Run one check; whatever goes wrong becomes a FAIL that says what, never a traceback."""
+    started = time.monotonic()
+    try:
+        outcome = spec.func(context)
+    except CheckSkipped as exc:
+        outcome = Outcome(SKIP, str(exc))
+    except CheckInputError as exc:
+        outcome = Outcome(FAIL, "%s: %s" % (spec.title, exc))
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # a bug in one check must not hide the others
+        outcome = Outcome(FAIL, "check %s could not complete: %s: %s" % (spec.id, type(exc).__name__, exc),
+                          remediation="This is a defect in aragora.ops; please report it with this message.")
+    return _result(spec, outcome, (time.monotonic() - started) * 1000)
+
+
+def run_checks(specs: t.Sequence[CheckSpec], context: t.Any, skipped: t.Sequence[CheckSpec] = (),
+               max_workers: int = 16) -> list[dict]:
+    """Run ``specs`` concurrently against ``context``; results come back in checklist order."""
+    results: dict[str, dict] = {}
+    if specs:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(specs)))) as pool:
+            futures = {pool.submit(run_one, spec, context): spec.id for spec in specs}
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+    for spec in skipped:
+        results[spec.id] = _result(spec, Outcome(SKIP, "skipped by configuration (listed in skip_checks)"), 0.0)
+    return [results[spec.id] for spec in in_checklist_order(REGISTRY.values()) if spec.id in results]
+
+
+def in_checklist_order(specs: t.Iterable[CheckSpec]) -> list[CheckSpec]:
+    """By section number, then in the order the checks were declared."""
+    return sorted(specs, key=lambda spec: int(spec.section))

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The argument spec of the target options (doc fragment aragora.ops.target) and their validation."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils import http_client
+from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
+
+TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "api_url": {"type": "str"},
+    "env_file": {"type": "path"},
+    "config": {"type": "dict", "default": {}},
+    "api_token": {"type": "str", "no_log": True},
+    "metrics_token": {"type": "str", "no_log": True},
+    "timeout": {"type": "float", "default": http_client.DEFAULT_TIMEOUT},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "max_body_bytes": {"type": "int", "default": http_client.DEFAULT_MAX_BODY_BYTES},
+    "endpoints": {"type": "dict", "default": {}},
+    "thresholds": {"type": "dict", "default": {}},
+}
+
+
+def target_argument_spec(**extra: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    return {**TARGET_ARGUMENT_SPEC, **extra}
+
+
+def missing_library(params: t.Mapping[str, t.Any]) -> str | None:
+    """The PyPI name of a library the given options need and the host lacks."""
+    if params.get("api_url") and http_client.requests is None:
+        return "requests"
+    return None
+
+
+def invalid_params(params: t.Mapping[str, t.Any]) -> str | None:
+    """Why the target options cannot be used, naming the option to fix; None when they can."""
+    for option, known in (("endpoints", DEFAULT_ENDPOINTS), ("thresholds", DEFAULT_THRESHOLDS)):
+        unknown = sorted(set(params.get(option) or {}) - set(known))
+        if unknown:
+            return "%s: unknown key(s) %s; valid keys: %s" % (option, ", ".join(unknown), ", ".join(sorted(known)))
+    for name, value in (params.get("thresholds") or {}).items():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return "thresholds.%s must be a number, got %r" % (name, value)
+    url = params.get("api_url")
+    if url and not url.lower().startswith(("http://", "https://")):
+        return "api_url must start with http:// or https://, got %r" % url
+    if params.get("timeout", 1) <= 0:
+        return "timeout must be a positive number of seconds"
+    return None

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The readiness report: check results of one or more targets rendered as a console summary, JSON, Markdown
+(the checklist's sections filled in, with a blank sign-off table) and JUnit XML."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import tempfile
+import typing as t
+import xml.etree.ElementTree as ET
+
+from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    FAIL,
+    SECTIONS,
+    SKIP,
+    WARN,
+    counts,
+    section_label,
+    verdict,
+)
+
+SIGN_OFF_ROLES = ("Engineering Lead", "Security Review", "Operations", "Product Owner")
+UNREACHABLE_CHECK_ID = "target.results"
+
+
+def missing_target_result(target: str, reason: str) -> dict:
+    """A FAIL standing for a target whose checks produced nothing (unreachable host, failed task)."""
+    return {"id": UNREACHABLE_CHECK_ID, "section": section_label("0"), "title": "Target checked",
+            "status": FAIL, "message": "No check results from %s: %s" % (target, reason), "evidence": {},
+            "remediation": "Make the target reachable (inventory, connection, credentials) and run again.",
+            "duration_ms": 0.0}
+
+
+class Report:
+    """All targets' results, each check tagged with its target."""
+
+    def __init__(self, results: t.Mapping[str, t.Sequence[dict]], strict: bool = False,
+                 generated_at: datetime.datetime | None = None) -> None:
+        self.strict = strict
+        self.generated_at = (generated_at or datetime.datetime.now(datetime.timezone.utc)).isoformat(
+            timespec="seconds")
+        self.targets = {target: [dict(check, target=target) for check in checks] for target, checks in results.items()}
+
+    @property
+    def checks(self) -> list[dict]:
+        return [check for checks in self.targets.values() for check in checks]
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.checks, self.strict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return counts(self.checks)
+
+    def sub_report(self, target: str) -> Report:
+        report = Report({target: self.targets[target]}, self.strict)
+        report.generated_at = self.generated_at
+        return report
+
+    # --- renderings ---------------------------------------------------------------------------------------------
+
+    def as_json(self) -> dict[str, t.Any]:
+        return {
+            "verdict": self.verdict,
+            "strict": self.strict,
+            "generated_at": self.generated_at,
+            "counts": self.counts,
+            "targets": {target: {"verdict": verdict(checks, self.strict), "counts": counts(checks)}
+                        for target, checks in self.targets.items()},
+            "checks": self.checks,
+        }
+
+    def summary(self) -> str:
+        """The console summary, in the style of the checklist's own validator: '[PASS] ...' grouped by section."""
+        lines = []
+        for target, checks in self.targets.items():
+            lines.append("=== Aragora production readiness: %s ===" % target)
+            for section, section_checks in _by_section(checks):
+                lines.append(section)
+                lines.extend("  [%s] %s" % (check["status"], check["message"]) for check in section_checks)
+            lines.append("Verdict for %s: %s (%s)" % (target, verdict(checks, self.strict), _tally(counts(checks))))
+        if len(self.targets) > 1:
+            lines.append("Overall verdict: %s (%s)" % (self.verdict, _tally(self.counts)))
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        out = ["# Production Readiness Report", "",
+               "| | |", "|---|---|",
+               "| **Verdict** | **%s**%s |" % (self.verdict, " (strict: WARN counts as NO-GO)" if self.strict else ""),
+               "| Generated | %s |" % self.generated_at,
+               "| Targets | %s |" % ", ".join(self.targets),
+               "| Checks | %s |" % _tally(self.counts), ""]
+        for target, checks in self.targets.items():
+            out += ["## Target: %s — %s" % (_md(target), verdict(checks, self.strict)), ""]
+            for section, section_checks in _by_section(checks):
+                out += ["### %s" % section, "", "| Item | Status | Evidence | Remediation |",
+                        "|------|--------|----------|-------------|"]
+                out += ["| **%s** | %s | %s | %s |" % (
+                    _md(check["title"]), _status_cell(check["status"]),
+                    _md(check["message"] + _evidence_suffix(check["evidence"])), _md(check["remediation"]))
+                    for check in section_checks]
+                out.append("")
+        out += ["## Sign-Off", "", "| Role | Name | Date | Signature |", "|------|------|------|-----------|"]
+        out += ["| %s | | | |" % role for role in SIGN_OFF_ROLES]
+        return "\n".join(out) + "\n"
+
+    def junit(self) -> str:
+        suites = ET.Element("testsuites", name="aragora-readiness", tests=str(len(self.checks)),
+                            failures=str(self._junit_failures(self.checks)))
+        for target, checks in self.targets.items():
+            suite = ET.SubElement(suites, "testsuite", name=target, tests=str(len(checks)),
+                                  failures=str(self._junit_failures(checks)),
+                                  skipped=str(counts(checks)[SKIP]), timestamp=self.generated_at,
+                                  time="%.3f" % (sum(c["duration_ms"] for c in checks) / 1000))
+            for check in checks:
+                case = ET.SubElement(suite, "testcase", classname="%s.%s" % (target, check["id"].split(".")[0]),
+                                     name="%s: %s" % (check["id"], check["title"]),
+                                     time="%.3f" % (check["duration_ms"] / 1000))
+                detail = check["message"] + _evidence_suffix(check["evidence"])
+                if check["status"] == FAIL or (self.strict and check["status"] == WARN):
+                    ET.SubElement(case, "failure", message=check["message"], type=check["status"]).text = (
+                        detail + "\nRemediation: " + check["remediation"])
+                elif check["status"] == SKIP:
+                    ET.SubElement(case, "skipped", message=check["message"])
+                else:
+                    ET.SubElement(case, "system-out").text = "[%s] %s" % (check["status"], detail)
+        ET.indent(suites)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+    def _junit_failures(self, checks: t.Sequence[dict]) -> int:
+        return sum(1 for c in checks if c["status"] == FAIL or (self.strict and c["status"] == WARN))
+
+    # --- files --------------------------------------------------------------------------------------------------
+
+    def write(self, directory: str, basename: str = "readiness-report") -> list[str]:
+        """Write the report files (and one JSON and Markdown per target when there are several); their paths."""
+        os.makedirs(directory, exist_ok=True)
+        files = self._write_set(directory, basename, with_junit=True)
+        if len(self.targets) > 1:
+            for target in self.targets:
+                files += self.sub_report(target)._write_set(directory, "%s-%s" % (basename, _slug(target)))
+        return files
+
+    def _write_set(self, directory: str, basename: str, with_junit: bool = False) -> list[str]:
+        renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n", ".md": self.markdown()}
+        if with_junit:
+            renderings[".xml"] = self.junit()
+        return [_write_atomically(os.path.join(directory, basename + suffix), text)
+                for suffix, text in renderings.items()]
+
+
+def _write_atomically(path: str, text: str) -> str:
+    """Readers never see half a report: write beside it, then rename over it."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return path
+
+
+def _by_section(checks: t.Sequence[dict]) -> list[tuple[str, list[dict]]]:
+    order = [section_label(number) for number in SECTIONS]
+    grouped: dict[str, list[dict]] = {}
+    for check in checks:
+        grouped.setdefault(check["section"], []).append(check)
+    return sorted(grouped.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+
+
+def _tally(tally: t.Mapping[str, int]) -> str:
+    return ", ".join("%d %s" % (number, status) for status, number in tally.items())
+
+
+def _evidence_suffix(evidence: t.Mapping[str, t.Any]) -> str:
+    if not evidence:
+        return ""
+    parts = ["%s=%s" % (key, value if isinstance(value, (str, int, float)) or value is None else json.dumps(value))
+             for key, value in evidence.items()]
+    return " (" + "; ".join(parts) + ")"
+
+
+def _status_cell(status: str) -> str:
+    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP"}[status]
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "target"

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one result schema every check produces, and the verdict derived from a list of results.
+
+A check result is a plain dict so that it crosses the module/JSON boundary unchanged:
+``id``, ``section``, ``title``, ``status``, ``message``, ``evidence``, ``remediation``, ``duration_ms``
+and, once aggregated across targets, ``target``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+PASS = "PASS"
+WARN = "WARN"
+FAIL = "FAIL"
+SKIP = "SKIP"
+STATUSES = (PASS, WARN, FAIL, SKIP)
+
+GO = "GO"
+NO_GO = "NO-GO"
+
+# The checklist's own section numbers and names; "0" holds the Go-Live health checks, which precede them.
+SECTIONS: dict[str, str] = {
+    "0": "Go-Live Health",
+    "1": "Security Configuration",
+    "2": "High Availability",
+    "3": "Database & Persistence",
+    "4": "Redis Configuration",
+    "5": "Monitoring & Observability",
+    "6": "SSL/TLS Certificates",
+    "7": "OAuth & Authentication",
+    "8": "API Provider Configuration",
+    "9": "Resource Limits",
+    "10": "Disaster Recovery",
+}
+
+
+def section_label(number: str) -> str:
+    """'1' -> '1. Security Configuration'."""
+    return "%s. %s" % (number, SECTIONS[number])
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a check function decides: a status, one sentence saying why, and what it observed."""
+
+    status: str
+    message: str
+    evidence: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    remediation: str | None = None  # None: use the check's standing remediation
+
+
+def passed(message: str, **evidence: t.Any) -> Outcome:
+    return Outcome(PASS, message, evidence)
+
+
+def warned(message: str, remediation: str | None = None, **evidence: t.Any) -> Outcome:
+    return Outcome(WARN, message, evidence, remediation)
+
+
+def failed(message: str, remediation: str | None = None, **evidence: t.Any) -> Outcome:
+    return Outcome(FAIL, message, evidence, remediation)
+
+
+def skipped(message: str, **evidence: t.Any) -> Outcome:
+    return Outcome(SKIP, message, evidence, "")
+
+
+class CheckSkipped(Exception):
+    """Raised by a check (or the facts it reads) when the check does not apply to this target."""
+
+
+class CheckInputError(Exception):
+    """Raised when the facts a check needs could not be obtained; the check FAILs with this message."""
+
+
+def counts(results: t.Iterable[dict]) -> dict[str, int]:
+    tally = dict.fromkeys(STATUSES, 0)
+    for result in results:
+        tally[result["status"]] += 1
+    return tally
+
+
+def verdict(results: t.Iterable[dict], strict: bool = False) -> str:
+    """NO-GO when anything FAILs, or WARNs in strict mode; GO otherwise."""
+    tally = counts(results)
+    if tally[FAIL] or (strict and tally[WARN]):
+        return NO_GO
+    return GO

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Builds one target's context from module parameters and runs its selected checks: what modules call."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.config import Config
+from ansible_collections.aragora.ops.plugins.module_utils.engine import run_checks, select
+from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient
+from ansible_collections.aragora.ops.plugins.module_utils.result import counts, verdict
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+
+
+def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
+    client = None
+    if params.get("api_url"):
+        client = HttpClient(params["api_url"], timeout=params["timeout"], validate_certs=params["validate_certs"],
+                            ca_path=params.get("ca_path"), max_body_bytes=params["max_body_bytes"])
+    return TargetContext(
+        Config(env_file=params.get("env_file"), variables=params.get("config")),
+        client,
+        endpoints=params.get("endpoints"),
+        thresholds=params.get("thresholds"),
+        expected_version=params.get("expected_version"),
+        api_token=params.get("api_token"),
+        metrics_token=params.get("metrics_token"),
+        http_url=params.get("http_url"),
+    )
+
+
+def run_target(params: t.Mapping[str, t.Any], context: TargetContext | None = None) -> dict[str, t.Any]:
+    """Run the checks ``params`` select and summarise them for one target."""
+    context = context or build_context(params)
+    to_run, to_skip = select(params.get("groups") or GROUPS, params.get("skip_checks") or ())
+    results = run_checks(to_run, context, to_skip, max_workers=params.get("max_workers", 16))
+    return {
+        "checks": results,
+        "counts": counts(results),
+        "verdict": verdict(results, params.get("strict", False)),
+        "config_sources": context.config.sources,
+    }

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the checks of one target read: its configuration, its live API (each endpoint fetched once, whichever
+check asks first, while the others wait for it), and the thresholds and paths in force.
+
+The defaults here are the real Aragora 2.11.1's (ARAGORA_CONTRACT.md); every one can be overridden.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.config import Config
+from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient, HttpObservation
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckSkipped
+
+DEFAULT_ENDPOINTS: dict[str, str] = {
+    "healthz": "/healthz",
+    "readyz": "/readyz",
+    "health": "/api/health",
+    "build": "/health/build",
+    "metrics": "/metrics",
+    "circuit_breakers": "/api/admin/system-health/circuit-breakers",
+    # The checklist's endpoint; Aragora 2.11 has none, so its absence is evidence, not an error.
+    "rate_limits_config": "/api/rate-limits/config",
+}
+
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "jwt_secret_min_length": 32,
+    "jwt_secret_min_entropy_bits": 3.0,  # Shannon entropy per character; random base64 scores about 4.5-5
+    "jwt_expiry_max_hours": 168,
+    "response_time_warn_ms": 500,  # the checklist's HighLatency alert: p95 > 500 ms
+    "response_time_fail_ms": 2000,
+}
+
+
+class TargetContext:
+    """One target: the facts its checks read. Thread-safe: checks run concurrently."""
+
+    def __init__(self, config: Config, client: HttpClient | None = None,
+                 endpoints: t.Mapping[str, str] | None = None, thresholds: t.Mapping[str, float] | None = None,
+                 expected_version: str | None = None, api_token: str | None = None,
+                 metrics_token: str | None = None, http_url: str | None = None) -> None:
+        self.config = config
+        self.client = client
+        self.endpoints = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
+        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        self.expected_version = expected_version
+        self.api_token = api_token
+        self.metrics_token = metrics_token
+        self.http_url = http_url
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
+        self._cache: dict[tuple, HttpObservation] = {}
+
+    def threshold(self, name: str) -> float:
+        return float(self.thresholds[name])
+
+    def api(self, endpoint: str, token: str | None = None, headers: t.Mapping[str, str] | None = None,
+            allow_redirects: bool = True) -> HttpObservation:
+        """GET the named endpoint once per distinct request; SKIP the check when no API URL was given."""
+        if self.client is None:
+            raise CheckSkipped("no API URL given (api_url): the live server was not probed")
+        request_headers = dict(headers or {})
+        if token:
+            request_headers["Authorization"] = "Bearer " + token
+        path = self.endpoints.get(endpoint, endpoint)
+        key = (path, tuple(sorted(request_headers.items())), allow_redirects)
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._cache:
+                self._cache[key] = self.client.get(path, headers=request_headers, allow_redirects=allow_redirects)
+            return self._cache[key]

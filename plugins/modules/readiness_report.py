@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: readiness_report
+short_description: Write the go/no-go readiness report of one or more Aragora targets
+version_added: 0.1.0
+description:
+  - Combines the check results of every target into one verdict and writes C(readiness-report.json),
+    C(readiness-report.md) (the checklist's sections filled in, with a blank sign-off table) and
+    C(readiness-report.xml) (JUnit, one test case per check) into O(dest).
+  - With several targets, also writes one JSON and one Markdown report per target beside the combined ones.
+  - Returns the console summary in the checklist's own style (V([PASS] Environment mode is production)).
+  - The report is an artifact of the run, not a change to a managed system, so it is written in check mode too.
+author:
+  - aragora.ops contributors
+extends_documentation_fragment:
+  - aragora.ops.target.check_results
+options:
+  results:
+    description:
+      - Check results by target name, as returned in RV(aragora.ops.readiness_check#module:checks).
+      - A target whose value is a string instead of a list produced no results; the string says why (for example
+        an unreachable host), and the report counts it as a V(FAIL).
+    type: dict
+    required: true
+  dest:
+    description:
+      - Directory for the report files; created when missing.
+    type: path
+    required: true
+  basename:
+    description:
+      - File name of the reports, without extension.
+    type: str
+    default: readiness-report
+  strict:
+    description:
+      - Whether a V(WARN) makes the verdict V(NO-GO), as a V(FAIL) always does.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    details: The report files are written in check mode as well; they are the run's output.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Write the report for every target checked in this play
+  aragora.ops.readiness_report:
+    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'aragora_checks'))) }}"
+    dest: build/reports
+  delegate_to: localhost
+  run_once: true
+  register: report
+"""
+
+RETURN = r"""
+verdict:
+  description: V(GO) or V(NO-GO) for all targets together.
+  returned: always
+  type: str
+  sample: GO
+counts:
+  description: How many checks ended in each status, all targets together.
+  returned: always
+  type: dict
+  sample: {PASS: 40, WARN: 4, FAIL: 0, SKIP: 6}
+targets:
+  description: Verdict and counts of each target.
+  returned: always
+  type: dict
+  sample: {production: {verdict: GO, counts: {PASS: 20, WARN: 2, FAIL: 0, SKIP: 3}}}
+summary:
+  description: The console summary, one line per check, grouped by checklist section.
+  returned: always
+  type: str
+files:
+  description: Paths of the files written.
+  returned: always
+  type: list
+  elements: str
+  sample: [build/reports/readiness-report.json, build/reports/readiness-report.md, build/reports/readiness-report.xml]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aragora.ops.plugins.module_utils.report import Report, missing_target_result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "results": {"type": "dict", "required": True},
+            "dest": {"type": "path", "required": True},
+            "basename": {"type": "str", "default": "readiness-report"},
+            "strict": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    results = {}
+    for target, checks in module.params["results"].items():
+        if isinstance(checks, list) and all(isinstance(check, dict) for check in checks):
+            results[target] = checks
+        else:
+            results[target] = [missing_target_result(target, str(checks or "no results"))]
+    report = Report(results, strict=module.params["strict"])
+    try:
+        files = report.write(module.params["dest"], module.params["basename"])
+    except OSError as exc:
+        module.fail_json(msg="cannot write the report into %s: %s" % (module.params["dest"], exc))
+    summary = report.as_json()
+    module.exit_json(changed=True, verdict=report.verdict, counts=report.counts, targets=summary["targets"],
+                     summary=report.summary(), files=files)
+
+
+if __name__ == "__main__":
+    main()
