@@ -82,7 +82,9 @@ requirements:
 """
 
     # The schema of one check result, shared by every module that returns checks.
+    # `options: {}` because ansible-core requires every fragment to have options or attributes.
     CHECK_RESULTS = r"""
+options: {}
 notes:
   - Each check result is a dictionary with C(id) (stable, for example C(security.jwt_secret)), C(section) (the
     checklist's section number and name), C(title) (the checklist item), C(status) (C(PASS), C(WARN), C(FAIL) or

@@ -16,8 +16,9 @@ description:
   - Groups V(health) (Go-Live health check), V(security) (section 1), V(monitoring) (section 5), V(oauth)
     (section 7), V(providers) (section 8) and V(limits) (section 9).
 author:
-  - aragora.ops contributors
+  - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - aragora.ops.target
   - aragora.ops.target.check_results
 options:
@@ -51,6 +52,8 @@ attributes:
     support: full
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

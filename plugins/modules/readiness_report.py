@@ -17,8 +17,9 @@ description:
   - Returns the console summary in the checklist's own style (V([PASS] Environment mode is production)).
   - The report is an artifact of the run, not a change to a managed system, so it is written in check mode too.
 author:
-  - aragora.ops contributors
+  - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - aragora.ops.target.check_results
 options:
   results:
@@ -49,6 +50,8 @@ attributes:
     details: The report files are written in check mode as well; they are the run's output.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

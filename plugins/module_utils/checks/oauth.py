@@ -48,7 +48,7 @@ def redirect_urls(ctx: TargetContext):
     problems = [problem for name in names for problem in [_url_problem(name, urls[name])] if problem]
     problems += ["%s host %s is not in OAUTH_ALLOWED_REDIRECT_HOSTS" % (name, host_of(url))
                  for name, url in urls.items() if url and url_parts(url) and host_of(url).lower() not in allowed]
-    evidence = {name: url for name, url in urls.items()}
+    evidence = dict(urls)
     evidence["OAUTH_ALLOWED_REDIRECT_HOSTS"] = sorted(allowed)
     if problems:
         return failed("OAuth redirect URLs not production-ready: %s" % "; ".join(problems), **evidence)

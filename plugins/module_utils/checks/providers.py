@@ -64,7 +64,7 @@ def circuit_breakers(ctx: TargetContext):
     states = _breakers_from_admin_api(ctx) if ctx.api_token else None
     source = ctx.endpoints["circuit_breakers"]
     if states is None:
-        _, samples = scrape(ctx)
+        samples = scrape(ctx)[1]
         states = {sample.labels.get("agent_type", "?"): BREAKER_STATES.get(sample.value, str(sample.value))
                   for sample in samples if sample.name == BREAKER_METRIC}
         source = "%s (%s)" % (ctx.endpoints["metrics"], BREAKER_METRIC)

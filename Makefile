@@ -1,0 +1,50 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SANDBOX := build/sandbox
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup sandbox-up sandbox-down sandbox-status demo test test-unit test-integration lint sanity bench build clean
+
+setup:
+	@bash scripts/setup.sh
+
+sandbox-up: setup
+	@$(PY) scripts/sandbox.py up --dir $(SANDBOX)
+
+sandbox-down:
+	@if [ -x $(PY) ]; then $(PY) scripts/sandbox.py down --dir $(SANDBOX); else python3 scripts/sandbox.py down --dir $(SANDBOX); fi
+
+sandbox-status:
+	@$(PY) scripts/sandbox.py status --dir $(SANDBOX)
+
+# Starts the sandbox, runs prelaunch.yml against it, and says the verdict; the sandbox keeps running.
+demo: sandbox-up
+	@bash scripts/demo.sh $(SANDBOX)/inventory.yml
+
+test: setup test-unit test-integration lint sanity
+
+test-unit:
+	@$(PY) -m pytest tests/unit -q
+
+# Starts its own sandbox (on other free ports) and stops it at the end.
+test-integration:
+	@$(PY) -m pytest tests/integration -q
+
+lint:
+	@$(VENV)/bin/ansible-lint --profile production
+
+sanity:
+	@VENV_BIN=$(CURDIR)/$(VENV)/bin bash scripts/sanity.sh
+
+bench: setup
+	@$(PY) tests/bench/bench_prelaunch.py
+
+# The collection tarball, as Galaxy/Automation Hub would take it.
+build:
+	@$(VENV)/bin/ansible-galaxy collection build --force --output-path build/dist .
+
+clean: sandbox-down
+	rm -rf build/reports build/dist build/sanity

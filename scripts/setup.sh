@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need on a fresh Debian 12 machine (root or passwordless sudo):
+# Debian packages (Redis 7, PostgreSQL 15), the collection's venv (.venv: ansible-core 2.19 and the modules'
+# libraries), the real Aragora 2.11.1 in its own venv (build/aragora-venv), and the collection link Ansible loads.
+# Idempotent: each step is skipped when its result is already there and up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON=${PYTHON:-python3}
+ARAGORA_VERSION=2.11.1
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing_packages=()
+command -v redis-server >/dev/null || missing_packages+=(redis-server)
+[ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing_packages+=(postgresql-15 postgresql-client-15)
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing_packages+=(python3-venv)
+command -v git >/dev/null || missing_packages+=(git)
+if [ ${#missing_packages[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing_packages[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+fi
+
+# The pip arguments and the contents of the requirement files among them, hashed.
+requirements_digest() {
+  local arg
+  for arg in "$@"; do
+    printf '%s\n' "$arg"
+    if [ -f "$arg" ]; then cat "$arg"; fi
+  done | sha256sum | cut -d' ' -f1
+}
+
+# Rebuild a venv only when its requirements changed: the stamp holds their digest.
+ensure_venv() {  # dir, then pip install arguments
+  local dir=$1; shift
+  local want; want=$(requirements_digest "$@")
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  echo "setup: preparing $dir"
+  "$PYTHON" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@"
+  echo "$want" > "$dir/.requirements.sha256"
+}
+
+ensure_venv .venv -r requirements.txt -r tests/requirements.txt
+# bcrypt: register/login; redis: its Redis health checks; asyncpg: the PostgreSQL backend; prometheus-client: its
+# metrics server (without it the server logs an error at every start).
+ensure_venv build/aragora-venv "aragora==$ARAGORA_VERSION" bcrypt redis asyncpg prometheus-client
+
+# Ansible finds the collection as ansible_collections/aragora/ops under build/collections (ansible.cfg).
+link=build/collections/ansible_collections/aragora/ops
+if [ ! -L "$link" ]; then
+  mkdir -p "$(dirname "$link")"
+  ln -s ../../../.. "$link"
+fi
+echo "setup: ready (ansible-core $("$ROOT/.venv/bin/python" -c 'import ansible.release as r; print(r.__version__)'), aragora $ARAGORA_VERSION)"
