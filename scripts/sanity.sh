@@ -34,6 +34,13 @@ dest="$repo_root/build/sanity/ansible_collections/$namespace/$name"
 
 # Fresh copy: git-tracked files plus untracked files that are not ignored, as they are in
 # the working tree (files deleted but not yet committed are skipped).
+# The virtualenv ansible-test creates for --venv lives in the copy's tests/output/.tmp/delegation;
+# it holds nothing from the sources, so it is kept across runs (saves ~5 s per run).
+delegation_cache="$repo_root/build/sanity/.delegation"
+if [[ -d "$dest/tests/output/.tmp/delegation" ]]; then
+    rm -rf "$delegation_cache"
+    mv "$dest/tests/output/.tmp/delegation" "$delegation_cache"
+fi
 rm -rf "$dest"
 mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard \
@@ -51,6 +58,10 @@ sys.stdout.buffer.write(b"\0".join(keep))
 # collection's files through the nearest enclosing git repository, which would list none,
 # so the copy gets a repository of its own (nothing committed; untracked files are listed).
 git -C "$dest" init -q
+if [[ -d "$delegation_cache" ]]; then
+    mkdir -p "$dest/tests/output/.tmp"
+    mv "$delegation_cache" "$dest/tests/output/.tmp/delegation"
+fi
 
 # The pip version ansible-test bootstraps (e.g. 24.2 for ansible-core 2.19), read from its own source.
 pip_version="$("$python" -c '

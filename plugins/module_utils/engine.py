@@ -82,6 +82,8 @@ def run_one(spec: CheckSpec, context: t.Any) -> dict:
     started = time.monotonic()
     try:
         outcome = spec.func(context)
+        if not isinstance(outcome, Outcome):
+            raise TypeError("returned %s instead of an Outcome" % type(outcome).__name__)
     except CheckSkipped as exc:
         outcome = Outcome(SKIP, str(exc))
     except CheckInputError as exc:

@@ -109,14 +109,18 @@ class HttpClient:
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise BodyTooLarge()
         chunks, size = [], 0
-        for chunk in response.iter_content(_CHUNK):
+        while True:
+            # read1: at most one socket read, so a server trickling a byte a second still meets the deadline
+            # (iter_content would wait for a whole chunk).
+            chunk = response.raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise BodyTooLarge()
             if time.monotonic() - started > self.timeout:
                 raise DeadlineExceeded()
             chunks.append(chunk)
-        return b"".join(chunks)
 
 
 class BodyTooLarge(Exception):

@@ -114,20 +114,21 @@ class Report:
         suites = ET.Element("testsuites", name="aragora-readiness", tests=str(len(self.checks)),
                             failures=str(self._junit_failures(self.checks)))
         for target, checks in self.targets.items():
-            suite = ET.SubElement(suites, "testsuite", name=target, tests=str(len(checks)),
+            suite = ET.SubElement(suites, "testsuite", name=_xml(target), tests=str(len(checks)),
                                   failures=str(self._junit_failures(checks)),
                                   skipped=str(counts(checks)[SKIP]), timestamp=self.generated_at,
                                   time="%.3f" % (sum(c["duration_ms"] for c in checks) / 1000))
             for check in checks:
-                case = ET.SubElement(suite, "testcase", classname="%s.%s" % (target, check["id"].split(".")[0]),
-                                     name="%s: %s" % (check["id"], check["title"]),
+                case = ET.SubElement(suite, "testcase", classname=_xml("%s.%s" % (target, check["id"].split(".")[0])),
+                                     name=_xml("%s: %s" % (check["id"], check["title"])),
                                      time="%.3f" % (check["duration_ms"] / 1000))
-                detail = check["message"] + _evidence_suffix(check["evidence"])
+                message = _xml(check["message"])
+                detail = _xml(check["message"] + _evidence_suffix(check["evidence"]))
                 if check["status"] == FAIL or (self.strict and check["status"] == WARN):
-                    ET.SubElement(case, "failure", message=check["message"], type=check["status"]).text = (
-                        detail + "\nRemediation: " + check["remediation"])
+                    ET.SubElement(case, "failure", message=message, type=check["status"]).text = (
+                        detail + "\nRemediation: " + _xml(check["remediation"]))
                 elif check["status"] == SKIP:
-                    ET.SubElement(case, "skipped", message=check["message"])
+                    ET.SubElement(case, "skipped", message=message)
                 else:
                     ET.SubElement(case, "system-out").text = "[%s] %s" % (check["status"], detail)
         ET.indent(suites)
@@ -143,8 +144,13 @@ class Report:
         os.makedirs(directory, exist_ok=True)
         files = self._write_set(directory, basename, with_junit=True)
         if len(self.targets) > 1:
+            used: set[str] = set()
             for target in self.targets:
-                files += self.sub_report(target)._write_set(directory, "%s-%s" % (basename, _slug(target)))
+                name = _slug(target)
+                while name in used:  # 'web 1' and 'web_1' must not overwrite each other
+                    name += "_"
+                used.add(name)
+                files += self.sub_report(target)._write_set(directory, "%s-%s" % (basename, name))
         return files
 
     def _write_set(self, directory: str, basename: str, with_junit: bool = False) -> list[str]:
@@ -195,6 +201,14 @@ def _status_cell(status: str) -> str:
 
 def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text XML 1.0 can carry: control characters (say, in a server's degraded reason) are dropped."""
+    return _NOT_XML.sub("", str(text))
 
 
 def _slug(name: str) -> str:

@@ -15,7 +15,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
-import tests.conftest  # noqa: E402,F401  pylint: disable=wrong-import-position  # makes the collection importable
+import tests.conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import  # makes the collection importable
 import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target  # noqa: E402
 from tests.support.playbook import run_playbook, write_inventory  # noqa: E402
@@ -25,7 +25,7 @@ ROUNDS = 7
 
 def median_seconds(action, rounds: int = ROUNDS) -> float:
     samples = []
-    for _ in range(rounds):
+    for _dummy in range(rounds):
         started = time.perf_counter()
         action()
         samples.append(time.perf_counter() - started)

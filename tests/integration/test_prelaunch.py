@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS  # noqa: F401
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS  # noqa: F401  # pylint: disable=unused-import
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
@@ -87,7 +87,7 @@ def test_strict_turns_a_warning_into_no_go(tmp_path, sandbox_state):
 
     relaxed = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": str(tmp_path / "relaxed")})
     strict = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": str(tmp_path / "strict"),
-                                                      "aragora_strict": True})
+                                                       "aragora_strict": True})
 
     assert relaxed.returncode == 0 and read_report(str(tmp_path / "relaxed"))["verdict"] == "GO"
     assert strict.returncode == 2 and read_report(str(tmp_path / "strict"))["verdict"] == "NO-GO"
@@ -135,7 +135,7 @@ def test_no_secret_reaches_the_output_or_the_reports(tmp_path, sandbox_state, sa
     secrets_used |= {value for name, value in sandbox_env.items()
                      if any(word in name for word in ("SECRET", "TOKEN", "KEY", "PASSWORD")) and len(value) >= 8}
     secrets_used |= {url.split(":")[2].split("@")[0] for url in (sandbox_env["ARAGORA_REDIS_URL"],
-                                                               sandbox_env["DATABASE_URL"])}
+                                                                 sandbox_env["DATABASE_URL"])}
     assert len(secrets_used) >= 8
     outputs = {"stdout": result.stdout, "stderr": result.stderr}
     outputs |= {path: open(path, encoding="utf-8").read() for path in glob.glob(str(tmp_path / "readiness-report*"))}

@@ -159,7 +159,7 @@ def _huge_body(handler: FaultRequestHandler) -> None:
     """A 200 whose body streams in chunks, with no Content-Length: only counting tells the client it is too big."""
     handler.send_head(200, "application/json", {"Transfer-Encoding": "chunked"})
     chunk = b" " * handler.options["chunk_bytes"]
-    for _ in range(0, handler.options["body_bytes"], len(chunk)):
+    for _dummy in range(0, handler.options["body_bytes"], len(chunk)):
         if handler.stopping.is_set():
             return
         handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -281,13 +281,13 @@ class _FaultHTTPServer(http.server.ThreadingHTTPServer):
         """Shut every open connection down, so that no handler stays blocked on a socket, and join the handlers."""
         with self.active_lock:
             active = list(self.active.items())
-        for connection, _ in active:
+        for connection, _thread in active:
             try:
                 connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         deadline = time.monotonic() + grace
-        for _, thread in active:
+        for _connection, thread in active:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 

@@ -18,7 +18,7 @@ def write_inventory(path: str, hosts: t.Mapping[str, t.Mapping[str, t.Any]], gro
     """An inventory of ``hosts`` (name -> host vars) in ``group``; local connection with this Python by default."""
     defaults = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     inventory = {"all": {"children": {group: {"hosts": {name: {**defaults, **hostvars}
-                                                         for name, hostvars in hosts.items()}}}}}
+                                                        for name, hostvars in hosts.items()}}}}}
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory, handle)
     return path

@@ -40,6 +40,14 @@ def json_object(observation: HttpObservation) -> dict[str, t.Any]:
     return data
 
 
+def is_json(observation: HttpObservation) -> bool:
+    try:
+        observation.json()
+    except ValueError:
+        return False
+    return True
+
+
 def is_local_host(host: str | None) -> bool:
     if not host:
         return False
@@ -58,6 +66,8 @@ def url_parts(value: str) -> urllib.parse.SplitResult | None:
 
 def host_of(value: str) -> str:
     """The host of a URL or of a bare 'host[:port]': 'https://a.example:8443/x' and 'a.example:8443' -> 'a.example'."""
+    if "://" not in value and value.count(":") > 1 and not value.startswith("["):
+        return value.lower()  # a bare IPv6 address such as ::1
     try:
         return urllib.parse.urlsplit(value if "://" in value else "//" + value).hostname or ""
     except ValueError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "0"
@@ -67,13 +67,17 @@ def api_health(ctx: TargetContext):
 @check("health.release_version", SECTION, "Release version",
        "Deploy the expected release, or correct expected_version.")
 def release_version(ctx: TargetContext):
-    health = answered(ctx.api("health"))
+    health = ctx.api("health")
+    json_object(health)  # a version on an answer that is not Aragora's health answer proves nothing
+    if not health.ok:
+        raise CheckInputError("%s: the release cannot be read from an error answer" % health.describe())
     header = health.headers.get("X-API-Release")
     build = ctx.api("build")
     build_version = None
     if not build.error and build.status == 200:
         try:
-            build_version = (build.json() or {}).get("version")
+            build_version = build.json().get("version")
+            build_version = None if build_version is None else str(build_version)
         except (ValueError, AttributeError):
             build_version = None
     evidence = {"x_api_release": header, "build_version": build_version, "expected": ctx.expected_version}

@@ -62,9 +62,9 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 def log_level(ctx: TargetContext):
     value = ctx.config.get("ARAGORA_LOG_LEVEL")
     level = (value or "INFO").upper()
-    evidence = {"ARAGORA_LOG_LEVEL": value, "effective": level}
     if level == "WARN":
         level = "WARNING"
+    evidence = {"ARAGORA_LOG_LEVEL": value, "effective": level}
     if level not in _LOG_LEVELS:
         return failed("Log level %r is not one of %s" % (value, ", ".join(_LOG_LEVELS)), **evidence)
     if level == "DEBUG":

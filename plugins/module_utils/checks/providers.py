@@ -15,7 +15,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.security import
 )
 from ansible_collections.aragora.ops.plugins.module_utils.config import IntSetting
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "8"
@@ -79,7 +79,10 @@ def circuit_breakers(ctx: TargetContext):
 
 
 def _breakers_from_admin_api(ctx: TargetContext) -> dict[str, str]:
-    body = json_object(ctx.api("circuit_breakers", token=ctx.api_token))
+    observation = ctx.api("circuit_breakers", token=ctx.api_token)
+    body = json_object(observation)
+    if observation.status != 200:
+        raise CheckInputError("%s: the circuit-breaker endpoint did not answer 200" % observation.describe())
     breakers = (body.get("data") or {}).get("breakers") or []
     return {str(item.get("name")): str(item.get("state", "")).lower() for item in breakers if isinstance(item, dict)}
 

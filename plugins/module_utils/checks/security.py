@@ -12,6 +12,7 @@ import re
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     answered,
     host_of,
+    is_json,
     is_local_host,
     split_list,
 )
@@ -28,7 +29,8 @@ OTHER_PROVIDER_KEYS = ("MISTRAL_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY")
 PROVIDER_KEYS = PRIMARY_PROVIDER_KEYS + FALLBACK_PROVIDER_KEYS + OTHER_PROVIDER_KEYS
 
 # Words that betray a copied example rather than a generated secret.
-_PLACEHOLDER = re.compile(r"change|example|placeholder|replace|your[-_]|secret|password|xxx|<|>|\.\.\.", re.I)
+# Long enough that a random token hits one by chance less than once in 20,000 ('xxx' alone: once in 530).
+_PLACEHOLDER = re.compile(r"change|example|placeholder|replace|your[-_]|secret|password|xxxx|<|>|\.\.\.", re.I)
 
 
 def shannon_bits_per_char(value: str) -> float:
@@ -99,14 +101,24 @@ LOCAL_ORIGIN_PROBE = "http://localhost:3000"
        "without localhost, 127.0.0.1 or *.")
 def cors_origins(ctx: TargetContext):
     """Judged on the configuration when there is one, and on what the live server answers a localhost origin."""
+    if ctx.client is None:
+        ctx.config.require()
     evidence: dict = {}
     problems = []
+    live_verdict = False
     if ctx.client is not None:
-        echoed = answered(ctx.api("health", headers={"Origin": LOCAL_ORIGIN_PROBE})).headers.get(
-            "Access-Control-Allow-Origin")
-        evidence["live_probe"] = "Origin %s -> Access-Control-Allow-Origin %s" % (LOCAL_ORIGIN_PROBE, echoed)
+        probe = answered(ctx.api("health", headers={"Origin": LOCAL_ORIGIN_PROBE}))
+        echoed = probe.headers.get("Access-Control-Allow-Origin")
+        if probe.ok and is_json(probe):  # an error answer, or a proxy's page, proves nothing about the CORS policy
+            live_verdict = True
+            evidence["live_probe"] = "Origin %s -> Access-Control-Allow-Origin %s" % (LOCAL_ORIGIN_PROBE, echoed)
+        else:
+            evidence["live_probe"] = "inconclusive: %s" % probe.describe()
         if echoed in ("*", LOCAL_ORIGIN_PROBE):
             problems.append("the live server allows origin %s" % LOCAL_ORIGIN_PROBE)
+    if not live_verdict and not problems and not ctx.config.given:
+        return failed("CORS policy could not be judged: no configuration given and the live probe was "
+                      "inconclusive", **evidence)
     if ctx.config.given:
         origins = split_list(ctx.config.get("ARAGORA_ALLOWED_ORIGINS"))
         evidence["ARAGORA_ALLOWED_ORIGINS"] = origins or None
@@ -115,8 +127,6 @@ def cors_origins(ctx: TargetContext):
         if not origins and not problems:
             return warned("CORS origins not configured (ARAGORA_ALLOWED_ORIGINS unset: the server falls back to "
                           "upstream's aragora.ai origins in production, localhost ones in development)", **evidence)
-    elif ctx.client is None:
-        ctx.config.require()
     if problems:
         return failed("CORS origins not restricted: %s" % "; ".join(problems), **evidence)
     plain_http = [o for o in evidence.get("ARAGORA_ALLOWED_ORIGINS") or [] if o.lower().startswith("http://")]
@@ -144,7 +154,10 @@ def https_enforced(ctx: TargetContext):
                           % (ctx.http_url, redirect.status), **evidence)
     if not observation.url.lower().startswith("https://"):
         return failed("API is served over plain HTTP (%s)" % observation.url, **evidence)
-    return passed("TLS/HTTPS enforced (verified TLS handshake%s)" % (
+    verified = ctx.client.verify is not False
+    evidence["certificate_verified"] = verified
+    return passed("TLS/HTTPS enforced (TLS handshake%s%s)" % (
+        "" if verified else ", certificate not verified: validate_certs is off",
         ", http redirects to https" if ctx.http_url else ""), **evidence)
 
 

@@ -10,7 +10,7 @@ import json
 import typing as t
 
 # Imported for its @check registrations: every check id is in REGISTRY afterwards.
-from ansible_collections.aragora.ops.plugins.module_utils.checks import catalog  # noqa: F401
+from ansible_collections.aragora.ops.plugins.module_utils.checks import catalog  # noqa: F401  # pylint: disable=unused-import
 from ansible_collections.aragora.ops.plugins.module_utils.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY, run_one
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
@@ -42,6 +42,7 @@ class FakeClient:
     def __init__(self, answers: t.Mapping[str, t.Any], base_url: str = BASE) -> None:
         self.answers = dict(answers)
         self.base_url = base_url
+        self.verify: bool | str = True  # as HttpClient: False when certificates are not verified
         self.calls: list[tuple[str, dict, bool]] = []
 
     def get(self, path: str, headers: t.Mapping[str, str] | None = None,

@@ -128,9 +128,6 @@ def test_result_dict_schema_and_remediation(registry, outcome, status, remediati
     assert isinstance(out["duration_ms"], float) and out["duration_ms"] >= 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: run_one only guards spec.func(); a check that returns None (or any "
-                                       "non-Outcome) raises AttributeError in _result, outside the try, and "
-                                       "run_checks re-raises it, losing every other check's result")
 def test_check_returning_none_becomes_fail_not_crash(registry):
     declare("demo.none", "1", lambda ctx: None)
     declare("demo.ok", "1", lambda ctx: passed("ok"))

@@ -138,8 +138,6 @@ def test_release_version_evidence():
     assert result["evidence"] == {"x_api_release": "2.11.1", "build_version": "dev", "expected": "2.11.1"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: release_version calls .lower() on /health/build's version without "
-                                       "checking it is a string; a numeric version (e.g. 2.11) crashes the check")
 def test_release_version_numeric_build_version_is_not_a_crash():
     ctx = make_ctx(answers={"/api/health": obs(200, {"status": "healthy"}), "/health/build": build(2.11)})
     result = run("health.release_version", ctx)

@@ -118,7 +118,7 @@ def test_sentry_dsn_unset_warns():
     ("debug", "WARN", "DEBUG"),
     ("INFO", "PASS", "INFO"),
     ("warning", "PASS", "WARNING"),
-    ("WARN", "PASS", "WARN"),
+    ("WARN", "PASS", "WARNING"),  # logging.WARN is an alias of WARNING
     ("ERROR", "PASS", "ERROR"),
     ("CRITICAL", "PASS", "CRITICAL"),
     ("bogus", "FAIL", "BOGUS"),

@@ -121,8 +121,6 @@ def test_allowed_hosts_failure_names_only_the_bad_hosts():
     assert result["message"] == "OAuth allowed hosts include localhost, *"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: common.host_of('::1') returns '' (urlsplit('//::1').hostname is None), "
-                                       "so a bare IPv6 loopback in OAUTH_ALLOWED_REDIRECT_HOSTS is not seen as local")
 def test_allowed_hosts_bare_ipv6_loopback_fails():
     assert run("oauth.allowed_hosts", oauth(OAUTH_ALLOWED_REDIRECT_HOSTS="::1"))["status"] == "FAIL"
 

@@ -123,8 +123,6 @@ def test_circuit_breakers_admin_api_refuses_token_fails():
     assert "refuses the credentials" in result["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _breakers_from_admin_api ignores the HTTP status (json_object accepts "
-                                       "any status), so a 500/404 JSON error body reads as zero breakers and PASSes")
 @pytest.mark.parametrize("answer", [obs(500, {"error": "internal error"}), obs(404, {"error": "not found"})])
 def test_circuit_breakers_admin_api_error_status_does_not_pass(answer):
     ctx = make_ctx(answers={ADMIN: answer}, api_token="jwt")

@@ -1,0 +1,218 @@
+"""The readiness report (report.py): verdict, JSON, Markdown, JUnit XML and the files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.aragora.ops.plugins.module_utils.report import (
+    SIGN_OFF_ROLES,
+    Report,
+    missing_target_result,
+)
+
+WHEN = datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+
+
+def check(check_id, status, section="1. Security Configuration", message=None, remediation="Do X.", evidence=None):
+    return {"id": check_id, "section": section, "title": "Title %s" % check_id, "status": status,
+            "message": message or "%s is %s" % (check_id, status), "evidence": evidence or {},
+            "remediation": remediation if status in ("FAIL", "WARN") else "", "duration_ms": 12.5}
+
+
+MIXED = [
+    check("health.liveness", "PASS", "0. Go-Live Health"),
+    check("security.jwt_secret", "FAIL", evidence={"length": 12, "min_length": 32}),
+    check("security.cors_origins", "WARN", message="origins a|b"),
+    check("monitoring.sentry_dsn", "SKIP", "5. Monitoring & Observability"),
+]
+
+
+def report(results=None, strict=False):
+    return Report(results if results is not None else {"prod": MIXED}, strict=strict, generated_at=WHEN)
+
+
+# --- verdict ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("statuses, strict, verdict", [
+    (("PASS", "SKIP"), False, "GO"),
+    (("PASS", "WARN"), False, "GO"),
+    (("PASS", "WARN"), True, "NO-GO"),
+    (("PASS", "FAIL"), False, "NO-GO"),
+    ((), False, "GO"),
+])
+def test_verdict(statuses, strict, verdict):
+    r = report({"t": [check("x.%d" % i, s) for i, s in enumerate(statuses)]}, strict)
+    assert r.verdict == verdict
+    assert r.as_json()["verdict"] == verdict
+
+
+def test_one_failing_target_makes_overall_no_go():
+    r = report({"a": [check("x.a", "PASS")], "b": [check("x.b", "FAIL")]})
+    data = r.as_json()
+    assert data["verdict"] == "NO-GO"
+    assert data["targets"] == {"a": {"verdict": "GO", "counts": {"PASS": 1, "WARN": 0, "FAIL": 0, "SKIP": 0}},
+                               "b": {"verdict": "NO-GO", "counts": {"PASS": 0, "WARN": 0, "FAIL": 1, "SKIP": 0}}}
+
+
+def test_missing_target_result_is_a_fail():
+    r = report({"web1": [missing_target_result("web1", "unreachable")]})
+    assert r.verdict == "NO-GO"
+    assert r.checks[0]["message"] == "No check results from web1: unreachable"
+
+
+# --- JSON ---------------------------------------------------------------------------------------------------
+
+
+def test_json_shape():
+    data = json.loads(json.dumps(report().as_json()))
+    assert {"verdict", "counts", "checks"} <= set(data)
+    assert data["counts"] == {"PASS": 1, "WARN": 1, "FAIL": 1, "SKIP": 1}
+    assert data["generated_at"] == "2025-01-02T03:04:05+00:00"
+    assert len(data["checks"]) == 4
+    assert all(c["target"] == "prod" for c in data["checks"])
+    assert data["strict"] is False
+
+
+def test_input_results_are_not_mutated():
+    results = [check("x.a", "PASS")]
+    report({"t": results})
+    assert "target" not in results[0]
+
+
+# --- Markdown -----------------------------------------------------------------------------------------------
+
+
+def test_markdown_sections_status_cells_and_sign_off():
+    md = report().markdown()
+    assert md.startswith("# Production Readiness Report\n")
+    assert "| **Verdict** | **NO-GO** |" in md
+    assert "## Target: prod — NO-GO" in md
+    for heading in ("### 0. Go-Live Health", "### 1. Security Configuration", "### 5. Monitoring & Observability"):
+        assert heading in md
+    assert "### 7." not in md  # sections with no results are not rendered
+    assert md.index("### 0.") < md.index("### 1.") < md.index("### 5.")
+    assert "| [x] PASS |" in md and "| [ ] **FAIL** |" in md and "| [~] WARN |" in md and "| [-] SKIP |" in md
+    assert "## Sign-Off" in md
+    for role in SIGN_OFF_ROLES:
+        assert "| %s | | | |" % role in md
+    assert "length=12; min_length=32" in md
+
+
+def test_markdown_escapes_pipes_and_newlines():
+    results = [check("x.a", "FAIL", message="a|b\nc", remediation="use | carefully", evidence={"k": "v|w"})]
+    md = report({"t|1": results}).markdown()
+    row = [line for line in md.splitlines() if line.startswith("| **Title x.a**")][0]
+    assert "a\\|b c" in row and "use \\| carefully" in row and "k=v\\|w" in row
+    assert row.replace("\\|", "").count("|") == 5  # exactly four cells
+    assert "## Target: t\\|1" in md
+
+
+def test_markdown_strict_note():
+    assert "(strict: WARN counts as NO-GO)" in report(strict=True).markdown()
+
+
+# --- JUnit --------------------------------------------------------------------------------------------------
+
+
+def junit_cases(r):
+    root = ET.fromstring(r.junit())
+    return root, root.findall("./testsuite/testcase")
+
+
+def test_junit_parses_one_testcase_per_check():
+    root, cases = junit_cases(report())
+    assert root.tag == "testsuites"
+    assert root.get("tests") == "4" and root.get("failures") == "1"
+    assert len(cases) == 4
+    by_name = {c.get("name").split(":")[0]: c for c in cases}
+    assert by_name["security.jwt_secret"].find("failure") is not None
+    assert "Remediation: Do X." in by_name["security.jwt_secret"].find("failure").text
+    assert by_name["monitoring.sentry_dsn"].find("skipped") is not None
+    assert by_name["security.cors_origins"].find("failure") is None
+    assert by_name["health.liveness"].find("system-out").text.startswith("[PASS]")
+    suite = root.find("testsuite")
+    assert suite.get("name") == "prod" and suite.get("skipped") == "1"
+
+
+def test_junit_strict_warn_is_a_failure():
+    root, cases = junit_cases(report(strict=True))
+    assert root.get("failures") == "2"
+    warn = [c for c in cases if c.get("name").startswith("security.cors_origins")][0]
+    assert warn.find("failure").get("type") == "WARN"
+
+
+def test_junit_one_suite_per_target():
+    root, cases = junit_cases(report({"a": MIXED, "b": MIXED[:1]}))
+    assert [s.get("name") for s in root.findall("testsuite")] == ["a", "b"]
+    assert len(cases) == 5
+
+
+def test_junit_survives_control_characters_in_messages():
+    results = [check("health.liveness", "WARN", message="degraded: \x1b[31mredis\x1b[0m down\x00")]
+    ET.fromstring(report({"t": results}).junit())
+
+
+# --- files --------------------------------------------------------------------------------------------------
+
+
+def test_write_single_target(tmp_path):
+    files = report().write(str(tmp_path))
+    names = sorted(os.path.basename(f) for f in files)
+    assert names == ["readiness-report.json", "readiness-report.md", "readiness-report.xml"]
+    assert sorted(os.listdir(tmp_path)) == names  # no .tmp- leftovers
+    assert json.loads((tmp_path / "readiness-report.json").read_text())["verdict"] == "NO-GO"
+    ET.parse(str(tmp_path / "readiness-report.xml"))
+    assert oct(os.stat(files[0]).st_mode & 0o777) == "0o644"
+
+
+def test_write_several_targets_per_target_files(tmp_path):
+    r = report({"web-1": MIXED, "https://api.example.com": [check("x.a", "PASS")]})
+    files = r.write(str(tmp_path / "out"), basename="rr")
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == sorted(["rr.json", "rr.md", "rr.xml", "rr-web-1.json", "rr-web-1.md",
+                            "rr-https_api.example.com.json", "rr-https_api.example.com.md"])
+    assert len(files) == 7
+    assert not any(n.startswith(".tmp-") for n in names)
+    sub = json.loads((tmp_path / "out" / "rr-https_api.example.com.json").read_text())
+    assert sub["verdict"] == "GO" and len(sub["checks"]) == 1 and sub["checks"][0]["target"] == "https://api.example.com"
+    assert sub["generated_at"] == "2025-01-02T03:04:05+00:00"
+
+
+def test_write_overwrites_previous_report(tmp_path):
+    report({"t": [check("x.a", "FAIL")]}).write(str(tmp_path))
+    report({"t": [check("x.a", "PASS")]}).write(str(tmp_path))
+    assert json.loads((tmp_path / "readiness-report.json").read_text())["verdict"] == "GO"
+    assert len(os.listdir(tmp_path)) == 3
+
+
+def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        report().write(str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_distinct_targets_get_distinct_files(tmp_path):
+    files = report({"web 1": [check("x.a", "FAIL")], "web_1": [check("x.a", "PASS")]}).write(str(tmp_path))
+    assert len(set(files)) == len(files)
+
+
+# --- console summary ----------------------------------------------------------------------------------------
+
+
+def test_summary():
+    text = report({"a": MIXED, "b": [check("x.a", "PASS")]}).summary()
+    assert "=== Aragora production readiness: a ===" in text
+    assert "  [FAIL] security.jwt_secret is FAIL" in text
+    assert "Verdict for a: NO-GO (1 PASS, 1 WARN, 1 FAIL, 1 SKIP)" in text
+    assert "Verdict for b: GO" in text
+    assert text.endswith("Overall verdict: NO-GO (2 PASS, 1 WARN, 1 FAIL, 1 SKIP)")
