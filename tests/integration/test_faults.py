@@ -14,7 +14,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ if ROOT not in sys.path:
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target  # noqa: E402
 from tests.support.fault_server import FaultServer  # noqa: E402
+from tests.support.playbook import by_id, read_report, run_playbook, write_inventory  # noqa: E402
 
 TIMEOUT = 2.0
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -120,10 +120,6 @@ def run_bounded(params: dict[str, t.Any], server: FaultServer, bound: float) -> 
         assert not thread.is_alive(), "run_target is still running after the fault server stopped"
     assert "error" not in outcome, "run_target raised %r" % outcome.get("error")
     return outcome["result"], elapsed
-
-
-def by_id(result: dict) -> dict[str, dict]:
-    return {check["id"]: check for check in result["checks"]}
 
 
 def assert_no_crash(checks: t.Iterable[dict]) -> None:
@@ -247,33 +243,17 @@ def test_cors_check_does_not_pass_on_an_error_answer(fault_server, mode):
 
 # --- end to end: the real playbook ---------------------------------------------------------------------------------
 
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 TARGET = "fault-target"
-
-
-def write_inventory(path: str, api_url: str) -> None:
-    inventory = {"all": {"children": {"aragora": {"hosts": {TARGET: {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "aragora_api_url": api_url,
-        "aragora_timeout": int(TIMEOUT),
-        "aragora_config": {"ARAGORA_ENV": "production", "ARAGORA_LOG_LEVEL": "INFO"},
-    }}}}}}
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(inventory, handle)  # JSON is YAML
 
 
 @pytest.mark.parametrize("mode", ["hang", "huge_body"])
 def test_prelaunch_playbook_reports_no_go_on_a_broken_server(fault_server, tmp_path, mode, record_property):
     server = fault_server(mode)
-    inventory = str(tmp_path / "inventory.yml")
-    write_inventory(inventory, server.url)
-    env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {TARGET: {
+        "aragora_api_url": server.url, "aragora_timeout": int(TIMEOUT),
+        "aragora_config": {"ARAGORA_ENV": "production", "ARAGORA_LOG_LEVEL": "INFO"}}})
     started = time.monotonic()
-    run = subprocess.run([ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", "prelaunch.yml"),
-                          "-e", "aragora_report_dir=%s" % tmp_path],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+    run = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": str(tmp_path)}, timeout=180)
     elapsed = time.monotonic() - started
     record_property("elapsed_s", round(elapsed, 2))
     print("%s: ansible-playbook took %.2f s" % (mode, elapsed))
@@ -281,11 +261,10 @@ def test_prelaunch_playbook_reports_no_go_on_a_broken_server(fault_server, tmp_p
     assert "Traceback" not in output, output[-4000:]
     assert run.returncode == 2, "exit %s\n%s" % (run.returncode, output[-4000:])
 
-    report_path = tmp_path / "readiness-report.json"
-    assert report_path.is_file(), output[-4000:]
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert (tmp_path / "readiness-report.json").is_file(), output[-4000:]
+    report = read_report(str(tmp_path))
     assert report["verdict"] == "NO-GO"
-    checks = {check["id"]: check for check in report["checks"] if check["target"] == TARGET}
+    checks = by_id(report, TARGET)
     expected = SLOW_FAULTS[mode] if mode in SLOW_FAULTS else TRANSPORT_FAULTS[mode]
     assert_fails_with({"checks": list(checks.values()), "verdict": report["verdict"]}, expected)
     # The configuration given as variables was judged, not skipped, while the API was down.

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS  # noqa: F401  # pylint: disable=unused-import
-from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+# Through catalog: importing it registers every check.
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import REGISTRY
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
 # What a production deployment would add to the sandbox's own configuration to pass every check.

@@ -14,6 +14,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks import (  # noq
     providers,
     security,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY, in_checklist_order
 
-GROUPS: tuple[str, ...] = tuple(dict.fromkeys(spec.group for spec in REGISTRY.values()))
+# In checklist order: health, security, monitoring, oauth, providers, limits.
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(spec.group for spec in in_checklist_order(REGISTRY.values())))

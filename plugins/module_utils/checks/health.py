@@ -22,14 +22,19 @@ def _reason(body: dict) -> str | None:
     return None
 
 
+def _probe(ctx: TargetContext, endpoint: str) -> tuple[dict, dict]:
+    """(body, evidence) of a health endpoint's JSON answer, whatever its status."""
+    observation = ctx.api(endpoint)
+    body = json_object(observation)
+    return body, {"url": observation.url, "http_status": observation.status, "status": body.get("status")}
+
+
 @check("health.liveness", SECTION, "Liveness endpoint (/healthz)",
        "Look at the server log: /healthz must answer 200 {\"status\": \"ok\"} while the process is alive.")
 def liveness(ctx: TargetContext):
-    observation = ctx.api("healthz")
-    body = json_object(observation)
-    evidence = {"url": observation.url, "http_status": observation.status, "status": body.get("status")}
-    if observation.status != 200 or body.get("status") != "ok":
-        return failed("Liveness endpoint is not ok: %s, status %r" % (observation.status, body.get("status")),
+    body, evidence = _probe(ctx, "healthz")
+    if evidence["http_status"] != 200 or body.get("status") != "ok":
+        return failed("Liveness endpoint is not ok: %s, status %r" % (evidence["http_status"], body.get("status")),
                       **evidence)
     if body.get("degraded"):
         return warned("Liveness endpoint is ok but degraded: %s" % _reason(body),
@@ -40,12 +45,10 @@ def liveness(ctx: TargetContext):
 @check("health.readiness", SECTION, "Readiness endpoint (/readyz)",
        "The server is up but not ready: fix the reason it gives, then re-run.")
 def readiness(ctx: TargetContext):
-    observation = ctx.api("readyz")
-    body = json_object(observation)
-    evidence = {"url": observation.url, "http_status": observation.status, "status": body.get("status")}
-    if observation.status == 200 and body.get("status") == "ready":
+    body, evidence = _probe(ctx, "readyz")
+    if evidence["http_status"] == 200 and body.get("status") == "ready":
         return passed("Server is ready to take traffic", **evidence)
-    return failed("Server is not ready (%s): %s" % (observation.status, _reason(body) or body.get("status")),
+    return failed("Server is not ready (%s): %s" % (evidence["http_status"], _reason(body) or body.get("status")),
                   reason=_reason(body), **evidence)
 
 
@@ -53,15 +56,12 @@ def readiness(ctx: TargetContext):
        "The server reports itself degraded: fix the reason it gives (Redis reachable, data directory writable, "
        "circuit breakers closed, encryption key set), then re-run.")
 def api_health(ctx: TargetContext):
-    observation = ctx.api("health")
-    body = json_object(observation)
-    status = body.get("status")
-    evidence = {"url": observation.url, "http_status": observation.status, "status": status}
-    if observation.status == 200 and status == "healthy":
+    body, evidence = _probe(ctx, "health")
+    if evidence["http_status"] == 200 and evidence["status"] == "healthy":
         return passed("Health endpoint reports healthy", **evidence)
     reason = _reason(body)
-    return failed("Health endpoint reports %s (%s)%s" % (status, observation.status, ": " + reason if reason else ""),
-                  reason=reason, **evidence)
+    return failed("Health endpoint reports %s (%s)%s" % (evidence["status"], evidence["http_status"],
+                                                         ": " + reason if reason else ""), reason=reason, **evidence)
 
 
 @check("health.release_version", SECTION, "Release version",
