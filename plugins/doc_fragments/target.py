@@ -72,9 +72,69 @@ options:
     description:
       - Limits the checks judge against, to override the defaults.
       - Keys V(jwt_secret_min_length) (32), V(jwt_secret_min_entropy_bits) (3.0 bits per character),
-        V(jwt_expiry_max_hours) (168), V(response_time_warn_ms) (500), V(response_time_fail_ms) (2000).
+        V(jwt_expiry_max_hours) (168), V(response_time_warn_ms) (500), V(response_time_fail_ms) (2000),
+        V(db_latency_warn_ms) (100), V(db_pool_warn_ratio) (0.8), V(redis_latency_warn_ms) (50),
+        V(backup_max_age_hours) (26), V(restore_test_max_age_days) (30), V(tls_expiry_fail_days) (7),
+        V(tls_expiry_warn_days) (30).
     type: dict
     default: {}
+  http_url:
+    description:
+      - A plain C(http://) URL of the same site; when given, the HTTPS check requires it to redirect to C(https://).
+    type: str
+  expected_version:
+    description:
+      - The release the server must report (C(X-API-Release) header, C(/health/build)); any version when omitted.
+    type: str
+  skip_checks:
+    description:
+      - Ids of checks to report as V(SKIP) without running them, for example V(providers.fallback).
+      - An id that names no check is an error.
+    type: list
+    elements: str
+    default: []
+  strict:
+    description:
+      - Whether a V(WARN) makes the target's verdict V(NO-GO), as a V(FAIL) always does.
+    type: bool
+    default: false
+  ws_url:
+    description:
+      - URL of the server's WebSocket listener (V(ws://host:8765) or V(wss://...)); the WebSocket checks are
+        V(SKIP) without it.
+    type: str
+  ws_origin:
+    description:
+      - C(Origin) header the WebSocket handshake sends, as the front end would (for example
+        V(https://app.example.com)).
+    type: str
+  database_url:
+    description:
+      - PostgreSQL DSN to probe; by default the one the application uses (C(DATABASE_URL), legacy
+        C(ARAGORA_POSTGRES_DSN)) from the configuration.
+    type: str
+  redis_url:
+    description:
+      - Redis URL to probe; by default the one the application uses (C(ARAGORA_REDIS_URL), legacy C(REDIS_URL)) from
+        the configuration.
+    type: str
+  backup_dir:
+    description:
+      - Directory, on the host the module runs on, holding the C(pg_dump) archives of the database.
+    type: path
+  restore_evidence_file:
+    description:
+      - JSON evidence file written by the restore drill; the restore-tested check reads it.
+    type: path
+  app_replicas:
+    description:
+      - Number of Aragora instances sharing the database, for the connection pool sizing check.
+    type: int
+    default: 1
+  tls_server_name:
+    description:
+      - Host name to send (SNI) and verify in the TLS certificate, when O(api_url) names an address or another host.
+    type: str
 requirements:
   - requests
   - python-dotenv (for O(env_file))

@@ -9,7 +9,11 @@ import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils import http_client
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
-from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
+from ansible_collections.aragora.ops.plugins.module_utils.target import (
+    DEFAULT_ENDPOINTS,
+    DEFAULT_OPTIONS,
+    DEFAULT_THRESHOLDS,
+)
 
 TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "api_url": {"type": "str"},
@@ -23,6 +27,19 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "max_body_bytes": {"type": "int", "default": http_client.DEFAULT_MAX_BODY_BYTES},
     "endpoints": {"type": "dict", "default": {}},
     "thresholds": {"type": "dict", "default": {}},
+    "http_url": {"type": "str"},
+    "expected_version": {"type": "str"},
+    "skip_checks": {"type": "list", "elements": "str", "default": []},
+    "strict": {"type": "bool", "default": False},
+    # The dependency probes' options (target.DEFAULT_OPTIONS).
+    "ws_url": {"type": "str"},
+    "ws_origin": {"type": "str"},
+    "database_url": {"type": "str", "no_log": True},
+    "redis_url": {"type": "str", "no_log": True},
+    "backup_dir": {"type": "path"},
+    "restore_evidence_file": {"type": "path"},
+    "app_replicas": {"type": "int", "default": 1},
+    "tls_server_name": {"type": "str"},
 }
 
 
@@ -57,4 +74,9 @@ def invalid_params(params: t.Mapping[str, t.Any]) -> str | None:
         return "api_url must start with http:// or https://, got %r" % url
     if params.get("timeout", 1) <= 0:
         return "timeout must be a positive number of seconds"
+    if params.get("app_replicas", 1) < 1:
+        return "app_replicas must be 1 or more (the number of Aragora instances sharing the database)"
+    ws_url = params.get("ws_url")
+    if ws_url and not ws_url.lower().startswith(("ws://", "wss://")):
+        return "ws_url must start with ws:// or wss://, got %r" % ws_url
     return None

@@ -12,7 +12,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils.engine import run_checks, select
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient
 from ansible_collections.aragora.ops.plugins.module_utils.result import counts, verdict
-from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_OPTIONS, TargetContext
 
 
 def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
@@ -29,6 +29,7 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
         api_token=params.get("api_token"),
         metrics_token=params.get("metrics_token"),
         http_url=params.get("http_url"),
+        options={name: params.get(name) for name in DEFAULT_OPTIONS},
     )
 
 

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the checks of one target read: its configuration, its live API (each endpoint fetched once, whichever
-check asks first, while the others wait for it), and the thresholds and paths in force.
+"""What the checks of one target read: its configuration, its live API and dependencies (each fact fetched once,
+whichever check asks first, while the others wait for it), and the thresholds, paths and options in force.
 
 The defaults here are the real Aragora 2.11.1's (ARAGORA_CONTRACT.md); every one can be overridden.
 """
@@ -33,6 +33,25 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "jwt_expiry_max_hours": 168,
     "response_time_warn_ms": 500,  # the checklist's HighLatency alert: p95 > 500 ms
     "response_time_fail_ms": 2000,
+    "db_latency_warn_ms": 100,
+    "db_pool_warn_ratio": 0.8,  # share of the usable connections the pools may take before WARN
+    "redis_latency_warn_ms": 50,
+    "backup_max_age_hours": 26,  # the backup CronJob runs daily at 02:00; 26 h leaves two hours of slack
+    "restore_test_max_age_days": 30,
+    "tls_expiry_fail_days": 7,  # the checklist's CertificateExpiring alert
+    "tls_expiry_warn_days": 30,
+}
+
+# Options of the dependency probes, with their defaults; the modules' argument spec has the same names.
+DEFAULT_OPTIONS: dict[str, t.Any] = {
+    "ws_url": None,
+    "ws_origin": None,
+    "database_url": None,
+    "redis_url": None,
+    "backup_dir": None,
+    "restore_evidence_file": None,
+    "app_replicas": 1,
+    "tls_server_name": None,
 }
 
 
@@ -42,7 +61,8 @@ class TargetContext:
     def __init__(self, config: Config, client: HttpClient | None = None,
                  endpoints: t.Mapping[str, str] | None = None, thresholds: t.Mapping[str, float] | None = None,
                  expected_version: str | None = None, api_token: str | None = None,
-                 metrics_token: str | None = None, http_url: str | None = None) -> None:
+                 metrics_token: str | None = None, http_url: str | None = None,
+                 options: t.Mapping[str, t.Any] | None = None) -> None:
         self.config = config
         self.client = client
         self.endpoints = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
@@ -51,12 +71,32 @@ class TargetContext:
         self.api_token = api_token
         self.metrics_token = metrics_token
         self.http_url = http_url
+        self.options = {**DEFAULT_OPTIONS, **{k: v for k, v in (options or {}).items() if v is not None}}
         self._lock = threading.Lock()
-        self._key_locks: dict[tuple, threading.Lock] = {}
-        self._cache: dict[tuple, HttpObservation] = {}
+        self._key_locks: dict[t.Hashable, threading.Lock] = {}
+        self._cache: dict[t.Hashable, tuple[bool, t.Any]] = {}
 
     def threshold(self, name: str) -> float:
         return float(self.thresholds[name])
+
+    def option(self, name: str) -> t.Any:
+        return self.options[name]
+
+    def fact(self, key: t.Hashable, produce: t.Callable[[], t.Any]) -> t.Any:
+        """``produce()`` once per key for all checks; an exception is kept and raised again to every asker, so a
+        dependency that times out costs one timeout, not one per check."""
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._cache:
+                try:
+                    self._cache[key] = (True, produce())
+                except Exception as exc:  # pylint: disable=broad-exception-caught  # re-raised below, to each asker
+                    self._cache[key] = (False, exc)
+        succeeded, value = self._cache[key]
+        if not succeeded:
+            raise value
+        return value
 
     def api(self, endpoint: str, token: str | None = None, headers: t.Mapping[str, str] | None = None,
             allow_redirects: bool = True) -> HttpObservation:
@@ -67,10 +107,5 @@ class TargetContext:
         if token:
             request_headers["Authorization"] = "Bearer " + token
         path = self.endpoints.get(endpoint, endpoint)
-        key = (path, tuple(sorted(request_headers.items())), allow_redirects)
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            if key not in self._cache:
-                self._cache[key] = self.client.get(path, headers=request_headers, allow_redirects=allow_redirects)
-            return self._cache[key]
+        key = ("http", path, tuple(sorted(request_headers.items())), allow_redirects)
+        return self.fact(key, lambda: self.client.get(path, headers=request_headers, allow_redirects=allow_redirects))

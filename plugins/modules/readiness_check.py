@@ -22,31 +22,12 @@ extends_documentation_fragment:
   - aragora.ops.target
   - aragora.ops.target.check_results
 options:
-  http_url:
-    description:
-      - A plain C(http://) URL of the same site; when given, the HTTPS check requires it to redirect to C(https://).
-    type: str
   groups:
     description:
       - Which groups of checks to run; all by default.
     type: list
     elements: str
     choices: [health, security, monitoring, oauth, providers, limits]
-  skip_checks:
-    description:
-      - Ids of checks to report as V(SKIP) without running them, for example V(providers.fallback).
-    type: list
-    elements: str
-    default: []
-  expected_version:
-    description:
-      - The release the server must report (C(X-API-Release) header, C(/health/build)); any version when omitted.
-    type: str
-  strict:
-    description:
-      - Whether a V(WARN) makes the target's RV(verdict) V(NO-GO), as a V(FAIL) always does.
-    type: bool
-    default: false
 attributes:
   check_mode:
     support: full
@@ -106,38 +87,11 @@ config_sources:
   sample: [env file /opt/aragora/.env]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
-    invalid_params,
-    missing_library,
-    target_argument_spec,
-)
-from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils.check_module import run_check_module
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=target_argument_spec(
-            http_url={"type": "str"},
-            groups={"type": "list", "elements": "str", "choices": list(GROUPS)},
-            skip_checks={"type": "list", "elements": "str", "default": []},
-            expected_version={"type": "str"},
-            strict={"type": "bool", "default": False},
-        ),
-        supports_check_mode=True,
-    )
-    library = missing_library(module.params)
-    if library:
-        module.fail_json(msg=missing_required_lib(library))
-    problem = invalid_params(module.params)
-    if problem:
-        module.fail_json(msg=problem)
-    context = build_context(module.params)
-    # Secrets read from the env file or given in config are masked in everything the module returns.
-    module.no_log_values.update(context.config.secrets())
-    module.exit_json(changed=False, **run_target(module.params, context))
+    run_check_module()
 
 
 if __name__ == "__main__":

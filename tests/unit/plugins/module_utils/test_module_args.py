@@ -54,8 +54,8 @@ def test_secret_options_are_no_log():
 
 
 def test_target_argument_spec_adds_extra_options():
-    spec = target_argument_spec(strict={"type": "bool", "default": False})
-    assert spec["strict"] == {"type": "bool", "default": False}
+    spec = target_argument_spec(groups={"type": "list", "elements": "str"})
+    assert spec["groups"] == {"type": "list", "elements": "str"}
     assert set(TARGET_ARGUMENT_SPEC) < set(spec)
 
 

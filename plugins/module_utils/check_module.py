@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The whole of a probe module: argument spec, validation, run the checks, mask secrets, exit.
+
+readiness_check runs the groups the caller picks; each granular module (one group) is this call with its group.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
+    invalid_params,
+    missing_library,
+    target_argument_spec,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+
+
+def run_check_module(groups: t.Sequence[str] | None = None) -> None:
+    """Run as an Ansible module: the given groups, or (None) an option ``groups`` the caller chooses from."""
+    extra = {} if groups else {"groups": {"type": "list", "elements": "str", "choices": list(GROUPS)}}
+    module = AnsibleModule(argument_spec=target_argument_spec(**extra), supports_check_mode=True)
+    params = dict(module.params)
+    if groups:
+        params["groups"] = list(groups)
+    library = missing_library(params)
+    if library:
+        module.fail_json(msg=missing_required_lib(library))
+    problem = invalid_params(params)
+    if problem:
+        module.fail_json(msg=problem)
+    context = build_context(params)
+    # Secrets read from the env file or given in config are masked in everything the module returns.
+    module.no_log_values.update(context.config.secrets())
+    module.exit_json(changed=False, **run_target(params, context))
