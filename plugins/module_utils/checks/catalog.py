@@ -7,12 +7,16 @@ from __future__ import annotations
 
 # Imported for their @check registrations.
 from ansible_collections.aragora.ops.plugins.module_utils.checks import (  # noqa: F401  pylint: disable=unused-import
+    database,
     health,
     limits,
     monitoring,
     oauth,
     providers,
+    redis,
     security,
+    tls,
+    websocket,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY, in_checklist_order
 
