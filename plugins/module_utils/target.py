@@ -52,6 +52,9 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "restore_evidence_file": None,
     "app_replicas": 1,
     "tls_server_name": None,
+    # The TLS settings of the API, for the other TLS clients of the target (rediss://, wss://, the TLS probe).
+    "ca_path": None,
+    "validate_certs": True,
 }
 
 

@@ -1,7 +1,8 @@
 """`make bench`: what one target's checks and a prelaunch.yml run cost, as ratios against baselines measured in
 the same run on the same machine (a real sandbox: Aragora 2.11.1, PostgreSQL, Redis, TLS).
 
-- checks, concurrent vs one at a time: the engine's thread pool against max_workers=1, in-process;
+- checks, concurrent vs one at a time: the engine's thread pool against max_workers=1, in-process, against the
+  sandbox (loopback: answers in a few ms) and against a server answering after 100 ms (a distant API);
 - prelaunch.yml vs an empty playbook: the collection's own cost above ansible-playbook's start-up.
 """
 
@@ -18,6 +19,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
 import tests.conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import  # makes the collection importable
 import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target  # noqa: E402
+from tests.support.fault_server import FaultServer  # noqa: E402
 from tests.support.playbook import run_playbook, write_inventory  # noqa: E402
 
 ROUNDS = 7
@@ -42,6 +44,10 @@ def main() -> int:
         checks = len(run_target(params)["checks"])
         concurrent = median_seconds(lambda: run_target(params))
         sequential = median_seconds(lambda: run_target({**params, "max_workers": 1}))
+        with FaultServer("slow", delay=0.1) as distant:
+            distant_params = {**params, "api_url": distant.url, "ca_path": None}
+            distant_concurrent = median_seconds(lambda: run_target(distant_params), rounds=3)
+            distant_sequential = median_seconds(lambda: run_target({**distant_params, "max_workers": 1}), rounds=3)
 
         with tempfile.TemporaryDirectory() as scratch:
             inventory = write_inventory(os.path.join(scratch, "inventory.yml"), {"bench": {
@@ -60,6 +66,10 @@ def main() -> int:
     print("  checks concurrent:       %7.3f s" % concurrent)
     print("  checks one at a time:    %7.3f s  (baseline)" % sequential)
     print("  ratio concurrent/serial: %7.2f" % (concurrent / sequential))
+    print("bench: the same checks against an API answering in 100 ms (median of 3)")
+    print("  checks concurrent:       %7.3f s" % distant_concurrent)
+    print("  checks one at a time:    %7.3f s  (baseline)" % distant_sequential)
+    print("  ratio concurrent/serial: %7.2f" % (distant_concurrent / distant_sequential))
     print("bench: ansible-playbook wall time (median of 3)")
     print("  prelaunch.yml:           %7.3f s" % prelaunch)
     print("  empty playbook:          %7.3f s  (baseline: start-up)" % baseline)

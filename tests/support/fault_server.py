@@ -35,6 +35,7 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "body_bytes": 50 * MiB,  # size of the huge_body modes' body
     "chunk_bytes": 64 * 1024,  # huge_body writes the body in chunks of this size
     "trickle_interval": 1.0,  # seconds between two bytes in trickle mode
+    "delay": 0.1,  # seconds the slow mode waits before each healthy answer (a distant server's round trip)
 }
 
 ModeHandler = t.Callable[["FaultRequestHandler"], None]
@@ -127,6 +128,12 @@ def answer_from(routes: dict[str, Answer], handler: FaultRequestHandler) -> None
 @mode("healthy")
 def _healthy(handler: FaultRequestHandler) -> None:
     answer_from(healthy_routes(handler.options), handler)
+
+
+@mode("slow")
+def _slow(handler: FaultRequestHandler) -> None:
+    if not handler.stopping.wait(handler.options["delay"]):
+        answer_from(healthy_routes(handler.options), handler)
 
 
 @mode("degraded")
