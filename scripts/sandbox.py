@@ -32,6 +32,7 @@ Layout of the sandbox directory (``--dir``)::
     redis/ redis.conf  Redis data (AOF) and its config (0600: it holds requirepass)
     pgdata/ pgsock/    PostgreSQL cluster and its Unix socket (owned by postgres)
     data/ home/        ARAGORA_DATA_DIR and the server's HOME
+    backups/           a pg_dump -Fc archive of the aragora database, taken once the server is ready
 
 Requires Python 3.11, the stdlib and ``cryptography``; runs as root (PostgreSQL is
 run as the ``postgres`` user through ``runuser``).
@@ -127,12 +128,13 @@ class Layout:
     pg_sock = property(lambda s: s.root / "pgsock")
     data = property(lambda s: s.root / "data")
     home = property(lambda s: s.root / "home")
+    backups = property(lambda s: s.root / "backups")
 
     # Removed and recreated by every `up`: each sandbox starts from nothing, with fresh
     # secrets. Logs are truncated by the new run, not deleted.
     def disposable(self) -> list[Path]:
         return [self.tls, self.redis_dir, self.redis_conf, self.pg_data, self.pg_sock,
-                self.data, self.home, self.env_file, self.inventory]
+                self.data, self.home, self.backups, self.env_file, self.inventory]
 
 
 def _write_file(path: Path, text: str, mode: int = 0o644) -> None:
@@ -363,8 +365,12 @@ def _postmaster_pid(layout: Layout) -> int | None:
         return None
 
 
-def start_postgres(layout: Layout, port: int, password: str) -> dict[str, Any]:
-    """A private PostgreSQL 15 cluster; role and database `aragora`, SCRAM over TCP."""
+def start_postgres(layout: Layout, port: int, password: str,
+                   server_settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """A private PostgreSQL 15 cluster; role and database `aragora`, SCRAM over TCP.
+
+    `server_settings` adds `-c name=value` options (tests: a small max_connections, ssl).
+    """
     for tool in ("initdb", "pg_ctl", "psql"):
         if not (PG_BIN / tool).exists():
             raise SandboxError(f"{PG_BIN / tool} not found: apt-get install -y postgresql-15")
@@ -388,6 +394,7 @@ def start_postgres(layout: Layout, port: int, password: str) -> dict[str, Any]:
                       "--auth-local=peer", "--auth-host=scram-sha-256", "--encoding=UTF8",
                       "--locale=C.UTF-8", "--no-instructions"), "initdb", timeout=60)
     options = f"-p {port} -k {layout.pg_sock} -c listen_addresses={LOOPBACK}"
+    options += "".join(f" -c {name}={value}" for name, value in (server_settings or {}).items())
     _run(_as_postgres(str(PG_BIN / "pg_ctl"), "start", "-D", str(layout.pg_data), "-l",
                       str(layout.postgres_log), "-w", "-t", str(int(SERVICE_TIMEOUT)), "-o", options),
          f"pg_ctl start (log: {layout.postgres_log})", timeout=SERVICE_TIMEOUT + 5)
@@ -407,6 +414,21 @@ def start_postgres(layout: Layout, port: int, password: str) -> dict[str, Any]:
          "logging in to PostgreSQL as aragora over TCP",
          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"})
     return info
+
+
+def write_backup(layout: Layout, port: int, password: str) -> Path:
+    """A `pg_dump -Fc` archive of the aragora database in backups/, as a nightly backup job leaves one."""
+    layout.backups.mkdir(mode=0o700, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    archive = layout.backups / f"{DB_NAME}-{stamp}.dump"
+    partial = archive.with_name(archive.name + ".partial")  # renamed once complete, as a careful job does
+    _run([str(PG_BIN / "pg_dump"), "--format=custom", "--file", str(partial), "--host", LOOPBACK,
+          "--port", str(port), "--username", DB_USER, DB_NAME],
+         "pg_dump of the aragora database", timeout=60,
+         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"})
+    partial.chmod(0o600)
+    partial.rename(archive)
+    return archive
 
 
 def stop_postgres(layout: Layout, recorded: dict[str, Any] | None) -> None:
@@ -664,6 +686,7 @@ all:
           aragora_ws_url: {state['urls']['ws']}
           aragora_env_file: {json.dumps(str(layout.env_file))}
           aragora_ca_path: {json.dumps(str(layout.ca))}
+          aragora_backup_dir: {json.dumps(str(layout.backups))}
 """
     _write_file(layout.inventory, text)
 
@@ -734,7 +757,7 @@ def up(dir: str | os.PathLike[str] = DEFAULT_DIR,
             "data_dir": str(layout.data), "pg_data": str(layout.pg_data), "pg_socket_dir": str(layout.pg_sock),
             "redis_conf": str(layout.redis_conf), "redis_pidfile": str(layout.redis_pidfile),
             "aragora_log": str(layout.aragora_log), "redis_log": str(layout.redis_log),
-            "postgres_log": str(layout.postgres_log),
+            "postgres_log": str(layout.postgres_log), "backup_dir": str(layout.backups),
         },
         "db_backend": db_backend,
         "processes": {},
@@ -758,6 +781,8 @@ def up(dir: str | os.PathLike[str] = DEFAULT_DIR,
         wait_aragora_ready(layout, state["urls"]["api"], state["processes"]["aragora"])
         print(f"  aragora    {state['urls']['api']}  {state['urls']['ws']} "
               f"(pid {state['processes']['aragora']['pid']})")
+        # After readiness: the server has created its tables, so the archive holds the real schema.
+        print(f"  backup     {write_backup(layout, ports['postgres'], db_password)}")
     except BaseException:  # Also Ctrl-C: never leave half a sandbox running.
         print("start-up failed: stopping what was started", file=sys.stderr)
         down(layout.root)

@@ -9,11 +9,7 @@ import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils import http_client
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
-from ansible_collections.aragora.ops.plugins.module_utils.target import (
-    DEFAULT_ENDPOINTS,
-    DEFAULT_OPTIONS,
-    DEFAULT_THRESHOLDS,
-)
+from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
 TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "api_url": {"type": "str"},

@@ -55,6 +55,7 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     # The TLS settings of the API, for the other TLS clients of the target (rediss://, wss://, the TLS probe).
     "ca_path": None,
     "validate_certs": True,
+    "timeout": 10.0,  # seconds for each network call of every probe
 }
 
 
@@ -84,6 +85,11 @@ class TargetContext:
 
     def option(self, name: str) -> t.Any:
         return self.options[name]
+
+    @property
+    def timeout(self) -> float:
+        """Seconds for each network call of every probe of this target (HTTP, PostgreSQL, Redis, TLS, WebSocket)."""
+        return float(self.options["timeout"])
 
     def fact(self, key: t.Hashable, produce: t.Callable[[], t.Any]) -> t.Any:
         """``produce()`` once per key for all checks; an exception is kept and raised again to every asker, so a

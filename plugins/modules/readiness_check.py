@@ -13,8 +13,9 @@ description:
   - Runs the checklist's checks for one target concurrently, against its live API and its configuration, and
     returns one result per checklist item with a status, evidence and remediation.
   - Read-only; runs the same under C(--check).
-  - Groups V(health) (Go-Live health check), V(security) (section 1), V(monitoring) (section 5), V(oauth)
-    (section 7), V(providers) (section 8) and V(limits) (section 9).
+  - Groups V(health) and V(websocket) (Go-Live health check), V(security) (section 1), V(database) (section 3,
+    PostgreSQL, backups, restore tests), V(redis) (section 4), V(monitoring) (section 5), V(tls) (section 6, the live
+    certificate), V(oauth) (section 7), V(providers) (section 8) and V(limits) (section 9).
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
@@ -27,7 +28,7 @@ options:
       - Which groups of checks to run; all by default.
     type: list
     elements: str
-    choices: [health, security, monitoring, oauth, providers, limits]
+    choices: [health, websocket, security, database, redis, monitoring, tls, oauth, providers, limits]
 attributes:
   check_mode:
     support: full

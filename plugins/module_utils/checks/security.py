@@ -172,14 +172,17 @@ def rate_limiting(ctx: TargetContext):
         legacy = ctx.api("rate_limits_config")
         evidence["rate_limits_config_endpoint"] = legacy.describe()
     disabled = ctx.config.get("ARAGORA_DISABLE_RATE_LIMIT")
-    redis_name, redis_url = ctx.config.first("ARAGORA_REDIS_URL", "REDIS_URL")
+    # Aragora 2.11's limiter reads ARAGORA_REDIS_URL only; the legacy REDIS_URL serves other components.
+    shared = ctx.config.get("ARAGORA_REDIS_URL") is not None
     evidence.update(ARAGORA_DISABLE_RATE_LIMIT=disabled, ARAGORA_RATE_LIMIT=ctx.config.get("ARAGORA_RATE_LIMIT"),
-                    redis_url_variable=redis_name)
+                    ARAGORA_REDIS_URL_set=shared)
     if disabled and disabled.lower() in ("1", "true", "yes", "on"):
         return failed("Rate limiting is disabled (ARAGORA_DISABLE_RATE_LIMIT=%s)" % disabled, **evidence)
-    if not redis_url:
-        return warned("Redis not configured (rate limiting will use in-memory)", **evidence)
-    return passed("Rate limiting enabled, shared through Redis (%s)" % redis_name, **evidence)
+    if not shared:
+        legacy = " (only the legacy REDIS_URL is set, which the limiter does not read)" if ctx.config.get(
+            "REDIS_URL") else ""
+        return warned("Redis not configured (rate limiting will use in-memory)" + legacy, **evidence)
+    return passed("Rate limiting enabled, shared through Redis (ARAGORA_REDIS_URL)", **evidence)
 
 
 _BLACKLIST_BACKENDS = ("memory", "sqlite", "postgres", "supabase", "redis")

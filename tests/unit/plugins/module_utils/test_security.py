@@ -319,7 +319,7 @@ def test_https_enforced_health_unreachable_fails():
     ({"ARAGORA_DISABLE_RATE_LIMIT": "1"}, "FAIL"),
     ({"ARAGORA_DISABLE_RATE_LIMIT": "false", "ARAGORA_REDIS_URL": "redis://r:6379"}, "PASS"),
     ({"ARAGORA_REDIS_URL": "redis://:pw@r:6379/0"}, "PASS"),
-    ({"REDIS_URL": "redis://r:6379"}, "PASS"),
+    ({"REDIS_URL": "redis://r:6379"}, "WARN"),  # the 2.11 limiter reads ARAGORA_REDIS_URL only
     ({"ARAGORA_RATE_LIMIT": "100"}, "WARN"),
     (NEUTRAL, "WARN"),
 ])
@@ -329,10 +329,11 @@ def test_rate_limiting(variables, status):
     assert "pw" not in json.dumps(result["evidence"])
 
 
-def test_rate_limiting_names_the_redis_variable_and_keeps_legacy_endpoint_evidence():
+def test_rate_limiting_says_legacy_redis_url_is_not_read_and_keeps_legacy_endpoint_evidence():
     ctx = make_ctx({"REDIS_URL": "redis://r:6379"}, answers={})
     result = run("security.rate_limiting", ctx)
-    assert result["evidence"]["redis_url_variable"] == "REDIS_URL"
+    assert "only the legacy REDIS_URL is set, which the limiter does not read" in result["message"]
+    assert result["evidence"]["ARAGORA_REDIS_URL_set"] is False
     assert result["evidence"]["rate_limits_config_endpoint"] == \
         "GET https://api.example.com/api/rate-limits/config -> 404 in 12 ms"
 
