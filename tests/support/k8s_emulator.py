@@ -346,6 +346,9 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                         await self._hold(fault.hang)
                         raise ApiError(504, "Timeout", "the emulator held this request (fault injected)")
                     raise fault.error(verb, kind, request.namespace, request.name)
+            if request.url.path in ("/api/", "/apis/"):  # served by the real server too, unknown to kmock
+                return aiohttp.web.json_response(await (self._serve_api if request.url.path == "/api/"
+                                                        else self._serve_apis)(request))
             if plural is None:
                 return await super()._handle(request)  # discovery, /version: kmock's scaffold and the overrides below
             if kind is None:
