@@ -75,7 +75,7 @@ options:
         V(jwt_expiry_max_hours) (168), V(response_time_warn_ms) (500), V(response_time_fail_ms) (2000),
         V(db_latency_warn_ms) (100), V(db_pool_warn_ratio) (0.8), V(redis_latency_warn_ms) (50),
         V(backup_max_age_hours) (26), V(restore_test_max_age_days) (30), V(tls_expiry_fail_days) (7),
-        V(tls_expiry_warn_days) (30), V(min_replicas) (2: desired and ready replicas, and the HPA's floor).
+        V(tls_expiry_warn_days) (30), V(min_replicas) (2; desired and ready replicas, and the HPA's floor).
     type: dict
     default: {}
   http_url:

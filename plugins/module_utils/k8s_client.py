@@ -26,7 +26,6 @@ try:
     from kubernetes import client as k8s
     from kubernetes import config as k8s_config
     from kubernetes.client.exceptions import ApiException
-    from kubernetes.config.config_exception import ConfigException
 except ImportError:  # reported by the module through missing_required_lib
     k8s = None  # type: ignore[assignment]
     k8s_config = None  # type: ignore[assignment]
@@ -34,9 +33,6 @@ except ImportError:  # reported by the module through missing_required_lib
 
     class ApiException(Exception):  # type: ignore[no-redef]
         status = None
-
-    class ConfigException(Exception):  # type: ignore[no-redef]
-        pass
 
 HOSTNAME_KEY = "kubernetes.io/hostname"
 ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")

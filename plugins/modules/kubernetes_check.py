@@ -17,7 +17,7 @@ description:
     inconsistently); an HPA that targets another workload is reported by name.
   - Section 2 - C(ha.replicas) (at least V(min_replicas) desired, and that many ready and available);
     C(ha.rolling_update) (RollingUpdate with C(maxUnavailable) 0); C(ha.hpa) (an HPA targeting this Deployment with
-    C(minReplicas) >= 2); C(ha.pdb) (one PDB selecting the pods that allows a voluntary disruption: none allowed is a
+    C(minReplicas) >= 2); C(ha.pdb) (one PDB selecting the pods that allows a voluntary disruption; none allowed is a
     V(WARN), two PDBs a V(FAIL)); C(ha.anti_affinity) (anti-affinity or topology spread on host or zone, required or
     preferred); C(ha.pod_distribution_nodes) and C(ha.pod_distribution_zones) (where the ready pods actually run).
   - Section 9 - C(resources.requests_limits), C(resources.probes), C(resources.image_tag).

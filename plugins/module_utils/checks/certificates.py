@@ -138,8 +138,8 @@ def cluster_issuer(ctx: TargetContext):
             states["%s %s" % (kind, name)] = "missing (used by %s)" % user
         elif not condition_true(found[0], "Ready"):
             reason = condition(found[0], "Ready") or {}
-            states["%s %s" % (kind, name)] = "not Ready: %s" % (reason.get("message") or reason.get("reason") or
-                                                               "no Ready condition")
+            why = reason.get("message") or reason.get("reason") or "no Ready condition"
+            states["%s %s" % (kind, name)] = "not Ready: %s" % why
         else:
             states["%s %s" % (kind, name)] = "Ready"
     bad = {key: value for key, value in states.items() if value != "Ready"}

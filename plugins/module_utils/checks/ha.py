@@ -13,6 +13,7 @@ import math
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
+    condition,
     condition_true,
     listing,
     name_of,
@@ -22,10 +23,17 @@ from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     HOSTNAME_KEY,
     ZONE_KEYS,
+    KubeError,
     Snapshot,
     selector_matches,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckSkipped, failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    CheckInputError,
+    CheckSkipped,
+    failed,
+    passed,
+    warned,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "2"
@@ -62,7 +70,11 @@ def scaled(value: t.Any, total: int, round_up: bool) -> int | None:
 
 def ready_pods(snap: Snapshot) -> list[dict]:
     """The Deployment's pods that are Ready and not being deleted."""
-    return [pod for pod in snap.owned_pods()
+    try:
+        pods = snap.owned_pods()
+    except KubeError as exc:
+        raise CheckInputError(str(exc)) from None
+    return [pod for pod in pods
             if condition_true(pod, "Ready") and not (pod.get("metadata") or {}).get("deletionTimestamp")]
 
 
@@ -84,6 +96,16 @@ def replicas(ctx: TargetContext):
     if ready < desired or available < desired:
         return failed("Deployment %s has %d ready and %d available of %d desired replicas"
                       % (snap.name, ready, available, desired), **evidence)
+    progressing = condition(snap.deployment, "Progressing") or {}
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        return failed("Deployment %s has %d replicas ready, but its rollout stalled (ProgressDeadlineExceeded: %s)"
+                      % (snap.name, ready, progressing.get("message") or "no progress"),
+                      "Find why the new pods do not become ready (kubectl describe pods, kubectl logs), then fix the "
+                      "image or roll back (kubectl rollout undo deploy/aragora).", **evidence)
+    if evidence["updated"] < desired:
+        return warned("Deployment %s has %d ready replicas, %d of %d on the current template: a rollout is in progress"
+                      % (snap.name, ready, evidence["updated"], desired),
+                      "Wait for the rollout to finish (kubectl rollout status) before going live.", **evidence)
     return passed("Deployment %s has %d of %d replicas ready and available" % (snap.name, ready, desired), **evidence)
 
 
@@ -112,7 +134,7 @@ def rolling_update(ctx: TargetContext):
 def _targets(hpa: dict, snap: Snapshot) -> bool:
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     return ref.get("kind") == "Deployment" and ref.get("name") == snap.name and \
-        str(ref.get("apiVersion") or "apps/v1").split("/")[0] in ("apps", "extensions")
+        str(ref.get("apiVersion") or "apps/v1").split("/", maxsplit=1)[0] in ("apps", "extensions")
 
 
 @check("ha.hpa", SECTION, "HPA configured",

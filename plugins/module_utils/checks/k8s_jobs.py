@@ -76,8 +76,8 @@ def migration_job(ctx: TargetContext):
                                   "failed": status.get("failed") or 0, "active": status.get("active") or 0,
                                   "completionTime": status.get("completionTime"), "job_images": images,
                                   "running_image": running_image}
-    if condition_true(job, "Failed") or (not condition_true(job, "Complete") and (status.get("failed") or 0)
-                                         and not status.get("active")):
+    gave_up = bool(status.get("failed")) and not status.get("active") and not condition_true(job, "Complete")
+    if condition_true(job, "Failed") or gave_up:
         reason = condition(job, "Failed") or {}
         evidence["log_tail"] = job_log_tail(ctx, snap, job)
         return failed("Migration Job %s failed (%s); last log lines: %s" % (

@@ -117,8 +117,10 @@ def _decode(value: str) -> str:
     return base64.b64decode(value).decode("utf-8", "replace")
 
 
-def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) -> tuple[dict[str, str], set[str],
-                                                                                        list[str]]:
+Resolved = t.Tuple[t.Dict[str, str], t.Set[str], t.List[str]]
+
+
+def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) -> Resolved:
     """(values, names whose values came from Secrets, notes) of the container's env and envFrom, as the kubelet
     builds them: envFrom first, then env in order, with $(VAR) references expanded."""
     values: dict[str, str] = {}

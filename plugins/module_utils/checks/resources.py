@@ -17,7 +17,7 @@ RESOURCES = ("cpu", "memory")
 
 def image_tag(image: str) -> tuple[str | None, bool]:
     """(tag, pinned by digest) of an image reference: 'repo:2.11.1' -> ('2.11.1', False); 'repo' -> (None, False)."""
-    name, _, digest = image.partition("@")
+    name, digest = image.partition("@")[::2]
     last = name.rsplit("/", 1)[-1]
     tag = last.split(":", 1)[1] if ":" in last else None
     return tag, bool(digest)

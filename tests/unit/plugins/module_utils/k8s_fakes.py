@@ -86,30 +86,31 @@ def healthy() -> dict[str, list[dict]]:
     cert_spec = {"secretName": "aragora-tls", "issuerRef": {"kind": "ClusterIssuer", "name": "letsencrypt-prod"}}
     return {
         "pods": [pod("aragora-a", "node-a"), pod("aragora-b", "node-b"), pod("aragora-c", "node-c")],
-        "replicasets": [{"metadata": meta("aragora-rs", uid=RS_UID, ownerReferences=[{"kind": "Deployment",
-                                                                                       "uid": UID}])}],
+        "replicasets": [{"metadata": meta("aragora-rs", uid=RS_UID,
+                                          ownerReferences=[{"kind": "Deployment", "uid": UID}])}],
         "nodes": [node("node-a", "zone-1"), node("node-b", "zone-2"), node("node-c", "zone-3")],
         "hpas": [{"metadata": meta("aragora-hpa"), "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "aragora"},
             "minReplicas": 3, "maxReplicas": 10}}],
-        "pdbs": [{"metadata": meta("aragora-pdb"), "spec": {"maxUnavailable": 1,
-                                                             "selector": {"matchLabels": dict(LABELS)}}}],
+        "pdbs": [{"metadata": meta("aragora-pdb"),
+                  "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(LABELS)}}}],
         "services": [{"metadata": meta("aragora", labels=dict(LABELS)), "spec": {
             "selector": dict(LABELS), "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}],
         "jobs": [{"metadata": meta("aragora-migrate", uid="job-uid", creationTimestamp=ago(hours=2)),
                   "spec": {"template": {"spec": {"containers": [{"name": "migrate", "image": IMAGE}]}}},
                   "status": {"succeeded": 1, "completionTime": ago(hours=2),
                              "conditions": [{"type": "Complete", "status": "True"}]}}],
-        "cronjobs": [{"metadata": meta("aragora-backup"), "spec": {
-            "schedule": "0 2 * * *", "suspend": False, "jobTemplate": {"spec": {"template": {"spec": {
+        "cronjobs": [{
+            "metadata": meta("aragora-backup"),
+            "spec": {"schedule": "0 2 * * *", "suspend": False, "jobTemplate": {"spec": {"template": {"spec": {
                 "containers": [{"name": "backup", "image": "postgres:16",
                                 "command": ["sh", "-c", "pg_dump -Fc > /backups/x.dump"]}]}}}}},
             "status": {"lastScheduleTime": ago(hours=10), "lastSuccessfulTime": ago(hours=10)}}],
-        "ingresses": [{"metadata": meta("aragora", annotations={"cert-manager.io/cluster-issuer": "letsencrypt-prod"}),
-                       "spec": {"tls": [{"hosts": ["api.example.com"], "secretName": "aragora-tls"}],
-                                "rules": [{"host": "api.example.com", "http": {"paths": [
-                                    {"path": "/", "backend": {"service": {"name": "aragora",
-                                                                         "port": {"name": "http"}}}}]}}]}}],
+        "ingresses": [{
+            "metadata": meta("aragora", annotations={"cert-manager.io/cluster-issuer": "letsencrypt-prod"}),
+            "spec": {"tls": [{"hosts": ["api.example.com"], "secretName": "aragora-tls"}],
+                     "rules": [{"host": "api.example.com", "http": {"paths": [
+                         {"path": "/", "backend": {"service": {"name": "aragora", "port": {"name": "http"}}}}]}}]}}],
         "daemonsets": [{"metadata": meta("fluent-bit", "logging", labels={"app.kubernetes.io/name": "fluent-bit"}),
                         "spec": {"template": {"spec": {"containers": [{"image": "fluent/fluent-bit:3.0"}]}}},
                         "status": {"desiredNumberScheduled": 3, "numberReady": 3}}],

@@ -530,3 +530,18 @@ def test_run_target_with_an_unusable_kubeconfig_fails_every_kubernetes_check_wit
     statuses = {r["id"]: r["status"] for r in result["checks"]}
     assert statuses.pop("observability.grafana_dashboards") == "SKIP"
     assert set(statuses.values()) == {"FAIL"} and result["verdict"] == "NO-GO"
+
+
+def test_replicas_a_stalled_or_unfinished_rollout_is_reported():
+    dep = dep_with(status__conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                                        "message": "ReplicaSet aragora-2 has timed out progressing."}])
+    result = status_of("ha.replicas", dep=dep)
+    assert result["status"] == "FAIL" and "rollout stalled" in result["message"]
+    assert status_of("ha.replicas", dep=dep_with(status__updatedReplicas=1))["status"] == "WARN"
+
+
+def test_forbidden_pods_fail_the_distribution_checks_with_the_api_message():
+    error = KubeError("list pods in namespace aragora: 403 Forbidden: the identity in use may not list pods", 403)
+    for check_id in ("ha.pod_distribution_nodes", "ha.pod_distribution_zones"):
+        result = status_of(check_id, listings={"pods": error})
+        assert result["status"] == "FAIL" and result["message"].endswith("may not list pods"), result["message"]
