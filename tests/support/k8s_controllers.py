@@ -222,7 +222,7 @@ class Controllers:
     def _replicaset(self, replicaset: Obj) -> None:
         pods = self._pods_of(replicaset)
         wanted = int(replicaset["spec"].get("replicas", 1))
-        for _ in range(wanted - len(pods)):
+        for _missing in range(wanted - len(pods)):
             pods.append(self._create_pod(replicaset, self._schedule(replicaset)))
         # Scaling down removes the newest pods first.
         pods.sort(key=lambda p: (p["metadata"]["creationTimestamp"], int(p["metadata"]["resourceVersion"])))
@@ -270,7 +270,7 @@ class Controllers:
 
     def _create_pod(self, owner: Obj, node: str | None) -> Obj:
         template = copy.deepcopy(owner["spec"]["template"])
-        suffix = "".join(self._random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+        suffix = "".join(self._random.choice("bcdfghjklmnpqrstvwxz2456789") for _position in range(5))
         broken = self._broken(template)
         started = timestamp()
         ready = "False" if broken or node is None else "True"

@@ -245,7 +245,7 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
     def live(self, resource: str, namespace: str | None = None) -> list[Obj]:
         kind = self.storage(resource)
         return [
-            copy.deepcopy(obj.raw) for (res, ns, _), obj in self.objects.items()
+            copy.deepcopy(obj.raw) for (res, ns, _name), obj in self.objects.items()
             if res == kind.resource and not obj.deleted and (namespace is None or ns == namespace)
         ]
 

@@ -104,7 +104,7 @@ def load(cluster: EmulatedCluster, name: str) -> None:
     for group in scenario.missing_crd_groups:
         cluster.delete_crd_group(group)
     for workload, nodes in scenario.pins.items():
-        namespace, _, deployment = workload.partition("/")
+        namespace, _slash, deployment = workload.partition("/")
         cluster.pin(namespace, deployment, nodes)
     for image in scenario.broken_images:
         cluster.break_image(image)

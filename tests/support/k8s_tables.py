@@ -88,8 +88,8 @@ def table(plural: str, objects: list[Obj], resource_version: str) -> Obj | None:
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
         "columnDefinitions": [{"name": header, "type": "string", "format": "name" if header == "Name" else "",
-                               "description": "", "priority": priority} for header, priority, _ in columns],
-        "rows": [{"cells": [cell(obj) for _, _, cell in columns],
+                               "description": "", "priority": priority} for header, priority, _cell in columns],
+        "rows": [{"cells": [cell(obj) for _header, _priority, cell in columns],
                   "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                              "metadata": obj["metadata"]}} for obj in objects],
     }
