@@ -286,22 +286,21 @@ class Cluster:
                                 % (name, namespace, exc), 404) from None
             raise
 
-    def read_secret(self, namespace: str, name: str) -> dict | None:
-        """The Secret, or None when it does not exist."""
+    def _read_or_none(self, resource: str, method: t.Callable, namespace: str, name: str) -> dict | None:
         try:
-            return self.call("get", "secrets", namespace, self.core.read_namespaced_secret, name, namespace)
+            return self.call("get", resource, namespace, method, name, namespace)
         except KubeError as exc:
             if exc.status == 404:
                 return None
             raise
 
+    def read_secret(self, namespace: str, name: str) -> dict | None:
+        """The Secret, or None when it does not exist."""
+        return self._read_or_none("secrets", self.core.read_namespaced_secret, namespace, name)
+
     def read_config_map(self, namespace: str, name: str) -> dict | None:
-        try:
-            return self.call("get", "configmaps", namespace, self.core.read_namespaced_config_map, name, namespace)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        """The ConfigMap, or None when it does not exist."""
+        return self._read_or_none("configmaps", self.core.read_namespaced_config_map, namespace, name)
 
     def pod_log_tail(self, namespace: str, pod: str, lines: int) -> str:
         try:
