@@ -191,7 +191,7 @@ def test_grafana_dashboards_found_and_a_bad_token_fails(grafana):
 def test_wall_time_of_the_kubernetes_checks_for_one_namespace(k8s_cluster, capsys):
     cluster = k8s_cluster("healthy_ha")
     timings = []
-    for _ in range(5):
+    for _run in range(5):
         started = time.monotonic()
         result = run_target(k8s_params(cluster))
         timings.append((time.monotonic() - started) * 1000)
