@@ -129,12 +129,16 @@ class Layout:
     data = property(lambda s: s.root / "data")
     home = property(lambda s: s.root / "home")
     backups = property(lambda s: s.root / "backups")
+    k8s = property(lambda s: s.root / "k8s")
+    kubeconfig = property(lambda s: s.k8s / "kubeconfig")
+    k8s_port_file = property(lambda s: s.k8s / "port")
+    k8s_log = property(lambda s: s.logs / "k8s-emulator.log")
 
     # Removed and recreated by every `up`: each sandbox starts from nothing, with fresh
     # secrets. Logs are truncated by the new run, not deleted.
     def disposable(self) -> list[Path]:
         return [self.tls, self.redis_dir, self.redis_conf, self.pg_data, self.pg_sock,
-                self.data, self.home, self.backups, self.env_file, self.inventory]
+                self.data, self.home, self.backups, self.env_file, self.inventory, self.k8s]
 
 
 def _write_file(path: Path, text: str, mode: int = 0o644) -> None:
@@ -666,6 +670,34 @@ def stop_aragora(layout: Layout, recorded: dict[str, Any] | None) -> None:
     print(f"  aragora (pid {pid}): stopped in {time.monotonic() - began:.1f} s")
 
 
+def start_k8s_emulator(layout: Layout) -> dict[str, Any]:
+    """The emulated Kubernetes API (tests/support/k8s_emulator.py) with the healthy_ha scenario, as a process of
+    its own so that `down` stops it by PID; ready once it has written its port file."""
+    layout.k8s.mkdir()
+    repo = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "tests.support.k8s_emulator", "serve", "--scenario", "healthy_ha",
+           "--kubeconfig", str(layout.kubeconfig), "--port-file", str(layout.k8s_port_file)]
+    with open(layout.k8s_log, "wb") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=layout.k8s, env={**os.environ, "PYTHONPATH": str(repo)},
+                                start_new_session=True)
+    info = {"pid": proc.pid, "start_time": _proc_start_time(proc.pid)}
+    if not _wait_until(lambda: layout.k8s_port_file.exists() or proc.poll() is not None, SERVICE_TIMEOUT) \
+            or proc.poll() is not None:
+        raise SandboxError(f"the Kubernetes emulator did not start; last lines of {layout.k8s_log}:\n"
+                           f"{_tail(layout.k8s_log)}")
+    return info
+
+
+def stop_k8s_emulator(layout: Layout, recorded: dict[str, Any] | None) -> None:
+    pid = (recorded or {}).get("pid")
+    if not _owned(pid, layout.k8s, (recorded or {}).get("start_time")):
+        print("  k8s emulator: not running")
+        return
+    _signal_and_wait(pid, "k8s emulator", 5.0)
+    print(f"  k8s emulator (pid {pid}): stopped")
+
+
 # ------------------------------------------------------------------ inventory
 
 
@@ -687,6 +719,9 @@ all:
           aragora_env_file: {json.dumps(str(layout.env_file))}
           aragora_ca_path: {json.dumps(str(layout.ca))}
           aragora_backup_dir: {json.dumps(str(layout.backups))}
+          aragora_kubeconfig: {json.dumps(str(layout.kubeconfig))}
+          aragora_k8s_namespace: aragora
+          aragora_k8s_deployment: aragora
 """
     _write_file(layout.inventory, text)
 
@@ -696,7 +731,7 @@ all:
 
 def _all_running(layout: Layout, state: dict[str, Any]) -> dict[str, bool]:
     procs = state.get("processes", {})
-    cwd = {"aragora": layout.root, "redis": layout.redis_dir, "postgres": layout.pg_data}
+    cwd = {"aragora": layout.root, "redis": layout.redis_dir, "postgres": layout.pg_data, "k8s": layout.k8s}
     return {name: _owned(procs.get(name, {}).get("pid"), cwd[name], procs.get(name, {}).get("start_time"))
             for name in cwd}
 
@@ -758,6 +793,7 @@ def up(dir: str | os.PathLike[str] = DEFAULT_DIR,
             "redis_conf": str(layout.redis_conf), "redis_pidfile": str(layout.redis_pidfile),
             "aragora_log": str(layout.aragora_log), "redis_log": str(layout.redis_log),
             "postgres_log": str(layout.postgres_log), "backup_dir": str(layout.backups),
+            "kubeconfig": str(layout.kubeconfig),
         },
         "db_backend": db_backend,
         "processes": {},
@@ -783,6 +819,10 @@ def up(dir: str | os.PathLike[str] = DEFAULT_DIR,
               f"(pid {state['processes']['aragora']['pid']})")
         # After readiness: the server has created its tables, so the archive holds the real schema.
         print(f"  backup     {write_backup(layout, ports['postgres'], db_password)}")
+        state["processes"]["k8s"] = start_k8s_emulator(layout)
+        save_state(layout, state)
+        print(f"  kubernetes http://127.0.0.1:{layout.k8s_port_file.read_text()} (emulated, scenario healthy_ha, "
+              f"pid {state['processes']['k8s']['pid']})")
     except BaseException:  # Also Ctrl-C: never leave half a sandbox running.
         print("start-up failed: stopping what was started", file=sys.stderr)
         down(layout.root)
@@ -806,7 +846,8 @@ def down(dir: str | os.PathLike[str] = DEFAULT_DIR) -> None:
     errors = []
     # Aragora first (it holds connections to the other two), then its dependencies. Redis and
     # PostgreSQL are also found by their own pidfiles, which covers a lost or partial state.json.
-    for name, stop in (("aragora", stop_aragora), ("redis", stop_redis), ("postgres", stop_postgres)):
+    for name, stop in (("k8s", stop_k8s_emulator), ("aragora", stop_aragora), ("redis", stop_redis),
+                       ("postgres", stop_postgres)):
         try:
             stop(layout, procs.get(name))
         except SandboxError as exc:

@@ -75,7 +75,7 @@ options:
         V(jwt_expiry_max_hours) (168), V(response_time_warn_ms) (500), V(response_time_fail_ms) (2000),
         V(db_latency_warn_ms) (100), V(db_pool_warn_ratio) (0.8), V(redis_latency_warn_ms) (50),
         V(backup_max_age_hours) (26), V(restore_test_max_age_days) (30), V(tls_expiry_fail_days) (7),
-        V(tls_expiry_warn_days) (30).
+        V(tls_expiry_warn_days) (30), V(min_replicas) (2; desired and ready replicas, and the HPA's floor).
     type: dict
     default: {}
   http_url:
@@ -135,8 +135,69 @@ options:
     description:
       - Host name to send (SNI) and verify in the TLS certificate, when O(api_url) names an address or another host.
     type: str
+  kubeconfig:
+    description:
+      - Kubeconfig file of the cluster Aragora runs in (on the host the module runs on). With O(kube_context) or
+        O(k8s_in_cluster), this turns the Kubernetes checks on; without any of the three they are V(SKIP).
+      - When neither O(env_file) nor O(config) is given, the configuration checks read the Deployment's container
+        environment (C(env) values, C(configMapKeyRef), C(secretKeyRef), C(envFrom)); values read from Secrets are
+        masked in every output.
+    type: path
+  kube_context:
+    description:
+      - Kubeconfig context to use; the current context when omitted. Alone, it reads the default kubeconfig
+        (C(KUBECONFIG), C(~/.kube/config)).
+    type: str
+  k8s_in_cluster:
+    description:
+      - Reach the cluster with the pod's service account (the module runs in the cluster, for example in AWX).
+      - Mutually exclusive with O(kubeconfig).
+    type: bool
+    default: false
+  k8s_namespace:
+    description:
+      - Namespace of the Aragora Deployment, its HPA, PDB, Ingress, Certificate, Jobs and monitoring objects.
+    type: str
+    default: aragora
+  k8s_deployment:
+    description:
+      - Name of the Aragora Deployment; its pods, HPA and PDB are found by what selects or targets it.
+    type: str
+    default: aragora
+  k8s_container:
+    description:
+      - The Aragora container of the Deployment; by default the one named as the Deployment, else the first.
+    type: str
+  migration_job:
+    description:
+      - Name of the migration Job; Jobs whose name starts with it and a dash also count (the newest is judged).
+    type: str
+    default: aragora-migrate
+  backup_cronjob:
+    description:
+      - Name of the backup CronJob; by default the CronJob of the namespace that runs C(pg_dump) or is named
+        C(*backup*).
+    type: str
+  certificate_name:
+    description:
+      - cert-manager Certificate to judge; by default those whose C(secretName) the Ingress's C(tls) entries use.
+    type: str
+  cert_manager_namespace:
+    description:
+      - Namespace cert-manager's pods run in.
+    type: str
+    default: cert-manager
+  grafana_url:
+    description:
+      - Base URL of Grafana; with O(grafana_token), the dashboards check searches it for the Aragora dashboards.
+    type: str
+  grafana_token:
+    description:
+      - Grafana service account token (Bearer) allowed to search dashboards.
+    type: str
 requirements:
   - requests
+  - kubernetes (for the Kubernetes checks)
   - python-dotenv (for O(env_file))
   - prometheus-client (for the metrics checks)
 """

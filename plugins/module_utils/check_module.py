@@ -35,6 +35,8 @@ def run_check_module(groups: t.Sequence[str] | None = None) -> None:
     if problem:
         module.fail_json(msg=problem)
     context = build_context(params)
-    # Secrets read from the env file or given in config are masked in everything the module returns.
+    result = run_target(params, context)
+    # Secrets read from the env file, given in config or read from the cluster (which happens while the checks run)
+    # are masked in everything the module returns.
     module.no_log_values.update(context.config.secrets())
-    module.exit_json(changed=False, **run_target(params, context))
+    module.exit_json(changed=False, **result)

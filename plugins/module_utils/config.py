@@ -2,7 +2,8 @@
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The deployment's configuration as the checks see it: environment variables from an env file on the host
-and/or a dict given by the caller (inventory, vault, AWX survey), with secret values kept out of every output.
+and/or a dict given by the caller (inventory, vault, AWX survey), or, when neither is given, read lazily from where
+the application runs (a Kubernetes Deployment's env), with secret values kept out of every output.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import os
 import re
 import stat
+import threading
 import typing as t
 import urllib.parse
 
@@ -97,6 +99,9 @@ class Config:
         self.values: dict[str, str] = {}
         self.sources: list[str] = []
         self.file_values: dict[str, str] = {}  # what the file on disk holds, for the storage check
+        self.secret_names: set[str] = set()  # names whose values came from a secret store, whatever they are called
+        self._loader: t.Callable[[], tuple[dict[str, str], set[str], str]] | None = None
+        self._load_lock = threading.Lock()
         if env_file:
             try:
                 self.file_values, self.env_file = read_env_file(env_file)
@@ -108,12 +113,35 @@ class Config:
             self.values.update({str(k): "" if v is None else str(v) for k, v in variables.items()})
             self.sources.append("variables")
 
+    def attach(self, loader: t.Callable[[], tuple[dict[str, str], set[str], str]]) -> None:
+        """A source read on first use, when neither env file nor variables were given: ``loader()`` returns
+        (values, names whose values are secrets, a label for ``sources``) or raises CheckInputError."""
+        if not self.sources and self.error is None:
+            self._loader = loader
+
+    def _load(self) -> None:
+        if self._loader is None:
+            return
+        with self._load_lock:  # the other checks wait here until the source is read
+            if self._loader is None:
+                return
+            try:
+                values, secret_names, label = self._loader()
+            except (CheckInputError, CheckSkipped) as exc:
+                self.error = "configuration from the cluster: %s" % exc
+            else:
+                self.values.update(values)
+                self.secret_names.update(secret_names)
+                self.sources.append(label)
+            self._loader = None
+
     @property
     def given(self) -> bool:
-        return bool(self.sources) or self.error is not None
+        return bool(self.sources) or self.error is not None or self._loader is not None
 
     def require(self) -> None:
         """Called by every configuration check: SKIP when no source was given, FAIL when the given one broke."""
+        self._load()
         if self.error:
             raise CheckInputError(self.error)
         if not self.sources:
@@ -134,7 +162,9 @@ class Config:
         return None, None
 
     def secrets(self) -> set[str]:
-        return secret_values(self.values)
+        found = secret_values(self.values)
+        found.update(value for name, value in self.values.items() if name in self.secret_names and value)
+        return found
 
 
 @dataclasses.dataclass

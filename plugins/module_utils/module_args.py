@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils import http_client
+from ansible_collections.aragora.ops.plugins.module_utils import http_client, k8s_client
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
@@ -36,6 +36,19 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "restore_evidence_file": {"type": "path"},
     "app_replicas": {"type": "int", "default": 1},
     "tls_server_name": {"type": "str"},
+    # Kubernetes (target.DEFAULT_OPTIONS).
+    "kubeconfig": {"type": "path"},
+    "kube_context": {"type": "str"},
+    "k8s_in_cluster": {"type": "bool", "default": False},
+    "k8s_namespace": {"type": "str", "default": "aragora"},
+    "k8s_deployment": {"type": "str", "default": "aragora"},
+    "k8s_container": {"type": "str"},
+    "migration_job": {"type": "str", "default": "aragora-migrate"},
+    "backup_cronjob": {"type": "str"},
+    "certificate_name": {"type": "str"},
+    "cert_manager_namespace": {"type": "str", "default": "cert-manager"},
+    "grafana_url": {"type": "str"},
+    "grafana_token": {"type": "str", "no_log": True},
 }
 
 
@@ -47,6 +60,14 @@ def missing_library(params: t.Mapping[str, t.Any]) -> str | None:
     """The PyPI name of a library the given options need and the host lacks."""
     if params.get("api_url") and http_client.requests is None:
         return "requests"
+    if (params.get("kubeconfig") or params.get("kube_context") or params.get("k8s_in_cluster")) \
+            and k8s_client.k8s is None:
+        return "kubernetes"
+    if params.get("kubeconfig") and params.get("k8s_in_cluster"):
+        return "kubeconfig and k8s_in_cluster are mutually exclusive: give one way to reach the cluster"
+    grafana = params.get("grafana_url")
+    if grafana and not grafana.lower().startswith(("http://", "https://")):
+        return "grafana_url must start with http:// or https://, got %r" % grafana
     return None
 
 

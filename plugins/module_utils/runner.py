@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils.checks import kube
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils.engine import run_checks, select
@@ -20,7 +21,7 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
     if params.get("api_url"):
         client = HttpClient(params["api_url"], timeout=params["timeout"], validate_certs=params["validate_certs"],
                             ca_path=params.get("ca_path"), max_body_bytes=params["max_body_bytes"])
-    return TargetContext(
+    context = TargetContext(
         Config(env_file=params.get("env_file"), variables=params.get("config")),
         client,
         endpoints=params.get("endpoints"),
@@ -31,6 +32,10 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
         http_url=params.get("http_url"),
         options={name: params.get(name) for name in DEFAULT_OPTIONS},
     )
+    if kube.cluster_target(context.options) is not None:
+        # No env file and no variables: the configuration checks read the Deployment's env, when first asked.
+        context.config.attach(lambda: kube.cluster_config(context))
+    return context
 
 
 def run_target(params: t.Mapping[str, t.Any], context: TargetContext | None = None) -> dict[str, t.Any]:

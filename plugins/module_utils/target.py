@@ -40,6 +40,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "restore_test_max_age_days": 30,
     "tls_expiry_fail_days": 7,  # the checklist's CertificateExpiring alert
     "tls_expiry_warn_days": 30,
+    "min_replicas": 2,  # the checklist's "Minimum 2 replicas": desired, ready, and the HPA's floor
 }
 
 # Options of the dependency probes, with their defaults; the modules' argument spec has the same names.
@@ -56,6 +57,19 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "ca_path": None,
     "validate_certs": True,
     "timeout": 10.0,  # seconds for each network call of every probe
+    # Kubernetes: the cluster (none given: the Kubernetes checks SKIP), and where Aragora runs in it.
+    "kubeconfig": None,
+    "kube_context": None,
+    "k8s_in_cluster": False,
+    "k8s_namespace": "aragora",
+    "k8s_deployment": "aragora",
+    "k8s_container": None,  # default: the container named as the Deployment, else the first
+    "migration_job": "aragora-migrate",
+    "backup_cronjob": None,  # default: the CronJob that runs pg_dump or is named *backup*
+    "certificate_name": None,  # default: the Certificates behind the Ingress's TLS secrets
+    "cert_manager_namespace": "cert-manager",
+    "grafana_url": None,
+    "grafana_token": None,
 }
 
 

@@ -28,7 +28,8 @@ options:
       - Which groups of checks to run; all by default.
     type: list
     elements: str
-    choices: [health, websocket, security, database, redis, monitoring, tls, oauth, providers, limits]
+    choices: [health, websocket, security, ha, database, migrations, redis, monitoring, observability, certificates,
+              tls, oauth, providers, limits, resources, backups]
 attributes:
   check_mode:
     support: full

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests.support.k8s_emulator import EmulatedCluster
 from tests.support.playbook import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -29,3 +30,21 @@ def sandbox_state():
 def sandbox_env(sandbox_state) -> dict[str, str]:
     """The sandbox server's own configuration, secrets included (for the tests that look for leaks)."""
     return sandbox.read_env_file(sandbox_state["paths"]["env_file"])
+
+
+@pytest.fixture
+def k8s_cluster():
+    """Factory: k8s_cluster(scenario="healthy_ha", missing_crd_groups=..., faults=..., broken_images=...) -> a
+    started EmulatedCluster (fresh port, own kubeconfig); all are stopped at teardown."""
+    clusters: list[EmulatedCluster] = []
+
+    def start(scenario: str | None = "healthy_ha", **options) -> EmulatedCluster:
+        cluster = EmulatedCluster(scenario, **options)
+        clusters.append(cluster)
+        return cluster.start()
+
+    try:
+        yield start
+    finally:
+        for cluster in clusters:
+            cluster.stop()

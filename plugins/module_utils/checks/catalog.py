@@ -7,18 +7,25 @@ from __future__ import annotations
 
 # Imported for their @check registrations.
 from ansible_collections.aragora.ops.plugins.module_utils.checks import (  # noqa: F401  pylint: disable=unused-import
+    certificates,
     database,
+    ha,
     health,
+    k8s_jobs,
     limits,
     monitoring,
+    observability,
     oauth,
     providers,
     redis,
+    resources,
     security,
     tls,
     websocket,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY, in_checklist_order
 
-# In checklist order: health, security, monitoring, oauth, providers, limits.
+# In checklist order (health, websocket, security, ha, database, ...), by each group's first check.
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(spec.group for spec in in_checklist_order(REGISTRY.values())))
+# The groups that read a Kubernetes cluster (kubernetes_check).
+KUBERNETES_GROUPS: tuple[str, ...] = ("ha", "migrations", "observability", "certificates", "resources", "backups")

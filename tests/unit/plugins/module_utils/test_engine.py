@@ -57,8 +57,8 @@ def test_check_ids_and_titles_are_unique():
 
 
 def test_groups_match_the_module_choices():
-    assert GROUPS == ("health", "websocket", "security", "database", "redis", "monitoring", "tls", "oauth",
-                      "providers", "limits")
+    assert GROUPS == ("health", "websocket", "security", "ha", "database", "migrations", "redis", "monitoring",
+                      "observability", "certificates", "tls", "oauth", "providers", "limits", "resources", "backups")
 
 
 def test_registering_an_id_twice_raises(registry):

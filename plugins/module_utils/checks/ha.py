@@ -1,0 +1,302 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Section 2, High Availability, on Kubernetes: the Deployment's replicas and rollout strategy, the HPA that scales
+it and the PDB that protects it (found by what they target and select, not by name: upstream manifests name them
+inconsistently), its anti-affinity or topology spread, and where its ready pods actually run (nodes and zones), which
+the static checkers (Polaris, kube-score) do not look at.
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
+    condition,
+    condition_true,
+    listing,
+    name_of,
+    snapshot,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.engine import check
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
+    HOSTNAME_KEY,
+    ZONE_KEYS,
+    KubeError,
+    Snapshot,
+    selector_matches,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    CheckInputError,
+    CheckSkipped,
+    failed,
+    passed,
+    warned,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+
+SECTION = "2"
+SPREAD_KEYS = (HOSTNAME_KEY,) + ZONE_KEYS
+
+
+def _spec(snap: Snapshot) -> dict:
+    return snap.deployment.get("spec") or {}
+
+
+def desired_replicas(snap: Snapshot) -> int:
+    replicas = _spec(snap).get("replicas")
+    return 1 if replicas is None else int(replicas)  # the API's default
+
+
+def scaled(value: t.Any, total: int, round_up: bool) -> int | None:
+    """An IntOrString (3, '25%') against ``total``, as the controllers compute it; None when unreadable."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.endswith("%"):
+        try:
+            share = float(text[:-1]) * total / 100
+        except ValueError:
+            return None
+        return int(math.ceil(share) if round_up else math.floor(share))
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def ready_pods(snap: Snapshot) -> list[dict]:
+    """The Deployment's pods that are Ready and not being deleted."""
+    try:
+        pods = snap.owned_pods()
+    except KubeError as exc:
+        raise CheckInputError(str(exc)) from None
+    return [pod for pod in pods
+            if condition_true(pod, "Ready") and not (pod.get("metadata") or {}).get("deletionTimestamp")]
+
+
+@check("ha.replicas", SECTION, "Minimum 2 replicas",
+       "Set spec.replicas to 2 or more (the checklist's manifest has 3), and find why replicas are not ready: "
+       "kubectl describe deploy/aragora and kubectl get pods -o wide (pending pods, failing probes, crash loops).")
+def replicas(ctx: TargetContext):
+    snap = snapshot(ctx)
+    minimum = int(ctx.threshold("min_replicas"))
+    status = snap.deployment.get("status") or {}
+    desired = desired_replicas(snap)
+    ready = int(status.get("readyReplicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    evidence = {"deployment": "%s/%s" % (snap.namespace, snap.name), "desired": desired, "ready": ready,
+                "available": available, "updated": int(status.get("updatedReplicas") or 0), "minimum": minimum}
+    if desired < minimum:
+        return failed("Deployment %s wants %d replica(s): fewer than %d, so one pod's loss is an outage"
+                      % (snap.name, desired, minimum), **evidence)
+    if ready < desired or available < desired:
+        return failed("Deployment %s has %d ready and %d available of %d desired replicas"
+                      % (snap.name, ready, available, desired), **evidence)
+    progressing = condition(snap.deployment, "Progressing") or {}
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        return failed("Deployment %s has %d replicas ready, but its rollout stalled (ProgressDeadlineExceeded: %s)"
+                      % (snap.name, ready, progressing.get("message") or "no progress"),
+                      "Find why the new pods do not become ready (kubectl describe pods, kubectl logs), then fix the "
+                      "image or roll back (kubectl rollout undo deploy/aragora).", **evidence)
+    if evidence["updated"] < desired:
+        return warned("Deployment %s has %d ready replicas, %d of %d on the current template: a rollout is in progress"
+                      % (snap.name, ready, evidence["updated"], desired),
+                      "Wait for the rollout to finish (kubectl rollout status) before going live.", **evidence)
+    return passed("Deployment %s has %d of %d replicas ready and available" % (snap.name, ready, desired), **evidence)
+
+
+@check("ha.rolling_update", SECTION, "Rolling update without unavailability",
+       "Set spec.strategy to RollingUpdate with maxUnavailable: 0 and maxSurge: 1, as in the checklist's manifest.")
+def rolling_update(ctx: TargetContext):
+    snap = snapshot(ctx)
+    strategy = _spec(snap).get("strategy") or {}
+    kind = strategy.get("type") or "RollingUpdate"
+    rolling = strategy.get("rollingUpdate") or {}
+    max_unavailable = rolling.get("maxUnavailable", "25%")  # the API's defaults
+    max_surge = rolling.get("maxSurge", "25%")
+    evidence = {"type": kind, "maxUnavailable": max_unavailable, "maxSurge": max_surge}
+    if kind != "RollingUpdate":
+        return failed("Deployment %s uses the %s strategy: every pod stops before the new ones start" % (snap.name, kind),
+                      **evidence)
+    # Judged for any replica count, since the HPA changes it: 25% of 3 rounds down to 0, of 4 it is 1.
+    unavailable = scaled(max_unavailable, 1000, round_up=False)
+    if unavailable != 0:
+        default = "" if "maxUnavailable" in rolling else " (the default)"
+        return failed("RollingUpdate maxUnavailable is %s%s: a rollout may take serving pods down before their "
+                      "replacements are ready" % (max_unavailable, default), **evidence)
+    return passed("RollingUpdate with maxUnavailable 0 and maxSurge %s" % max_surge, **evidence)
+
+
+def _targets(hpa: dict, snap: Snapshot) -> bool:
+    ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+    return ref.get("kind") == "Deployment" and ref.get("name") == snap.name and \
+        str(ref.get("apiVersion") or "apps/v1").split("/", maxsplit=1)[0] in ("apps", "extensions")
+
+
+@check("ha.hpa", SECTION, "HPA configured",
+       "Create a HorizontalPodAutoscaler whose scaleTargetRef is this Deployment (apps/v1, kind Deployment), with "
+       "minReplicas of 2 or more.")
+def hpa(ctx: TargetContext):
+    snap = snapshot(ctx)
+    minimum = int(ctx.threshold("min_replicas"))
+    hpas = listing(snap, "hpas")
+    ours = [item for item in hpas if _targets(item, snap)]
+    others = ["%s (targets %s %s)" % (name_of(item), ((item.get("spec") or {}).get("scaleTargetRef") or {}).get("kind"),
+                                      ((item.get("spec") or {}).get("scaleTargetRef") or {}).get("name"))
+              for item in hpas if not _targets(item, snap)]
+    evidence: dict[str, t.Any] = {"hpas_targeting_deployment": [name_of(item) for item in ours],
+                                  "other_hpas": others}
+    if not ours:
+        if others:
+            return failed("No HPA targets Deployment %s; the namespace's HPA(s) target other workloads: %s"
+                          % (snap.name, ", ".join(others)), **evidence)
+        return failed("No HorizontalPodAutoscaler in namespace %s targets Deployment %s" % (snap.namespace, snap.name),
+                      **evidence)
+    if len(ours) > 1:
+        return failed("%d HPAs target Deployment %s (%s): they fight over its replica count"
+                      % (len(ours), snap.name, ", ".join(evidence["hpas_targeting_deployment"])), **evidence)
+    spec = ours[0].get("spec") or {}
+    min_replicas = int(spec.get("minReplicas") or 1)
+    evidence.update(hpa=name_of(ours[0]), minReplicas=min_replicas, maxReplicas=spec.get("maxReplicas"),
+                    currentReplicas=(ours[0].get("status") or {}).get("currentReplicas"))
+    if min_replicas < minimum:
+        return failed("HPA %s lets Deployment %s scale down to %d replica(s) (minReplicas < %d)"
+                      % (name_of(ours[0]), snap.name, min_replicas, minimum), **evidence)
+    return passed("HPA %s scales Deployment %s between %d and %s replicas"
+                  % (name_of(ours[0]), snap.name, min_replicas, spec.get("maxReplicas")), **evidence)
+
+
+def allowed_disruptions(pdb: dict, expected: int) -> int | None:
+    """How many of ``expected`` healthy pods the PDB lets a drain evict; None when its policy is unreadable."""
+    spec = pdb.get("spec") or {}
+    if spec.get("maxUnavailable") is not None:
+        return scaled(spec["maxUnavailable"], expected, round_up=True)
+    if spec.get("minAvailable") is not None:
+        minimum = scaled(spec["minAvailable"], expected, round_up=True)
+        return None if minimum is None else max(0, expected - minimum)
+    return None
+
+
+@check("ha.pdb", SECTION, "PDB configured",
+       "Create one PodDisruptionBudget selecting the Deployment's pods that still allows a voluntary disruption, "
+       "for example maxUnavailable: 1 (or minAvailable below the replica count).")
+def pdb(ctx: TargetContext):
+    snap = snapshot(ctx)
+    labels = snap.pod_labels
+    ours = [item for item in listing(snap, "pdbs") if selector_matches((item.get("spec") or {}).get("selector"), labels)]
+    names = [name_of(item) for item in ours]
+    evidence: dict[str, t.Any] = {"pdbs_selecting_pods": names}
+    if not ours:
+        return failed("No PodDisruptionBudget in namespace %s selects the pods of Deployment %s"
+                      % (snap.namespace, snap.name), **evidence)
+    if len(ours) > 1:
+        return failed("%d PodDisruptionBudgets select the same pods (%s): the eviction API refuses to evict pods "
+                      "covered by more than one, so every node drain stalls" % (len(ours), ", ".join(names)),
+                      "Keep exactly one PodDisruptionBudget for these pods and delete the others.", **evidence)
+    item = ours[0]
+    spec = item.get("spec") or {}
+    expected = desired_replicas(snap)
+    allowed = allowed_disruptions(item, expected)
+    evidence.update(pdb=names[0], minAvailable=spec.get("minAvailable"), maxUnavailable=spec.get("maxUnavailable"),
+                    replicas=expected, disruptions_allowed_by_policy=allowed,
+                    disruptionsAllowed=(item.get("status") or {}).get("disruptionsAllowed"))
+    if allowed is None:
+        return failed("PodDisruptionBudget %s sets neither a usable minAvailable nor maxUnavailable" % names[0],
+                      **evidence)
+    if allowed < 1:
+        return warned("PodDisruptionBudget %s allows no voluntary disruption of %d replica(s): it blocks every node "
+                      "drain and cluster upgrade" % (names[0], expected),
+                      "Allow at least one disruption: maxUnavailable: 1, or minAvailable below the replica count.",
+                      **evidence)
+    return passed("PodDisruptionBudget %s allows %d voluntary disruption(s) of %d replicas"
+                  % (names[0], allowed, expected), **evidence)
+
+
+def _spreads_own_pods(selector: t.Any, labels: dict) -> bool:
+    return isinstance(selector, dict) and selector_matches(selector, labels)
+
+
+@check("ha.anti_affinity", SECTION, "Anti-affinity rules",
+       "Add pod anti-affinity on topologyKey kubernetes.io/hostname selecting the Deployment's own pods, or "
+       "topologySpreadConstraints over kubernetes.io/hostname or topology.kubernetes.io/zone.")
+def anti_affinity(ctx: TargetContext):
+    snap = snapshot(ctx)
+    pod_spec = snap.template.get("spec") or {}
+    labels = snap.pod_labels
+    anti = (pod_spec.get("affinity") or {}).get("podAntiAffinity") or {}
+    rules: list[str] = []
+    for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
+        if term.get("topologyKey") in SPREAD_KEYS and _spreads_own_pods(term.get("labelSelector"), labels):
+            rules.append("required anti-affinity on %s" % term["topologyKey"])
+    for weighted in anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
+        term = weighted.get("podAffinityTerm") or {}
+        if term.get("topologyKey") in SPREAD_KEYS and _spreads_own_pods(term.get("labelSelector"), labels):
+            rules.append("preferred anti-affinity on %s (weight %s)" % (term["topologyKey"], weighted.get("weight")))
+    for constraint in pod_spec.get("topologySpreadConstraints") or []:
+        if constraint.get("topologyKey") in SPREAD_KEYS and _spreads_own_pods(constraint.get("labelSelector"), labels):
+            kind = "required" if constraint.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" else "preferred"
+            rules.append("%s topology spread on %s (maxSkew %s)" % (kind, constraint["topologyKey"],
+                                                                    constraint.get("maxSkew")))
+    evidence = {"rules": rules}
+    if not rules:
+        return failed("Deployment %s has no pod anti-affinity or topology spread over hosts or zones that selects its "
+                      "own pods: the scheduler may put every replica on one node" % snap.name, **evidence)
+    required = [rule for rule in rules if rule.startswith("required")]
+    strength = "required" if required else "preferred only (the scheduler may still co-locate pods)"
+    return passed("Pods are spread: %s; %s" % ("; ".join(rules), strength), **evidence)
+
+
+def _placement(snap: Snapshot) -> tuple[list[dict], dict[str, dict]]:
+    pods = ready_pods(snap)
+    nodes = {name_of(node): (node.get("metadata") or {}).get("labels") or {} for node in listing(snap, "nodes")}
+    return pods, nodes
+
+
+def _zone(labels: dict) -> str | None:
+    for key in ZONE_KEYS:
+        if labels.get(key):
+            return labels[key]
+    return None
+
+
+@check("ha.pod_distribution_nodes", SECTION, "Pods on distinct nodes",
+       "Spread the pods (anti-affinity or topology spread on kubernetes.io/hostname) and make sure the cluster has "
+       "schedulable capacity on a second node; then kubectl rollout restart the Deployment.")
+def pod_distribution_nodes(ctx: TargetContext):
+    snap = snapshot(ctx)
+    pods = ready_pods(snap)
+    by_node: dict[str, list[str]] = {}
+    for pod in pods:
+        by_node.setdefault((pod.get("spec") or {}).get("nodeName") or "(unscheduled)", []).append(name_of(pod))
+    evidence = {"ready_pods": len(pods), "pods_by_node": by_node}
+    if len(by_node) < 2:
+        where = "on node %s" % next(iter(by_node)) if by_node else "anywhere"
+        return failed("The %d ready pod(s) of Deployment %s run %s: losing that node takes the service down"
+                      % (len(pods), snap.name, where), **evidence)
+    return passed("%d ready pods run on %d distinct nodes" % (len(pods), len(by_node)), **evidence)
+
+
+@check("ha.pod_distribution_zones", SECTION, "Multi-zone distribution",
+       "Spread the pods across zones (topologySpreadConstraints on topology.kubernetes.io/zone) and give the cluster "
+       "nodes in a second zone.")
+def pod_distribution_zones(ctx: TargetContext):
+    snap = snapshot(ctx)
+    pods, nodes = _placement(snap)
+    cluster_zones = sorted({zone for zone in (_zone(labels) for labels in nodes.values()) if zone})
+    if not cluster_zones:
+        raise CheckSkipped("the cluster's nodes carry no topology.kubernetes.io/zone label: zones are not known")
+    by_zone: dict[str, int] = {}
+    for pod in pods:
+        zone = _zone(nodes.get((pod.get("spec") or {}).get("nodeName") or "", {})) or "(no zone)"
+        by_zone[zone] = by_zone.get(zone, 0) + 1
+    evidence = {"ready_pods_by_zone": by_zone, "cluster_zones": cluster_zones}
+    zones = [zone for zone in by_zone if zone != "(no zone)"]
+    if len(zones) < 2:
+        extra = (" (the cluster's nodes are all in %s)" % cluster_zones[0]) if len(cluster_zones) == 1 else ""
+        return failed("The ready pods of Deployment %s run in %s%s: a zone outage takes the service down"
+                      % (snap.name, "zone " + zones[0] if zones else "no known zone", extra), **evidence)
+    return passed("Ready pods run in %d zones: %s" % (len(zones), ", ".join(sorted(zones))), **evidence)

@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the Kubernetes checks share: the cluster to reach, its one snapshot per target, the application's
+container, and the Deployment's environment as a configuration source for the configuration checks."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import re
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, ClusterTarget, KubeError, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+
+NOT_GIVEN = "no Kubernetes cluster given (kubeconfig, kube_context or k8s_in_cluster): the cluster was not inspected"
+_VAR_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
+
+
+def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
+    """The cluster the options name, or None when they name none."""
+    if not (options.get("kubeconfig") or options.get("kube_context") or options.get("k8s_in_cluster")):
+        return None
+    return ClusterTarget(options.get("kubeconfig") or None, options.get("kube_context") or None,
+                         bool(options.get("k8s_in_cluster")), float(options.get("timeout") or 10.0))
+
+
+def cluster(ctx: TargetContext) -> Cluster:
+    """The target's API client (one per target); SKIP when no cluster was given, FAIL when it cannot be used."""
+    target = cluster_target(ctx.options)
+    if target is None:
+        raise CheckSkipped(NOT_GIVEN)
+
+    def produce() -> Cluster:
+        try:
+            return Cluster(target)
+        except KubeError as exc:
+            raise CheckInputError(str(exc)) from None
+
+    return ctx.fact("k8s.cluster", produce)
+
+
+def snapshot(ctx: TargetContext) -> Snapshot:
+    """Everything the checks read from the cluster, read once for all of them."""
+    api = cluster(ctx)
+
+    def produce() -> Snapshot:
+        try:
+            return api.snapshot(ctx.option("k8s_namespace"), ctx.option("k8s_deployment"),
+                                ctx.option("cert_manager_namespace"))
+        except KubeError as exc:
+            raise CheckInputError(str(exc)) from None
+
+    return ctx.fact("k8s.snapshot", produce)
+
+
+def listing(snap: Snapshot, name: str) -> list[dict]:
+    """A listing's items; its API error becomes this check's FAIL."""
+    try:
+        return snap.items(name)
+    except KubeError as exc:
+        raise CheckInputError(str(exc)) from None
+
+
+def app_container(snap: Snapshot, wanted: str | None) -> dict:
+    """The Aragora container: the one named ``wanted`` (k8s_container), else the one named as the Deployment,
+    else the first."""
+    containers = snap.containers
+    if not containers:
+        raise CheckInputError("Deployment %s has no containers" % snap.name)
+    for name in (wanted, snap.name):
+        for container in containers:
+            if name and container.get("name") == name:
+                return container
+    if wanted:
+        raise CheckInputError("Deployment %s has no container %s (k8s_container); it has %s"
+                              % (snap.name, wanted, ", ".join(c.get("name", "?") for c in containers)))
+    return containers[0]
+
+
+def name_of(obj: t.Mapping[str, t.Any]) -> str:
+    return (obj.get("metadata") or {}).get("name", "")
+
+
+def condition(obj: t.Mapping[str, t.Any], kind: str) -> dict | None:
+    for item in (obj.get("status") or {}).get("conditions") or []:
+        if item.get("type") == kind:
+            return item
+    return None
+
+
+def condition_true(obj: t.Mapping[str, t.Any], kind: str) -> bool:
+    found = condition(obj, kind)
+    return bool(found and str(found.get("status")) == "True")
+
+
+def parse_time(value: t.Any) -> datetime.datetime | None:
+    """An RFC 3339 time of the API, aware; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+# --- the Deployment's environment, as a configuration source ------------------------------------------------------
+
+def _decode(value: str) -> str:
+    return base64.b64decode(value).decode("utf-8", "replace")
+
+
+Resolved = t.Tuple[t.Dict[str, str], t.Set[str], t.List[str]]
+
+
+def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) -> Resolved:
+    """(values, names whose values came from Secrets, notes) of the container's env and envFrom, as the kubelet
+    builds them: envFrom first, then env in order, with $(VAR) references expanded."""
+    values: dict[str, str] = {}
+    from_secrets: set[str] = set()
+    notes: list[str] = []
+    cache: dict[tuple[str, str], dict | None] = {}
+
+    def source(kind: str, name: str) -> dict[str, str] | None:
+        if (kind, name) not in cache:
+            obj = api.read_secret(namespace, name) if kind == "Secret" else api.read_config_map(namespace, name)
+            if obj is None:
+                cache[(kind, name)] = None
+            elif kind == "Secret":
+                cache[(kind, name)] = {k: _decode(v) for k, v in (obj.get("data") or {}).items()}
+                cache[(kind, name)].update(obj.get("stringData") or {})
+            else:
+                cache[(kind, name)] = dict(obj.get("data") or {})
+        return cache[(kind, name)]
+
+    for item in container.get("envFrom") or []:
+        for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            ref = item.get(key)
+            if not ref:
+                continue
+            data = source(kind, ref.get("name", ""))
+            if data is None:
+                if not ref.get("optional"):
+                    notes.append("%s %s (envFrom) does not exist" % (kind, ref.get("name")))
+                continue
+            for name, value in data.items():
+                values[(item.get("prefix") or "") + name] = value
+                if kind == "Secret":
+                    from_secrets.add((item.get("prefix") or "") + name)
+    for item in container.get("env") or []:
+        name = item.get("name")
+        if not name:
+            continue
+        if "valueFrom" not in item:
+            values[name] = _VAR_REFERENCE.sub(
+                lambda m: "$" if m.group(0) == "$$" else values.get(m.group(1), m.group(0)), item.get("value") or "")
+            from_secrets.discard(name)
+            continue
+        value_from = item["valueFrom"] or {}
+        for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+            ref = value_from.get(key)
+            if not ref:
+                continue
+            data = source(kind, ref.get("name", ""))
+            if data is None or ref.get("key") not in data:
+                if not ref.get("optional"):
+                    notes.append("%s: %s %s key %s does not exist" % (name, kind, ref.get("name"), ref.get("key")))
+                break
+            values[name] = data[ref["key"]]
+            if kind == "Secret":
+                from_secrets.add(name)
+            else:
+                from_secrets.discard(name)
+            break
+        else:
+            notes.append("%s: set at run time (%s), not read" % (name, ", ".join(sorted(value_from)) or "valueFrom"))
+    return values, from_secrets, notes
+
+
+def cluster_config(ctx: TargetContext) -> tuple[dict[str, str], set[str], str]:
+    """The configuration source 'the Deployment's environment' for Config.attach."""
+    snap = snapshot(ctx)
+    container = app_container(snap, ctx.option("k8s_container"))
+    try:
+        values, from_secrets, notes = resolve_env(cluster(ctx), snap.namespace, container)
+    except KubeError as exc:
+        raise CheckInputError("reading the environment of Deployment %s: %s" % (snap.name, exc)) from None
+    label = "Deployment %s/%s container %s" % (snap.namespace, snap.name, container.get("name"))
+    if notes:
+        label += " (%s)" % "; ".join(notes[:5])
+    return values, from_secrets, label

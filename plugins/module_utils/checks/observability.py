@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Section 5, Monitoring & Observability, around the server: the Prometheus Operator objects that scrape it and
+alert on it, the log shipper that collects its logs, and the Grafana dashboards (what the server itself exposes is
+the ``monitoring`` group)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
+from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import listing, name_of, snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.engine import check
+from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import selector_matches
+from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    CheckInputError,
+    CheckSkipped,
+    failed,
+    passed,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+
+SECTION = "5"
+# The checklist's alerts (section "Alerting Rules").
+REQUIRED_ALERTS = ("AragoraDown", "HighErrorRate", "DatabaseDown", "CertificateExpiring", "HighMemory",
+                   "CircuitBreakerOpen", "HighLatency", "RateLimitSpike")
+# What a log shipper DaemonSet is called or runs.
+LOG_SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "vector", "promtail", "filebeat", "grafana-agent", "alloy",
+                "otel-collector", "opentelemetry-collector", "datadog", "logstash")
+DASHBOARD_QUERY = "aragora"
+
+
+def _crd_or_skip(snap: t.Any, name: str) -> None:
+    missing = snap.missing(name)
+    if missing:
+        raise CheckSkipped("Prometheus Operator not installed: %s" % missing)
+
+
+@check("observability.service_monitor", SECTION, "ServiceMonitor scrapes the service",
+       "Create a ServiceMonitor (monitoring.coreos.com/v1) whose selector matches the Aragora Service's labels "
+       "(app.kubernetes.io/name: aragora) and whose endpoint names the Service's http port, path /metrics.")
+def service_monitor(ctx: TargetContext):
+    snap = snapshot(ctx)
+    _crd_or_skip(snap, "service_monitors")
+    services = [svc for svc in listing(snap, "services")
+                if (svc.get("spec") or {}).get("selector")
+                and selector_matches({"matchLabels": svc["spec"]["selector"]}, snap.pod_labels)]
+    if not services:
+        return failed("No Service in namespace %s routes to the pods of Deployment %s" % (snap.namespace, snap.name))
+    matches: list[str] = []
+    unmatched_ports: list[str] = []
+    monitors = listing(snap, "service_monitors")
+    for monitor in monitors:
+        spec = monitor.get("spec") or {}
+        namespaces = spec.get("namespaceSelector") or {}
+        if not (namespaces.get("any") or not namespaces.get("matchNames")
+                or snap.namespace in namespaces.get("matchNames")):
+            continue
+        for svc in services:
+            if not selector_matches(spec.get("selector") or {}, (svc.get("metadata") or {}).get("labels")):
+                continue
+            ports = {port.get("name") for port in (svc.get("spec") or {}).get("ports") or []}
+            wanted = [endpoint.get("port") for endpoint in spec.get("endpoints") or [] if endpoint.get("port")]
+            if wanted and not set(wanted) & ports:
+                unmatched_ports.append("%s wants port %s, Service %s has %s" % (
+                    name_of(monitor), ", ".join(wanted), name_of(svc), ", ".join(sorted(p for p in ports if p))))
+                continue
+            matches.append("%s -> Service %s" % (name_of(monitor), name_of(svc)))
+    evidence = {"service_monitors": [name_of(m) for m in monitors], "services": [name_of(s) for s in services],
+                "matches": matches, "port_mismatches": unmatched_ports}
+    if not matches:
+        detail = "; ".join(unmatched_ports) if unmatched_ports else "none selects Service(s) %s" % ", ".join(
+            evidence["services"])
+        return failed("No ServiceMonitor scrapes the Aragora Service: %s" % detail, **evidence)
+    return passed("ServiceMonitor scrapes the Aragora Service: %s" % ", ".join(matches), **evidence)
+
+
+@check("observability.prometheus_rule", SECTION, "Alert rules configured",
+       "Add the checklist's alerts to a PrometheusRule in the namespace: %s." % ", ".join(REQUIRED_ALERTS))
+def prometheus_rule(ctx: TargetContext):
+    snap = snapshot(ctx)
+    _crd_or_skip(snap, "prometheus_rules")
+    alerts: dict[str, str] = {}
+    rules = listing(snap, "prometheus_rules")
+    for rule in rules:
+        for group in (rule.get("spec") or {}).get("groups") or []:
+            for item in group.get("rules") or []:
+                if item.get("alert"):
+                    alerts.setdefault(item["alert"], name_of(rule))
+    missing = [name for name in REQUIRED_ALERTS if name not in alerts]
+    evidence = {"prometheus_rules": [name_of(r) for r in rules], "alerts": sorted(alerts), "missing": missing}
+    if not rules:
+        return failed("No PrometheusRule in namespace %s" % snap.namespace, **evidence)
+    if missing:
+        return failed("PrometheusRule(s) lack %d of the checklist's alerts: %s" % (len(missing), ", ".join(missing)),
+                      **evidence)
+    return passed("All %d checklist alerts are defined (%s)" % (len(REQUIRED_ALERTS), ", ".join(
+        sorted(set(alerts[name] for name in REQUIRED_ALERTS)))), **evidence)
+
+
+def _is_log_shipper(daemonset: dict) -> bool:
+    metadata = daemonset.get("metadata") or {}
+    containers = ((((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])
+    text = " ".join([metadata.get("name", "")] + list((metadata.get("labels") or {}).values())
+                    + [c.get("image", "") for c in containers]).lower()
+    return any(word in text for word in LOG_SHIPPERS)
+
+
+@check("observability.log_shipper", SECTION, "Log aggregation working",
+       "Deploy a log shipper DaemonSet (upstream uses Fluent Bit) and find why its pods are not ready on every node: "
+       "kubectl -n logging describe daemonset.")
+def log_shipper(ctx: TargetContext):
+    snap = snapshot(ctx)
+    shippers = [item for item in listing(snap, "daemonsets") if _is_log_shipper(item)]
+    states = {"%s/%s" % ((item.get("metadata") or {}).get("namespace"), name_of(item)):
+              "%s/%s ready" % ((item.get("status") or {}).get("numberReady") or 0,
+                               (item.get("status") or {}).get("desiredNumberScheduled") or 0) for item in shippers}
+    evidence = {"log_shippers": states}
+    if not shippers:
+        return failed("No log shipper DaemonSet (%s) runs in the cluster" % ", ".join(LOG_SHIPPERS[:6]), **evidence)
+    healthy = [item for item in shippers
+               if 0 < int((item.get("status") or {}).get("desiredNumberScheduled") or 0)
+               <= int((item.get("status") or {}).get("numberReady") or 0)]
+    if not healthy:
+        return failed("Log shipper DaemonSet(s) not ready on their nodes: %s"
+                      % ", ".join("%s (%s)" % kv for kv in states.items()), **evidence)
+    return passed("Log shipper running: %s" % ", ".join("%s (%s)" % kv for kv in states.items()), **evidence)
+
+
+@check("observability.grafana_dashboards", SECTION, "Grafana dashboards imported",
+       "Import the Aragora dashboards into Grafana (deploy/grafana upstream) and check the token may search them.")
+def grafana_dashboards(ctx: TargetContext):
+    url, token = ctx.option("grafana_url"), ctx.option("grafana_token")
+    if not url or not token:
+        raise CheckSkipped("no grafana_url and grafana_token given: Grafana was not asked for its dashboards")
+
+    def produce():
+        client = HttpClient(url, timeout=ctx.timeout, validate_certs=bool(ctx.option("validate_certs")),
+                            ca_path=ctx.option("ca_path"))
+        return client.get("/api/search?type=dash-db&query=%s" % DASHBOARD_QUERY,
+                          headers={"Authorization": "Bearer " + token})
+
+    observation = answered(ctx.fact("grafana.search", produce))
+    if observation.status != 200:
+        json_object(observation)  # 401/403 become a FAIL that says so
+        raise CheckInputError("%s: Grafana's search API did not answer 200" % observation.describe())
+    try:
+        found = observation.json()
+    except ValueError as exc:
+        raise CheckInputError(str(exc)) from None
+    titles = sorted(item.get("title", "?") for item in found if isinstance(item, dict)) if isinstance(found, list) else []
+    evidence = {"grafana": url, "query": DASHBOARD_QUERY, "dashboards": titles}
+    if not titles:
+        return failed("Grafana has no dashboard matching %r" % DASHBOARD_QUERY, **evidence)
+    return passed("Grafana has %d Aragora dashboards: %s" % (len(titles), ", ".join(titles)), **evidence)

@@ -1,0 +1,112 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kubernetes_check
+short_description: Check an Aragora deployment on Kubernetes (checklist sections 2, 6, 9 and the cluster items of 3, 5, 10)
+version_added: 0.1.0
+description:
+  - Reads the cluster once (the Deployment, its ReplicaSets and pods, the nodes, HPAs, PDBs, Services, Ingresses,
+    Jobs, CronJobs, DaemonSets, cert-manager's Certificates and issuers, the Prometheus Operator's ServiceMonitors and
+    PrometheusRules) and returns one result per checklist item with a status, evidence and remediation.
+  - Objects are found by what they select or target, not only by name (upstream manifests name the HPA and PDB
+    inconsistently); an HPA that targets another workload is reported by name.
+  - Section 2 - C(ha.replicas) (at least V(min_replicas) desired, and that many ready and available);
+    C(ha.rolling_update) (RollingUpdate with C(maxUnavailable) 0); C(ha.hpa) (an HPA targeting this Deployment with
+    C(minReplicas) >= 2); C(ha.pdb) (one PDB selecting the pods that allows a voluntary disruption; none allowed is a
+    V(WARN), two PDBs a V(FAIL)); C(ha.anti_affinity) (anti-affinity or topology spread on host or zone, required or
+    preferred); C(ha.pod_distribution_nodes) and C(ha.pod_distribution_zones) (where the ready pods actually run).
+  - Section 9 - C(resources.requests_limits), C(resources.probes), C(resources.image_tag).
+  - Section 6 - C(certificates.cert_manager), C(certificates.cluster_issuer), C(certificates.certificate)
+    (Ready, C(notAfter) against the C(tls_expiry_*) thresholds, C(renewalTime), its Secret exists).
+  - Section 3 - C(migrations.job) (the migration Job completed for the running image; its log's last lines when it
+    failed). Section 10 - C(backups.cronjob) (exists, not suspended, C(lastSuccessfulTime) within
+    V(backup_max_age_hours)).
+  - Section 5 - C(observability.service_monitor), C(observability.prometheus_rule) (the checklist's eight alerts;
+    both V(SKIP) when the Prometheus Operator's CRDs are not installed), C(observability.log_shipper) (a log shipper
+    DaemonSet ready), C(observability.grafana_dashboards) (with O(grafana_url) and O(grafana_token)).
+  - API errors (401, 403 naming the verb and resource refused, 404, 5xx, timeouts) make the checks that needed the
+    answer V(FAIL) with that message. Every call waits at most O(timeout) seconds, and nothing is retried.
+  - Read-only (get, list, and pods/log for a failed migration Job); runs the same under C(--check).
+author:
+  - aragora.ops contributors (@aragora-ops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - aragora.ops.target
+  - aragora.ops.target.check_results
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+requirements:
+  - kubernetes (the official Python client)
+"""
+
+EXAMPLES = r"""
+- name: Check the Aragora deployment in the production cluster
+  aragora.ops.kubernetes_check:
+    kubeconfig: ~/.kube/config
+    kube_context: production
+  delegate_to: localhost
+  register: k8s_readiness
+
+- name: From a pod in the cluster (AWX), with Grafana, another namespace and a named Certificate
+  aragora.ops.kubernetes_check:
+    k8s_in_cluster: true
+    k8s_namespace: aragora-staging
+    certificate_name: aragora-tls
+    grafana_url: https://grafana.example.com
+    grafana_token: "{{ vault_grafana_token }}"
+    skip_checks: [ha.pod_distribution_zones]
+"""
+
+RETURN = r"""
+checks:
+  description: One result per check, in the schema described in the notes.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: ha.pod_distribution_nodes
+      section: 2. High Availability
+      title: Pods on distinct nodes
+      status: FAIL
+      message: "The 3 ready pod(s) of Deployment aragora run on node worker-1: losing that node takes the service down"
+      evidence: {ready_pods: 3, pods_by_node: {worker-1: [aragora-7d9-a, aragora-7d9-b, aragora-7d9-c]}}
+      remediation: Spread the pods (anti-affinity or topology spread on kubernetes.io/hostname) ...
+      duration_ms: 41.0
+counts:
+  description: How many checks ended in each status.
+  returned: always
+  type: dict
+  sample: {PASS: 17, WARN: 1, FAIL: 1, SKIP: 1}
+verdict:
+  description: V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.
+  returned: always
+  type: str
+  sample: NO-GO
+config_sources:
+  description: Where the configuration came from.
+  returned: always
+  type: list
+  elements: str
+  sample: [Deployment aragora/aragora container aragora]
+"""
+
+from ansible_collections.aragora.ops.plugins.module_utils.check_module import run_check_module
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
+
+
+def main() -> None:
+    run_check_module(list(KUBERNETES_GROUPS))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""The Kubernetes checks against the emulated API server (tests/support/k8s_emulator.py) through the official client
+and a real kubeconfig: every scenario under tests/k8s/scenarios yields its verdict and check statuses; API errors
+(403 naming verb and resource, 500, a hanging server) are clear FAILs; prelaunch.yml reports the Kubernetes
+sections with the configuration read from the Deployment's env, its secrets never shown."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import threading
+import time
+
+import pytest
+
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
+from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
+
+K8S_IDS = [spec.id for spec in REGISTRY.values() if spec.group in KUBERNETES_GROUPS]
+# Without grafana_url/grafana_token, the dashboards check is SKIP in every scenario.
+GRAFANA = {"observability.grafana_dashboards": "SKIP"}
+
+# Scenario -> (verdict, the checks that do not PASS, with their status); every other Kubernetes check PASSes.
+EXPECTED = {
+    "healthy_ha": ("GO", {}),
+    "one_replica": ("NO-GO", {"ha.replicas": "FAIL", "ha.hpa": "FAIL", "ha.pod_distribution_nodes": "FAIL",
+                              "ha.pod_distribution_zones": "FAIL"}),
+    "all_pods_one_node": ("NO-GO", {"ha.pod_distribution_nodes": "FAIL", "ha.pod_distribution_zones": "FAIL"}),
+    "one_zone_only": ("NO-GO", {"ha.pod_distribution_zones": "FAIL"}),
+    "hpa_targets_other": ("NO-GO", {"ha.hpa": "FAIL"}),
+    "two_pdbs": ("NO-GO", {"ha.pdb": "FAIL"}),
+    "pdb_max_unavailable_zero": ("GO", {"ha.pdb": "WARN"}),
+    "missing_limits": ("NO-GO", {"resources.requests_limits": "FAIL"}),
+    "certificate_not_ready": ("NO-GO", {"certificates.certificate": "FAIL"}),
+    "certificate_expired": ("NO-GO", {"certificates.certificate": "FAIL"}),
+    "migration_failed": ("NO-GO", {"migrations.job": "FAIL"}),
+    "backup_cronjob_suspended": ("NO-GO", {"backups.cronjob": "FAIL"}),
+    "backup_cronjob_stale": ("NO-GO", {"backups.cronjob": "FAIL"}),
+    "missing_monitoring_crds": ("GO", {"observability.service_monitor": "SKIP", "observability.prometheus_rule": "SKIP"}),
+    "rollout_stalled": ("NO-GO", {"ha.replicas": "FAIL", "migrations.job": "FAIL"}),
+    "rbac_denied": ("NO-GO", {"ha.pdb": "FAIL", "ha.pod_distribution_nodes": "FAIL", "ha.pod_distribution_zones": "FAIL",
+                              "certificates.cert_manager": "FAIL"}),
+}
+# What the decisive message says, per scenario.
+WORDS = {
+    "one_replica": ("ha.replicas", "wants 1 replica"),
+    "all_pods_one_node": ("ha.pod_distribution_nodes", "run on node"),
+    "one_zone_only": ("ha.pod_distribution_zones", "the cluster's nodes are all in"),
+    "hpa_targets_other": ("ha.hpa", "targets Deployment aragora-worker"),
+    "two_pdbs": ("ha.pdb", "eviction API refuses"),
+    "pdb_max_unavailable_zero": ("ha.pdb", "allows no voluntary disruption"),
+    "missing_limits": ("resources.requests_limits", "limits.cpu"),
+    "certificate_not_ready": ("certificates.certificate", "not Ready"),
+    "certificate_expired": ("certificates.certificate", "expires in -"),
+    "migration_failed": ("migrations.job", "last log lines"),
+    "backup_cronjob_suspended": ("backups.cronjob", "is suspended"),
+    "backup_cronjob_stale": ("backups.cronjob", "limit 26 h"),
+    "missing_monitoring_crds": ("observability.prometheus_rule", "CRD is not installed"),
+    "rollout_stalled": ("ha.replicas", "ProgressDeadlineExceeded"),
+    "rbac_denied": ("ha.pdb", "403 Forbidden: the identity in use may not list poddisruptionbudgets.policy"),
+}
+
+
+def k8s_params(cluster, **extra) -> dict:
+    return {"kubeconfig": cluster.kubeconfig, "timeout": 5.0, "groups": list(KUBERNETES_GROUPS), **extra}
+
+
+def statuses(result: dict) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in result["checks"]}
+
+
+def test_every_scenario_has_an_expectation():
+    from tests.support import k8s_scenarios  # pylint: disable=import-outside-toplevel
+    assert set(k8s_scenarios.names()) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_yields_its_verdict_and_statuses(k8s_cluster, scenario):
+    cluster = k8s_cluster(scenario)
+    result = run_target(k8s_params(cluster))
+    verdict, not_passing = EXPECTED[scenario]
+    expected = {check_id: "PASS" for check_id in K8S_IDS}
+    expected.update(GRAFANA)
+    expected.update(not_passing)
+    assert statuses(result) == expected, {c["id"]: c["message"] for c in result["checks"] if c["status"] != "PASS"}
+    assert result["verdict"] == verdict
+    if scenario in WORDS:
+        check_id, words = WORDS[scenario]
+        message = next(c["message"] for c in result["checks"] if c["id"] == check_id)
+        assert words in message, message
+
+
+def test_denied_nodes_fail_the_zone_check_naming_verb_and_resource(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    cluster.deny("list", "nodes")
+    result = run_target(k8s_params(cluster))
+    zones = next(c for c in result["checks"] if c["id"] == "ha.pod_distribution_zones")
+    assert zones["status"] == "FAIL"
+    assert "list nodes (cluster-wide): 403 Forbidden" in zones["message"]
+    assert "verbs [list], resources [nodes]" in zones["message"]
+    assert statuses(result)["ha.pod_distribution_nodes"] == "PASS"  # it reads pods, not nodes
+
+
+def test_denied_deployment_fails_every_check_that_needs_it(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    cluster.deny("get", "deployments")
+    result = run_target(k8s_params(cluster))
+    failed = [c for c in result["checks"] if c["status"] == "FAIL"]
+    assert len(failed) == len(K8S_IDS) - 1  # all but Grafana's
+    assert all("get deployments.apps in namespace aragora: 403 Forbidden" in c["message"] for c in failed)
+
+
+def test_server_error_on_one_listing_fails_its_checks_only(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    cluster.fail("list", "cronjobs", 500)
+    result = run_target(k8s_params(cluster))
+    backup = next(c for c in result["checks"] if c["id"] == "backups.cronjob")
+    assert backup["status"] == "FAIL" and "list cronjobs.batch in namespace aragora: 500" in backup["message"]
+    assert [c["id"] for c in result["checks"] if c["status"] == "FAIL"] == ["backups.cronjob"]
+
+
+def test_a_hanging_api_server_costs_one_timeout(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    cluster.hang("list", "horizontalpodautoscalers", seconds=30)
+    started = time.monotonic()
+    result = run_target(k8s_params(cluster, timeout=1.0))
+    elapsed = time.monotonic() - started
+    hpa = next(c for c in result["checks"] if c["id"] == "ha.hpa")
+    assert hpa["status"] == "FAIL" and "no answer from the API server in time" in hpa["message"], hpa["message"]
+    assert elapsed < 4, elapsed
+
+
+def test_a_missing_deployment_is_named(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    result = run_target(k8s_params(cluster, k8s_deployment="nope"))
+    assert {c["status"] for c in result["checks"] if c["id"] != "observability.grafana_dashboards"} == {"FAIL"}
+    assert "Deployment nope not found in namespace aragora" in result["checks"][0]["message"]
+
+
+def test_configuration_checks_read_the_deployment_env_and_never_show_its_secrets(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    secret = cluster.get("secrets", "aragora-secrets")
+    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
+    result = run_target(k8s_params(cluster, groups=["security", "limits", "providers"]))
+    assert result["config_sources"] == ["Deployment aragora/aragora container aragora"]
+    checks = {c["id"]: c for c in result["checks"]}
+    assert checks["security.environment_mode"]["status"] == "PASS", checks["security.environment_mode"]
+    dumped = json.dumps(result)
+    assert not [value for value in values if value in dumped]
+
+
+class _Grafana(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802  # http.server's name
+        ok = self.headers.get("Authorization") == "Bearer grafana-token" and self.path.startswith("/api/search")
+        body = json.dumps([{"title": "Aragora Overview"}, {"title": "Aragora Debates"}] if ok else
+                          {"message": "Unauthorized"}).encode()
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.fixture()
+def grafana():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Grafana)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_grafana_dashboards_found_and_a_bad_token_fails(grafana):
+    found = run_target({"timeout": 2.0, "groups": ["observability"], "grafana_url": grafana,
+                        "grafana_token": "grafana-token"})
+    dashboards = next(c for c in found["checks"] if c["id"] == "observability.grafana_dashboards")
+    assert dashboards["status"] == "PASS" and "Aragora Debates" in dashboards["message"]
+    refused = run_target({"timeout": 2.0, "groups": ["observability"], "grafana_url": grafana, "grafana_token": "x"})
+    dashboards = next(c for c in refused["checks"] if c["id"] == "observability.grafana_dashboards")
+    assert dashboards["status"] == "FAIL" and "401" in dashboards["message"]
+
+
+def test_wall_time_of_the_kubernetes_checks_for_one_namespace(k8s_cluster, capsys):
+    cluster = k8s_cluster("healthy_ha")
+    timings = []
+    for _run in range(5):
+        started = time.monotonic()
+        result = run_target(k8s_params(cluster))
+        timings.append((time.monotonic() - started) * 1000)
+        assert result["verdict"] == "GO"
+    with capsys.disabled():
+        print("\nKubernetes checks, one namespace, %d checks: first %.0f ms, then median %.0f ms"
+              % (len(result["checks"]), timings[0], sorted(timings[1:])[2]))
+    assert sorted(timings[1:])[2] < 2000
+
+
+def test_prelaunch_playbook_reports_the_kubernetes_sections_from_the_emulated_cluster(tmp_path, k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    secret = cluster.get("secrets", "aragora-secrets")
+    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"cluster": {
+        "aragora_kubeconfig": cluster.kubeconfig, "aragora_k8s_namespace": "aragora",
+        "aragora_check_groups": ["security", "ha", "migrations", "observability", "certificates", "resources",
+                                 "limits", "backups"]}})
+    result = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": str(tmp_path)}, "-vvv")
+    report = read_report(str(tmp_path))
+    checks = by_id(report)
+    for check_id in K8S_IDS:
+        assert checks[check_id]["status"] == ("SKIP" if check_id in GRAFANA else "PASS"), checks[check_id]
+    sections = {check["section"] for check in report["checks"]}
+    assert {"2. High Availability", "3. Database & Persistence", "5. Monitoring & Observability",
+            "6. SSL/TLS Certificates", "9. Resource Limits", "10. Disaster Recovery"} <= sections
+    assert checks["security.environment_mode"]["status"] == "PASS"  # read from the Deployment's env
+    output = result.stdout + result.stderr + "".join(p.read_text() for p in tmp_path.iterdir() if p.is_file())
+    assert not [value for value in values if value in output]
