@@ -690,8 +690,8 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
     def apply(self, manifests: list[Obj] | str | os.PathLike[str]) -> list[Obj]:
         """Create or replace objects, status included (no real controller would set it here); then reconcile."""
         if not isinstance(manifests, list):
-            with open(manifests, encoding="utf-8") as handle:
-                manifests = [doc for doc in yaml.safe_load_all(handle) if doc]
+            from tests.support import k8s_scenarios  # pylint: disable=import-outside-toplevel  # it imports this module
+            manifests = k8s_scenarios.read_manifests(manifests)
         return self.call(self._apply, manifests)
 
     def _apply(self, manifests: list[Obj]) -> list[Obj]:

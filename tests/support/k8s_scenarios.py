@@ -64,10 +64,16 @@ def _patch(manifests: list[Obj], patches: list[Obj], namespace: str) -> list[Obj
             for m in manifests]
 
 
+def read_manifests(path: str | os.PathLike[str]) -> list[dict]:
+    """The documents of a YAML file, a ``kind: List`` (what kubectl apply -f takes as one document) flattened."""
+    with open(path, encoding="utf-8") as handle:
+        documents = [doc for doc in yaml.safe_load_all(handle) if doc]
+    return [item for doc in documents for item in (doc["items"] if doc.get("kind") == "List" else [doc])]
+
+
 def resolve(name: str, namespace: str = "aragora") -> Scenario:
     """The scenario's manifests and settings, overlays applied onto their bases (placeholders not yet resolved)."""
-    with open(os.path.join(SCENARIOS, f"{name}.yaml"), encoding="utf-8") as handle:
-        documents = [doc for doc in yaml.safe_load_all(handle) if doc]
+    documents = read_manifests(os.path.join(SCENARIOS, f"{name}.yaml"))
     if not (len(documents) == 1 and "base" in documents[0]):
         return Scenario(documents)
     overlay = documents[0]
