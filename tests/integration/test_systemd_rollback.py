@@ -25,6 +25,8 @@ RELEASES = {
     "2.11.1": {},  # says nothing: the gate does not compare versions
 }
 GROUP = "aragora_systemd"
+# A broken release exits within 2 s; a good one is ready in 4-6 s: enough for the revert's gate too.
+BROKEN_TIMEOUT = 10
 
 
 class Deployment:
@@ -155,8 +157,8 @@ def test_rollback_to_previous_switches_restarts_and_verifies(deployment):
 
 
 def test_rollback_to_a_named_version_records_the_awx_user(deployment):
-    result = deployment.run(deployment.inventory("a"), {"aragora_rollback_release": "2.11.1",
-                                                       "awx_user_name": "oncall-alice"})
+    extra_vars = {"aragora_rollback_release": "2.11.1", "awx_user_name": "oncall-alice"}
+    result = deployment.run(deployment.inventory("a"), extra_vars)
     assert result.returncode == 0, result.stdout + result.stderr
     assert link(deployment.hosts["a"]) == "releases/2.11.1"
     assert serving(deployment, "a", "2.11.1")
@@ -169,7 +171,7 @@ def test_rollback_to_a_named_version_records_the_awx_user(deployment):
 
 
 def test_broken_target_is_reverted_and_the_play_fails_saying_so(deployment):
-    result = deployment.run(deployment.inventory("a", aragora_rollback_health_timeout=15),
+    result = deployment.run(deployment.inventory("a", aragora_rollback_health_timeout=BROKEN_TIMEOUT),
                             {"aragora_rollback_release": "2.9.0"})
     assert result.returncode != 0
     assert "ROLLBACK FAILED on a: 2.9.0 did not pass" in result.stdout
@@ -182,7 +184,7 @@ def test_broken_target_is_reverted_and_the_play_fails_saying_so(deployment):
 
 
 def test_two_hosts_second_fails_first_stays_rolled_back_and_the_run_stops(deployment):
-    result = deployment.run(deployment.inventory("b", "c", "d", aragora_rollback_health_timeout=15))
+    result = deployment.run(deployment.inventory("b", "c", "d", aragora_rollback_health_timeout=BROKEN_TIMEOUT))
     assert result.returncode != 0
     assert link(deployment.hosts["b"]) == "releases/2.10.0" and serving(deployment, "b", "2.10.0")
     assert link(deployment.hosts["c"]) == "releases/2.11.1" and serving(deployment, "c", "2.11.1")

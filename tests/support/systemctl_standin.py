@@ -16,7 +16,6 @@ no shell, as systemd), ``Environment``, ``EnvironmentFile`` (``-`` prefix: optio
 from __future__ import annotations
 
 import argparse
-import configparser
 import json
 import os
 import shlex

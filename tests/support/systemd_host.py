@@ -47,7 +47,7 @@ WantedBy=multi-user.target
 def free_ports(count: int) -> list[int]:
     sockets = []
     try:
-        for _ in range(count):
+        for _index in range(count):
             sock = socket.socket()
             sock.bind((LOOPBACK, 0))
             sockets.append(sock)
