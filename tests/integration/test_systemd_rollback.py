@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -76,11 +77,16 @@ class Deployment:
         return records
 
     def stop_all(self) -> None:
+        """Stop every unit through the stand-in; whatever still runs after that is killed by its recorded PID."""
+        survivors = []
         for host in self.hosts.values():
-            pid = int(self.ctl("show", "--property=MainPID", "--value", host["unit"]))
-            self.ctl("stop", host["unit"])
-            if pid:  # the stand-in stopped it by PID; make sure nothing of ours survived
-                assert systemctl_standin.process_start_time(pid) is None, "aragora pid %d still runs" % pid
+            unit = systemctl_standin.Unit(self.state, host["unit"])
+            pid = unit.main_pid()
+            subprocess.run([self.systemctl, "stop", host["unit"]], capture_output=True, timeout=60, check=False)
+            if pid and systemctl_standin.process_start_time(pid) is not None:
+                os.killpg(pid, signal.SIGKILL)
+                survivors.append(pid)
+        assert not survivors, "aragora pid(s) %s survived systemctl stop" % survivors
 
 
 @pytest.fixture(scope="module")
