@@ -39,7 +39,10 @@ def container_host():
         "aragora_rollback_health_timeout": 60}}, "aragora_systemd")
     with open(os.path.join(units, UNIT), encoding="utf-8") as handle:
         unit_text = handle.read()
-    with nspawn.Container(os.path.join(base, "scratch")) as box:
+    # The checkout and the venvs it runs (which may lie elsewhere, through symlinks) must be seen live inside.
+    binds = {ROOT, os.path.realpath(os.path.join(BIN, "..")),
+             os.path.realpath(os.path.join(ROOT, "build", "aragora-venv"))}
+    with nspawn.Container(os.path.join(base, "scratch"), binds=binds) as box:
         box.run(["sh", "-c", "cat > /etc/systemd/system/%s" % UNIT], input_text=unit_text)
         box.run(["systemctl", "daemon-reload"])
         box.run(["systemctl", "start", UNIT])

@@ -8,10 +8,12 @@ writes lands in a tmpfs that disappears with it, and the host's mounts are untou
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import time
+import typing as t
 
 BOOT_TIMEOUT = 60.0
 
@@ -31,9 +33,12 @@ def unavailable() -> str | None:
 class Container:
     """``with Container(scratch) as box: box.run([...])`` - a booted systemd whose root is an overlay of /."""
 
-    def __init__(self, scratch: str, name: str = "aragora-e2e") -> None:
+    def __init__(self, scratch: str, name: str = "aragora-e2e", binds: t.Iterable[str] = ()) -> None:
         self.scratch = scratch  # an empty directory on the host; holds the tmpfs and the merged root
         self.name = name
+        # Host directories shown live at the same path: the overlay holds only the root file system as it was at
+        # boot, and the container mounts its own /tmp over whatever a checkout under /tmp holds.
+        self.binds = sorted(set(binds))
         self.process: subprocess.Popen | None = None
         self.leader: int | None = None
         self.log = os.path.join(scratch, "boot.log")
@@ -46,8 +51,9 @@ class Container:
             "set -e; mount -t tmpfs tmpfs {layers}; mkdir {layers}/upper {layers}/work; "
             "mount -t overlay overlay -o lowerdir=/,upperdir={layers}/upper,workdir={layers}/work {merged}; "
             "exec systemd-nspawn -D {merged} -b --private-network --register=no --keep-unit --link-journal=no "
-            "-M {name} --console=pipe"
-        ).format(layers=layers, merged=merged, name=self.name)
+            "-M {name} --console=pipe {binds}"
+        ).format(layers=layers, merged=merged, name=self.name,
+                 binds=" ".join(shlex.quote("--bind=" + path) for path in self.binds))
         with open(self.log, "wb") as log:
             # unshare -m: the tmpfs and the overlay exist only in this private mount namespace.
             self.process = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
