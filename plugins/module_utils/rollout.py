@@ -38,6 +38,8 @@ ARGO_ROLLOUTS = ("argoproj.io", "v1alpha1", "rollouts")
 class RolloutError(KubeError):
     """The rollback cannot or should not be done; ``str()`` says why and what to do."""
 
+    deployment: dict | None = None  # the Deployment as it was read, when it was
+
 
 def _meta(obj: t.Mapping[str, t.Any]) -> dict:
     return obj.get("metadata") or {}
@@ -311,15 +313,21 @@ def apply(cluster: Cluster, namespace: str, name: str, wanted: int | None, resum
     conflicts = 0
     for attempt in range(1, max_attempts + 1):
         deployment, replicasets = read_state(cluster, namespace, name)
-        the_plan = plan(deployment, replicasets, wanted)
+        try:
+            the_plan = plan(deployment, replicasets, wanted)
+        except RolloutError as exc:
+            exc.deployment = deployment  # the caller reports the state it is in
+            raise
         if not the_plan.changed:  # already at the target: nothing to do, paused or not
             return ApplyResult(the_plan, False, attempt, conflicts, deployment, [])
         if the_plan.paused and not resume_paused:
-            raise RolloutError(
+            refused = RolloutError(
                 "Deployment %s/%s is paused (spec.paused: true): someone stopped its rollouts on purpose, and a "
                 "rollback would not progress. Nothing was changed. Resume it with resume_paused=true (or kubectl "
-                "rollout resume deployment/%s -n %s) if rolling back is what is wanted." % (namespace, name, name,
-                                                                                             namespace))
+                "rollout resume deployment/%s -n %s) if rolling back is what is wanted."
+                % (namespace, name, name, namespace))
+            refused.deployment = deployment
+            raise refused
         ops = rollback_patch(deployment, the_plan, resume_paused)
         if check_mode:
             return ApplyResult(the_plan, True, attempt, conflicts, deployment, ops)

@@ -237,6 +237,8 @@ def main() -> None:
                                module.check_mode)
     except KubeError as exc:
         timings["total"] = round(time.monotonic() - started, 3)
+        if getattr(exc, "deployment", None):
+            fail["state"] = rollout.describe_state(exc.deployment)
         module.fail_json(msg="Rollback of deployment %s/%s not done: %s" % (p["namespace"], p["name"], exc), **fail)
     timings["plan" if not result.changed or module.check_mode else "patch"] = round(time.monotonic() - started, 3)
     out = _plan_result(result)
