@@ -41,7 +41,7 @@ options:
     aliases: [kube_context]
   in_cluster:
     description:
-      - Use the pod's service account instead of a kubeconfig.
+      - Use the pod's service account; O(kubeconfig) and O(context) are then ignored.
     type: bool
     default: false
   namespace:
@@ -222,7 +222,6 @@ def main() -> None:
             "resume_paused": {"type": "bool", "default": False},
             "timeout": {"type": "float", "default": 10},
         },
-        mutually_exclusive=[("kubeconfig", "in_cluster")],
         supports_check_mode=True,
     )
     p = module.params
