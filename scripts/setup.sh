@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian 12 machine (root or passwordless sudo):
-# Debian packages (Redis 7, PostgreSQL 15), the collection's venv (.venv: ansible-core 2.19 and the modules'
+# Debian packages (Redis 7, PostgreSQL 15, systemd-nspawn), the collection's venv (.venv: ansible-core 2.19 and the modules'
 # libraries), the real Aragora 2.11.1 in its own venv (build/aragora-venv), and the collection link Ansible loads.
 # Idempotent: each step is skipped when its result is already there and up to date.
 set -euo pipefail
@@ -16,6 +16,8 @@ command -v redis-server >/dev/null || missing_packages+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing_packages+=(postgresql-15 postgresql-client-15)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing_packages+=(python3-venv)
 command -v git >/dev/null || missing_packages+=(git)
+# systemd-nspawn: the rollback's end-to-end test boots real systemd in a container over an overlay of /.
+command -v systemd-nspawn >/dev/null || missing_packages+=(systemd-container)
 if [ ${#missing_packages[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing_packages[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -25,16 +25,20 @@ def write_inventory(path: str, hosts: t.Mapping[str, t.Mapping[str, t.Any]], gro
 
 
 def run_playbook(playbook: str, inventory: str, extra_vars: t.Mapping[str, t.Any] | None = None,
-                 *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """ansible-playbook PLAYBOOK -i INVENTORY -e JSON ARGS..., from the repository root; output captured as text."""
+                 *args: str, timeout: float = 300, env: t.Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
+    """ansible-playbook PLAYBOOK -i INVENTORY -e JSON ARGS..., from the repository root; output captured as text.
+
+    ``env`` adds to (or overrides) the environment; a PATH given there goes before the venv's bin directory."""
     path = playbook if os.path.isabs(playbook) else os.path.join(ROOT, "playbooks", playbook)
     command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, path]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     command += list(args)
-    env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    extra = dict(env or {})
+    search_path = os.pathsep.join(p for p in (extra.pop("PATH", ""), BIN, os.environ.get("PATH", "")) if p)
+    full_env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+                **extra, "PATH": search_path}
+    return subprocess.run(command, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def read_report(directory: str, basename: str = "readiness-report") -> dict:

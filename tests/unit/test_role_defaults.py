@@ -7,6 +7,7 @@ import os
 import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils import releases
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT
 from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
@@ -28,9 +29,18 @@ def test_prelaunch_role_defaults_are_the_modules_defaults():
 
 
 def test_every_role_default_is_declared_in_the_argument_spec_with_the_same_value():
-    for role in ("prelaunch", "readiness_report"):
+    for role in ("prelaunch", "readiness_report", "systemd_rollback"):
         defaults = load("roles", role, "defaults", "main.yml")
         options = load("roles", role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
         assert set(defaults) == set(options), role
         for name, value in defaults.items():
             assert options[name]["default"] == value, (role, name)
+
+
+def test_systemd_rollback_role_defaults_are_the_release_defaults():
+    defaults = load("roles", "systemd_rollback", "defaults", "main.yml")
+    assert defaults["aragora_releases_dir"] == releases.DEFAULT_RELEASES_DIR
+    assert defaults["aragora_current_link"] == releases.DEFAULT_LINK
+    assert defaults["aragora_release_required_paths"] == list(releases.DEFAULT_REQUIRED_PATHS)
+    assert defaults["aragora_release_version_file"] == releases.DEFAULT_VERSION_FILE
+    assert defaults["aragora_release_min_free_mb"] == releases.DEFAULT_MIN_FREE_MB

@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The incident record of an action taken during an incident (a rollback, a restore): who, when, where, from what
+to what, and whether it was verified. Generic: a systemd rollback names hosts, a Kubernetes one a cluster and
+namespace; both write the same JSON and Markdown. No Ansible here."""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import json
+import os
+import re
+import typing as t
+
+OUTCOMES = ("succeeded", "unchanged", "reverted", "failed", "planned")
+_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return "uid %d" % os.getuid()
+
+
+def build_record(kind: str, target: t.Mapping[str, t.Any], from_: t.Any, to: t.Any, outcome: str,
+                 summary: str, verification: t.Mapping[str, t.Any] | None = None,
+                 events: t.Sequence[t.Mapping[str, t.Any]] | None = None, actor: str | None = None,
+                 started: str | None = None, finished: str | None = None) -> dict[str, t.Any]:
+    """One incident record; ``actor`` defaults to the local user (pass the AWX/AAP user when there is one)."""
+    if outcome not in OUTCOMES:
+        raise ValueError("outcome must be one of %s, got %r" % (", ".join(OUTCOMES), outcome))
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return {
+        "kind": kind,
+        "outcome": outcome,
+        "summary": summary,
+        "actor": actor or local_user(),
+        "actor_source": "given" if actor else "local user",
+        "started": started or now,
+        "finished": finished or now,
+        "target": dict(target),
+        "from": from_,
+        "to": to,
+        "verification": dict(verification or {}),
+        "events": [dict(event) for event in events or ()],
+    }
+
+
+def _cell(value: t.Any) -> str:
+    if value is None or value == "":
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(record: t.Mapping[str, t.Any]) -> str:
+    lines = ["# Incident record: %s - %s" % (record["kind"], record["outcome"].upper()), "", record["summary"], "",
+             "| | |", "|---|---|"]
+    for label, key in (("Who", "actor"), ("Started", "started"), ("Finished", "finished"), ("From", "from"),
+                       ("To", "to")):
+        lines.append("| %s | %s |" % (label, _cell(record[key])))
+    for key, value in sorted(record["target"].items()):
+        lines.append("| Target %s | %s |" % (key, _cell(value)))
+    lines += ["", "## Verification", ""]
+    lines += ["- %s: %s" % (key, _cell(value)) for key, value in sorted(record["verification"].items())] or ["- none"]
+    lines += ["", "## What happened", ""]
+    lines += ["%d. %s" % (number, _cell(event.get("step", event))) + (" - %s" % _cell(event["detail"])
+                                                                      if event.get("detail") else "")
+              for number, event in enumerate(record["events"], 1)] or ["- nothing recorded"]
+    return "\n".join(lines) + "\n"
+
+
+def file_stem(record: t.Mapping[str, t.Any]) -> str:
+    """incident-<UTC time>-<kind>-<target>: sorts by time, unique per target and action."""
+    stamp = re.sub(r"[^0-9T]", "", record["started"].split("+")[0])
+    target = "-".join(str(value) for _key, value in sorted(record["target"].items()) if value)
+    return _SLUG.sub("_", "incident-%s-%s-%s" % (stamp, record["kind"], target or "unknown"))[:150]
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def write_record(record: t.Mapping[str, t.Any], directory: str) -> list[str]:
+    """Write <stem>.json and <stem>.md under ``directory`` (created if needed); return their paths."""
+    os.makedirs(directory, exist_ok=True)
+    stem = base = os.path.join(directory, file_stem(record))
+    number = 1
+    while os.path.exists(stem + ".json"):  # two actions on one target within a second: keep both
+        number += 1
+        stem = "%s-%d" % (base, number)
+    _write(stem + ".json", json.dumps(record, indent=2, sort_keys=True) + "\n")
+    _write(stem + ".md", to_markdown(record))
+    return [stem + ".json", stem + ".md"]
