@@ -282,3 +282,42 @@ def test_drill_writes_evidence_that_prelaunch_accepts(tmp_path, pg):
     assert checks["database.restore_tested"]["status"] == "PASS", checks["database.restore_tested"]
     assert checks["database.restore_tested"]["evidence"]["archive"] == archive
     assert checks["database.backup"]["status"] == "PASS", checks["database.backup"]
+
+
+def test_backup_role_installs_a_schedule_whose_backup_prelaunch_finds(tmp_path, pg):
+    pg.psql(SEED.format(rows=BACKUP_ROWS))
+    bin_dir, state = str(tmp_path / "bin"), str(tmp_path / "systemd")
+    systemctl = systemctl_standin.install(bin_dir, state)
+    backups = str(tmp_path / "backups")
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"db": {
+        **pg.connection_vars(), "aragora_backup_dir": backups, "aragora_backup_keep_days": 7,
+        "aragora_backup_lib_dir": str(tmp_path / "lib"), "aragora_backup_env_file": str(tmp_path / "etc" / "env"),
+        "aragora_backup_unit_dir": os.path.join(state, "units"), "aragora_backup_python": sys.executable,
+        # The stand-in runs services, not timers: the timer is installed and enabled, the service started once.
+        "aragora_backup_timer_state": "stopped"}}, GROUP)
+    stale = os.path.join(backups, "aragora-20200101T000000Z.dump")
+    os.makedirs(backups)
+    with open(stale, "wb") as handle:
+        handle.write(b"PGDMP old")
+    os.utime(stale, (time.time() - 40 * 86400,) * 2)
+    result = run_playbook("db_backup.yml", inventory, {}, env={"PATH": bin_dir})
+    assert result.returncode == 0, output(result)
+    timer = open(os.path.join(state, "units", "aragora-db-backup.timer")).read()
+    assert "OnCalendar=*-*-* 02:00:00" in timer and "Persistent=true" in timer
+    assert subprocess.run([systemctl, "is-enabled", "aragora-db-backup.timer"], capture_output=True, text=True,
+                          check=False).stdout.strip() == "enabled"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and pg_archive.newest_good(backups) in (None, stale):
+        time.sleep(0.2)
+    while time.monotonic() < deadline and os.path.exists(stale):  # retention runs after the dump
+        time.sleep(0.2)
+    archive = pg_archive.newest_good(backups)
+    assert archive and archive != stale and not os.path.exists(stale), os.listdir(backups)
+    manifest = pg_archive.read_manifest(archive)
+    assert manifest["tables"] == {"public.debates": BACKUP_ROWS, "public.users": 12}
+    assert manifest["sha256"] == pg_archive.sha256_of(archive) and manifest["server_version"].startswith("15.")
+    assert pg.password not in open(os.path.join(state, "units", "aragora-db-backup.service")).read()
+    assert pg.password not in output(result)
+    context = TargetContext(Config(variables={}), options={"backup_dir": backups})
+    checks = {c["id"]: c for c in run_target({"groups": ["database"]}, context)["checks"]}
+    assert checks["database.backup"]["status"] == "PASS", checks["database.backup"]
