@@ -321,3 +321,58 @@ def test_backup_role_installs_a_schedule_whose_backup_prelaunch_finds(tmp_path, 
     context = TargetContext(Config(variables={}), options={"backup_dir": backups})
     checks = {c["id"]: c for c in run_target({"groups": ["database"]}, context)["checks"]}
     assert checks["database.backup"]["status"] == "PASS", checks["database.backup"]
+
+
+def make_sqlite_data(data_dir: str, files: int = 25) -> None:
+    import sqlite3  # pylint: disable=import-outside-toplevel
+    os.makedirs(data_dir, exist_ok=True)
+    for number in range(files):
+        conn = sqlite3.connect(os.path.join(data_dir, "store_%02d.db" % number))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.executemany("INSERT INTO items (body) VALUES (?)", [("row %d" % i,) for i in range(number + 10)])
+        conn.commit()
+        conn.close()
+
+
+def sqlite_count(path: str) -> int:
+    import sqlite3  # pylint: disable=import-outside-toplevel
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT count(*) FROM items").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_sqlite_backup_and_restore_with_the_unit_stopped(tmp_path):
+    from ansible_collections.aragora.ops.plugins.module_utils import sqlite_archive  # pylint: disable=import-outside-toplevel
+    data, backups = str(tmp_path / "data"), str(tmp_path / "sqlite-backups")
+    make_sqlite_data(data)
+    taken = sqlite_archive.backup(data, backups)
+    assert len(taken["files"]) == 25 and all(f["integrity"] == "ok" for f in taken["files"].values())
+    import sqlite3  # pylint: disable=import-outside-toplevel
+    conn = sqlite3.connect(os.path.join(data, "store_03.db"))
+    conn.execute("DELETE FROM items")  # the incident: data lost after the backup
+    conn.commit()
+    conn.close()
+    bin_dir, state = str(tmp_path / "bin"), str(tmp_path / "systemd")
+    systemctl = systemctl_standin.install(bin_dir, state)
+    with open(os.path.join(state, "units", "aragora.service"), "w", encoding="utf-8") as handle:
+        handle.write("[Service]\nExecStart=%s -c \"import time; time.sleep(3600)\"\n" % sys.executable)
+    subprocess.run([systemctl, "start", "aragora.service"], check=True, timeout=30)
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"db": {
+        "aragora_db_backend": "sqlite", "aragora_data_dir": data, "aragora_sqlite_backup_dir": backups}}, GROUP)
+    try:
+        refused = run_playbook("db_restore.yml", inventory, {}, env={"PATH": bin_dir})
+        assert refused.returncode != 0 and "Refusing to restore without confirmation" in output(refused)
+        assert sqlite_count(os.path.join(data, "store_03.db")) == 0
+        result = run_playbook("db_restore.yml", inventory, {"aragora_restore_confirm": True}, env={"PATH": bin_dir})
+        assert result.returncode == 0, output(result)
+        assert sqlite_count(os.path.join(data, "store_03.db")) == 13  # the backup's rows are back
+        assert sqlite_count(os.path.join(data, "store_24.db")) == 34
+        safety = [name for name in os.listdir(backups) if name.startswith("aragora-sqlite-pre-restore-")]
+        assert len(safety) == 1 and sqlite_count(os.path.join(backups, safety[0], "store_03.db")) == 0
+        assert subprocess.run([systemctl, "is-active", "aragora.service"], capture_output=True, text=True,
+                              check=False).stdout.strip() == "active"
+    finally:
+        subprocess.run([systemctl, "stop", "aragora.service"], check=False, timeout=30)
