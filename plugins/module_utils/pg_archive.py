@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PostgreSQL archives with the PostgreSQL client tools: take one (pg_dump -Fc plus a manifest), check one, keep N days.
 
-Standard library only, on purpose: the backup role copies this very file onto hosts, where a systemd timer or cron
-runs it as a script (``python3 pg_archive.py backup --dir ...``), so the scheduled backup and the module share one
+Standard library only, on purpose: the backup role copies this very file onto hosts, beside the small
+``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and the module share one
 implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
 PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
 
@@ -15,7 +15,6 @@ the application kept writing during the backup.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime
 import glob
@@ -25,7 +24,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import typing as t
 
@@ -197,7 +195,8 @@ class _SnapshotSession:
                                      stderr=subprocess.PIPE, text=True, errors="replace")
 
     def ask(self, sql: str) -> list[list[str]]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if self.proc.stdin is None or self.proc.stdout is None:
+            raise ArchiveError("psql on %s has no pipes" % self.server.where())
         try:
             self.proc.stdin.write(sql.rstrip().rstrip(";") + ";\n\\echo " + _END + "\n")
             self.proc.stdin.flush()
@@ -315,29 +314,3 @@ def apply_retention(directory: str, keep_days: float = DEFAULT_KEEP_DAYS, dry_ru
         if not dry_run:
             os.unlink(path)
     return {"deleted": deleted, "kept": kept, "newest_good": keep, "keep_days": keep_days}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The scheduled backup: ``backup --dir DIR [--keep-days N] [--database NAME]``; connection from PG* env."""
-    parser = argparse.ArgumentParser(prog="pg_archive.py", description="pg_dump -Fc with a manifest, then retention")
-    parser.add_argument("command", choices=["backup"])
-    parser.add_argument("--dir", required=True)
-    parser.add_argument("--database")
-    parser.add_argument("--keep-days", type=float, default=DEFAULT_KEEP_DAYS)
-    parser.add_argument("--timeout", type=float, default=None)
-    args = parser.parse_args(argv)
-    server = Server(database=args.database)
-    try:
-        manifest = take_backup(server, args.dir, timeout=args.timeout)
-        retention = apply_retention(args.dir, args.keep_days)
-    except ArchiveError as exc:
-        print("backup of %s FAILED: %s" % (server.where(), exc), file=sys.stderr)
-        return 1
-    print("backup of %s: %s (%d bytes, sha256 %s, %d tables, %d rows); retention deleted %d"
-          % (server.where(), manifest["archive_path"], manifest["size_bytes"], manifest["sha256"],
-             len(manifest["tables"]), manifest["rows_total"], len(retention["deleted"])))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -241,8 +241,8 @@ class Restore:
                       dumped_from_major=dumped_major, server_major=server_major)
         if dumped_major is not None and dumped_major > server_major:
             raise RestoreError("archive %s was dumped from PostgreSQL %d; the server is PostgreSQL %d: restore it "
-                               "on %d or newer; nothing was touched" % (archive, dumped_major, server_major,
-                                                                         dumped_major))
+                               "on %d or newer; nothing was touched"
+                               % (archive, dumped_major, server_major, dumped_major))
         report["message"] = "archive %s is sound: %s, pg_restore reads %d entries, PostgreSQL %s -> %d" % (
             os.path.basename(archive), "sha256 matches its manifest" if manifest else
             "no manifest, every data block read", report["toc_entries"], dumped_major or "?", server_major)
@@ -269,8 +269,8 @@ class Restore:
         self.state.mark("safety_dump", "done", manifest["archive_path"], safety_dump=manifest["archive_path"])
         return {"step": "safety_dump", "changed": True, "path": manifest["archive_path"],
                 "size_bytes": manifest["size_bytes"], "rows": manifest["rows_total"],
-                "message": "safety dump of %s kept at %s (%d rows)" % (self.database, manifest["archive_path"],
-                                                                     manifest["rows_total"])}
+                "message": "safety dump of %s kept at %s (%d rows)"
+                           % (self.database, manifest["archive_path"], manifest["rows_total"])}
 
     def stop_writers(self, writers: "Writers") -> dict[str, t.Any]:
         """Step 4: the writers stopped (previous state saved first) and the database's sessions ended."""
@@ -376,8 +376,8 @@ class Restore:
         if data.get("safety_dump"):
             lines.append("Safety dump: %s." % data["safety_dump"])
         if data.get("new_database") and not data.get("swapped"):
-            lines.append("The restored copy %s is %s." % (data["new_database"], "kept for inspection"
-                                                           if steps["verify"] == "failed" else "not present"))
+            kept = "kept for inspection" if steps["verify"] == "failed" else "not present"
+            lines.append("The restored copy %s is %s." % (data["new_database"], kept))
         writers = data.get("writers")
         if writers and steps["start_writers"] != "done":
             lines.append("The writers are NOT running again: %s." % Writers.by_hand(writers))
@@ -456,8 +456,8 @@ class Writers:
     @staticmethod
     def by_hand(state: t.Mapping[str, t.Any]) -> str:
         if state["kind"] == "kubernetes":
-            return "kubectl -n %s scale deployment/%s --replicas=%d" % (state["namespace"], state["deployment"],
-                                                                         state["replicas"])
+            return "kubectl -n %s scale deployment/%s --replicas=%d" % (
+                state["namespace"], state["deployment"], state["replicas"])
         if state["kind"] == "systemd":
             return "systemctl start %s" % state["unit"] if state["was_active"] else "the unit was not running before"
         return "nothing to start"
@@ -545,8 +545,8 @@ class Writers:
                 status = (self._k8s(cluster.read_deployment, namespace, name).get("status") or {})
                 available = int(status.get("availableReplicas") or 0)
                 if available >= replicas:
-                    return "Deployment %s/%s back at %d replicas, %d available" % (namespace, name, replicas,
-                                                                                  available)
+                    return "Deployment %s/%s back at %d replicas, %d available" % (
+                        namespace, name, replicas, available)
                 if time.monotonic() >= deadline:
                     raise RestoreError("Deployment %s/%s scaled back to %d but only %d available after %g s"
                                        % (namespace, name, replicas, available, self.timeout))

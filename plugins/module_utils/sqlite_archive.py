@@ -73,8 +73,8 @@ def backup(data_dir: str, backup_dir: str, prefix: str = "aragora-sqlite") -> di
     """Back up every SQLite file of ``data_dir`` into a new set directory; its manifest returned (with ``path``)."""
     files = database_files(data_dir)
     if not files:
-        raise SqliteArchiveError("no SQLite files (%s) under %s: is it ARAGORA_DATA_DIR?" % (", ".join(PATTERNS),
-                                                                                          data_dir))
+        raise SqliteArchiveError("no SQLite files (%s) under %s: is it ARAGORA_DATA_DIR?"
+                                 % (", ".join(PATTERNS), data_dir))
     os.makedirs(backup_dir, mode=0o700, exist_ok=True)
     final = os.path.join(backup_dir, "%s-%s" % (prefix, _stamp()))
     number = 1

@@ -252,8 +252,8 @@ def main() -> None:
     server = server_from(params)
     if step == "drill":
         if module.check_mode:
-            module.exit_json(changed=False, step=step, message="check mode: the drill would restore into a scratch "
-                                                                 "database and write %s" % params["evidence_file"])
+            module.exit_json(changed=False, step=step, message=(
+                "check mode: the drill would restore into a scratch database and write %s" % params["evidence_file"]))
         report = pg_restore_run.drill(server, params)
         if report["error"]:
             module.fail_json(msg="restore drill failed: %s" % report["error"], changed=True, step=step, **report)

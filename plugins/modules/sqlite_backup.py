@@ -109,8 +109,8 @@ def main() -> None:
         if module.check_mode:
             manifest = sqlite_archive.validate(backup_set)
             module.exit_json(changed=False, path=backup_set, files=sorted(manifest["files"]),
-                             msg="would replace %d files in %s with %s" % (len(manifest["files"]),
-                                                                         params["data_dir"], backup_set))
+                             msg="would replace %d files in %s with %s"
+                             % (len(manifest["files"]), params["data_dir"], backup_set))
         result = sqlite_archive.restore(backup_set, params["data_dir"],
                                         params["safety_dir"] or params["backup_dir"], params["unit"])
         module.exit_json(changed=True, path=backup_set, files=result["restored"], safety_copy=result["safety_copy"],

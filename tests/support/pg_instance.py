@@ -38,10 +38,10 @@ class PgInstance:
         return {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": self.user,
                 "PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "5"}
 
-    def psql(self, sql: str, database: str | None = None) -> list[list[str]]:
+    def psql(self, sql: str, database: str | None = None, timeout: float = 120) -> list[list[str]]:
         proc = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1",
                                "-d", database or self.database, "-c", sql],
-                              env=self.env(), capture_output=True, text=True, check=True, timeout=120)
+                              env=self.env(), capture_output=True, text=True, check=True, timeout=timeout)
         return [line.split("|") for line in proc.stdout.splitlines() if line]
 
     def superuser_sql(self, sql: str) -> None:

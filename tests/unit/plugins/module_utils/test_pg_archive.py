@@ -73,8 +73,8 @@ def test_an_unfinished_restore_pins_its_archive(tmp_path):
     params = {"state_dir": str(tmp_path / "state"), "archive": first}
     restore = Restore(Server(database="aragora"), params)
     restore._begin()  # pylint: disable=protected-access
-    restore.state.mark("stop_writers", "done", "scaled", writers={"kind": "kubernetes", "namespace": "aragora",
-                                                                 "deployment": "aragora", "replicas": 3})
+    writers = {"kind": "kubernetes", "namespace": "aragora", "deployment": "aragora", "replicas": 3}
+    restore.state.mark("stop_writers", "done", "scaled", writers=writers)
     with pytest.raises(RestoreError, match="unfinished restore of aragora from .*aragora-1.dump"):
         Restore(Server(database="aragora"), {**params, "archive": other})
     resumed = Restore(Server(database="aragora"), {"state_dir": params["state_dir"]})
