@@ -14,13 +14,14 @@ result is checked against the manifest. No Ansible here.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import sha256_of
 
 PATTERNS = (".db", ".sqlite", ".sqlite3")
 MANIFEST = "manifest.json"
@@ -33,14 +34,6 @@ class SqliteArchiveError(Exception):
 
 def _stamp() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def database_files(data_dir: str) -> list[str]:
@@ -99,7 +92,7 @@ def backup(data_dir: str, backup_dir: str, prefix: str = "aragora-sqlite") -> di
             if facts["integrity"] != "ok":
                 raise SqliteArchiveError("%s fails PRAGMA integrity_check (%s): not backed up; repair it first"
                                          % (os.path.join(data_dir, relative), facts["integrity"]))
-            entries[relative] = {"sha256": _sha256(target), "size_bytes": os.path.getsize(target), **facts}
+            entries[relative] = {"sha256": sha256_of(target), "size_bytes": os.path.getsize(target), **facts}
     except (sqlite3.Error, OSError, SqliteArchiveError) as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise SqliteArchiveError(str(exc)) from None
@@ -127,7 +120,7 @@ def validate(set_dir: str) -> dict[str, t.Any]:
         raise SqliteArchiveError("backup set %s has no readable manifest (%s): nothing was touched" % (set_dir, exc))
     for relative, expected in sorted(manifest["files"].items()):
         path = os.path.join(set_dir, relative)
-        if not os.path.isfile(path) or _sha256(path) != expected["sha256"]:
+        if not os.path.isfile(path) or sha256_of(path) != expected["sha256"]:
             raise SqliteArchiveError("backup set %s: %s is missing or does not match its sha256: nothing was touched"
                                      % (set_dir, relative))
         integrity = inspect(path)["integrity"]
