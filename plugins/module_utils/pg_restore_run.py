@@ -41,6 +41,12 @@ STEPS = ("plan", "validate", "safety_dump", "stop_writers", "restore", "verify",
 WRITER_KINDS = ("none", "kubernetes", "systemd")
 STATE_FORMAT = "aragora.ops/pg-restore-state/1"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_TERMINATE_SQL = (
+    "SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity AS a LEFT JOIN pg_roles AS r ON r.oid = a.usesysid "
+    "WHERE a.datname = %s AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend' "
+    "AND ((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR (NOT coalesce(r.rolsuper, false) "
+    "AND (a.usename = current_user OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'))))"
+)
 
 
 class RestoreError(Exception):
@@ -146,8 +152,10 @@ class Restore:
         return bool(self._sql("SELECT 1 FROM pg_database WHERE datname = %s" % _literal(database)))
 
     def _terminate(self, database: str) -> int:
-        rows = self._sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
-                         "AND pid <> pg_backend_pid()" % _literal(database))
+        """End the client sessions on ``database`` this role may end. Autovacuum workers (superuser processes that
+        follow a large restore) are left alone: PostgreSQL stops them itself for a rename; sessions of roles this one
+        may not signal stay, and the rename then says that the database is in use."""
+        rows = self._sql(_TERMINATE_SQL % _literal(database))
         return int(rows[0][0])
 
     @property

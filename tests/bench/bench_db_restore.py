@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import 
 from tests.support import pg_instance  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1600000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # medians of this many runs of each variant
 MIN_BYTES = 300 * 1024 * 1024
 # Two large tables (so that --jobs has tables and indexes to spread), with text that compresses like real data.
 GENERATE = """
@@ -64,14 +66,15 @@ def main() -> int:
         print("backup (pg_dump -Fc + exact row counts in its snapshot): %.1f s, archive %.0f MB"
               % (seconds, manifest["size_bytes"] / 2**20))
 
-        def bare() -> None:
+        def bare(n_jobs: int) -> float:
             pg.psql("DROP DATABASE IF EXISTS bare_restore", "postgres")
+            began = time.monotonic()
             pg.psql("CREATE DATABASE bare_restore", "postgres")
-            subprocess.run(["pg_restore", "-d", "bare_restore", archive], env=pg.env(), check=True,
-                           capture_output=True)
-
-        bare_s, _none = timed(bare)
-        pg.psql("DROP DATABASE bare_restore", "postgres")
+            subprocess.run(["pg_restore", "--jobs", str(n_jobs), "-d", "bare_restore", archive], env=pg.env(),
+                           check=True, capture_output=True)
+            seconds = time.monotonic() - began
+            pg.psql("DROP DATABASE bare_restore", "postgres")
+            return seconds
 
         def safe(n_jobs: int) -> dict[str, float]:
             params = {"state_dir": os.path.join(workdir, "state"), "archive": archive, "backup_dir": backups,
@@ -89,21 +92,33 @@ def main() -> int:
             phases["total"] = sum(phases.values())
             return phases
 
-        safe_1 = safe(1)
-        safe_n = safe(jobs)
+        def median_phases(runs: list[dict[str, float]]) -> dict[str, float]:
+            return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+        bare_1, bare_n, safe_1, safe_n = [], [], [], []
+        for _round in range(ROUNDS):  # interleaved, so that a slow moment of the machine hits every variant
+            bare_1.append(bare(1))
+            bare_n.append(bare(jobs))
+            safe_1.append(safe(1))
+            safe_n.append(safe(jobs))
+        bare_1_s, bare_n_s = statistics.median(bare_1), statistics.median(bare_n)
+        safe_1, safe_n = median_phases(safe_1), median_phases(safe_n)
         assert pg.count("debates") == ROWS and pg.count("messages") == ROWS
         print()
-        print("bare pg_restore -d (1 job):          %6.1f s" % bare_s)
+        print("medians of %d runs, %d CPUs" % (ROUNDS, os.cpu_count() or 0))
+        print("bare pg_restore -d, --jobs 1:         %6.1f s" % bare_1_s)
+        print("bare pg_restore -d, --jobs %d:         %6.1f s" % (jobs, bare_n_s))
         for label, phases in (("safe restore, --jobs 1", safe_1), ("safe restore, --jobs %d" % jobs, safe_n)):
-            print("%-36s %6.1f s  (validate %.1f, safety dump %.1f, restore %.1f, verify+swap %.1f)"
+            print("%-37s %6.1f s  (validate %.1f, safety dump %.1f, restore %.1f, verify+swap %.1f)"
                   % (label + ":", phases["total"], phases["validate"], phases["safety_dump"], phases["restore"],
                      phases["verify_swap"]))
         print()
-        print("ratio safe (--jobs 1) / bare:        %.2f" % (safe_1["total"] / bare_s))
-        print("ratio safe (--jobs %d) / bare:        %.2f" % (jobs, safe_n["total"] / bare_s))
-        print("ratio restore step --jobs %d / --jobs 1: %.2f" % (jobs, safe_n["restore"] / safe_1["restore"]))
-        print("ratio restore step (--jobs 1) / bare:  %.2f  (--exit-on-error into a new database costs nothing)"
-              % (safe_1["restore"] / bare_s))
+        print("ratio safe restore / bare pg_restore (both --jobs 1):   %.2f" % (safe_1["total"] / bare_1_s))
+        print("ratio safe restore without its safety dump / bare:      %.2f"
+              % ((safe_1["total"] - safe_1["safety_dump"]) / bare_1_s))
+        print("ratio safe restore --jobs %d / bare --jobs 1:            %.2f" % (jobs, safe_n["total"] / bare_1_s))
+        print("ratio restore step --jobs %d / --jobs 1:                 %.2f" % (jobs, safe_n["restore"] / safe_1["restore"]))
+        print("ratio bare pg_restore --jobs %d / --jobs 1:              %.2f" % (jobs, bare_n_s / bare_1_s))
         return 0
     finally:
         pg.stop()
