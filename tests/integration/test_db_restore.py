@@ -376,3 +376,30 @@ def test_sqlite_backup_and_restore_with_the_unit_stopped(tmp_path):
                               check=False).stdout.strip() == "active"
     finally:
         subprocess.run([systemctl, "stop", "aragora.service"], check=False, timeout=30)
+
+
+@pytest.mark.sandbox
+def test_drill_against_the_sandbox_postgres_and_its_nightly_archive(tmp_path, sandbox_state, sandbox_env):
+    """The sandbox's real PostgreSQL with Aragora's own schema, and the archive its backup step left (no manifest:
+    the drill reads every data block instead of checking a sha256)."""
+    import urllib.parse  # pylint: disable=import-outside-toplevel
+    dsn = urllib.parse.urlsplit(sandbox_env["DATABASE_URL"])
+    port = sandbox_state["ports"]["postgres"]
+    subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                    sandbox_state["paths"]["pg_socket_dir"], "-p", str(port), "-d", "postgres", "-c",
+                    "ALTER ROLE aragora CREATEDB"], check=True, capture_output=True, timeout=60)
+    evidence_file = str(tmp_path / "restore-drill.json")
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"db": {
+        "aragora_db_host": "127.0.0.1", "aragora_db_port": port, "aragora_db_user": dsn.username,
+        "aragora_db_password": urllib.parse.unquote(dsn.password), "aragora_db_name": "aragora",
+        "aragora_backup_dir": sandbox_state["paths"]["backup_dir"]}}, GROUP)
+    result = run_playbook("db_restore_drill.yml", inventory, {"aragora_restore_evidence_file": evidence_file})
+    assert result.returncode == 0, output(result)
+    evidence = json.load(open(evidence_file))
+    assert evidence["result"] == "success" and evidence["archive"].startswith(sandbox_state["paths"]["backup_dir"])
+    assert evidence["tables_restored"] >= 18  # Aragora 2.11.1's tables (checks.database.EXPECTED_TABLES)
+    assert urllib.parse.unquote(dsn.password) not in output(result)
+    context = TargetContext(Config(variables={"DATABASE_URL": sandbox_env["DATABASE_URL"]}), options={
+        "backup_dir": sandbox_state["paths"]["backup_dir"], "restore_evidence_file": evidence_file})
+    checks = {c["id"]: c for c in run_target({"groups": ["database"]}, context)["checks"]}
+    assert checks["database.restore_tested"]["status"] == "PASS", checks["database.restore_tested"]
