@@ -42,6 +42,7 @@ sanity:
 bench: setup
 	@$(PY) tests/bench/bench_prelaunch.py
 	@$(PY) tests/bench/bench_k8s_rollback.py
+	@$(PY) tests/bench/bench_db_restore.py
 
 # The collection tarball, as Galaxy/Automation Hub would take it.
 build:

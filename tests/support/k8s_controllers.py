@@ -75,6 +75,8 @@ class Controllers:
         self.broken_images: set[str] = set()
         # (namespace, workload name) -> nodes its pods go to, instead of round-robin over all nodes.
         self.pins: dict[tuple[str, str], list[str]] = {}
+        # Namespaces whose pods, once deleted, stay Terminating for ever (a finalizer or a stuck preStop hook).
+        self.undying_namespaces: set[str] = set()
         self._next_node = itertools.count()
         self._next_ip = itertools.count(10)
         self._random = random.Random(4)  # reproducible pod names
@@ -220,14 +222,19 @@ class Controllers:
         return any(c.get("image") in self.broken_images for c in dig(template, "spec.containers", []))
 
     def _replicaset(self, replicaset: Obj) -> None:
-        pods = self._pods_of(replicaset)
+        # Terminating pods still exist but no longer count towards the replicas.
+        pods = [p for p in self._pods_of(replicaset) if not p["metadata"].get("deletionTimestamp")]
         wanted = int(replicaset["spec"].get("replicas", 1))
         for _missing in range(wanted - len(pods)):
             pods.append(self._create_pod(replicaset, self._schedule(replicaset)))
         # Scaling down removes the newest pods first.
         pods.sort(key=lambda p: (p["metadata"]["creationTimestamp"], int(p["metadata"]["resourceVersion"])))
         for pod in pods[max(wanted, 0):]:
-            self.store.remove("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+            if pod["metadata"]["namespace"] in self.undying_namespaces:
+                pod["metadata"]["deletionTimestamp"] = timestamp()
+                self.store.save("pods", pod)
+            else:
+                self.store.remove("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
         pods = pods[:max(wanted, 0)]
         ready = sum(pod_ready(p) for p in pods)
         status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,

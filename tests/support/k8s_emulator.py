@@ -758,6 +758,10 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
             self.handler.settle()
         self.call(mark)
 
+    def keep_terminating_pods(self, namespace: str | None = None) -> None:
+        """Pods of this namespace that are deleted (scale-down) stay Terminating for ever, as with a finalizer."""
+        self.call(self.handler.controllers.undying_namespaces.add, namespace or self.namespace)
+
     def pin(self, namespace: str, workload: str, nodes: list[str]) -> None:
         """Place the pods this Deployment creates from now on onto these nodes only."""
         self.call(self.handler.controllers.pins.__setitem__, (namespace, workload), list(nodes))

@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PostgreSQL archives with the PostgreSQL client tools: take one (pg_dump -Fc plus a manifest), check one, keep N days.
+
+Standard library only, on purpose: the backup role copies this very file onto hosts, beside the small
+``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and the module share one
+implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
+
+The manifest's row counts are exact (``count(*)``) and read in the very snapshot pg_dump dumps
+(``pg_export_snapshot()`` then ``pg_dump --snapshot``), so that a restore can be verified table by table even when
+the application kept writing during the backup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import typing as t
+
+ARCHIVE_SUFFIX = ".dump"
+MANIFEST_SUFFIX = ".manifest.json"
+PARTIAL_SUFFIX = ".partial"
+MANIFEST_FORMAT = "aragora.ops/pg-backup-manifest/1"
+DEFAULT_KEEP_DAYS = 30
+_SEP = "\x1f"
+_END = "__aragora_ops_end__"
+_PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+# Exact row counts of every ordinary and partitioned table outside the system schemas, in one query.
+ROW_COUNTS_SQL = (
+    "SELECT format('%I.%I', n.nspname, c.relname), (xpath('/row/n/text()', query_to_xml(format("
+    "'SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint "
+    "FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1"
+)
+
+
+class ArchiveError(Exception):
+    """A step that could not be done; the message names what and what to fix (never a password)."""
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def find_tool(name: str) -> str:
+    """A PostgreSQL client tool on PATH, else the newest installed one; ArchiveError when there is none."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(os.path.join(_PG_BIN_GLOB, name)),
+                        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-3]) or 0))
+    if not candidates:
+        raise ArchiveError("%s not found: install the PostgreSQL client (apt-get install postgresql-client)" % name)
+    return candidates[-1]
+
+
+@dataclasses.dataclass
+class Server:
+    """Where to connect; None leaves the setting to libpq's environment (PGHOST, ...) and defaults."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+    maintenance_database: str = "postgres"
+    connect_timeout: int = 10
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for key, value in (("PGHOST", self.host), ("PGPORT", self.port), ("PGUSER", self.user),
+                           ("PGPASSWORD", self.password), ("PGDATABASE", self.database)):
+            if value not in (None, ""):
+                env[key] = str(value)
+        env["PGCONNECT_TIMEOUT"] = str(max(2, int(self.connect_timeout)))
+        env.setdefault("PGAPPNAME", "aragora.ops")
+        return env
+
+    @property
+    def dbname(self) -> str:
+        return self.database or os.environ.get("PGDATABASE") or "aragora"
+
+    def where(self, database: str | None = None) -> str:
+        env = self.env()
+        return "%s:%s/%s" % (env.get("PGHOST", "localhost"), env.get("PGPORT", "5432"), database or self.dbname)
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self.password, "********") if self.password else text
+
+
+def run_tool(server: Server, argv: list[str], what: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run a client tool; ArchiveError with its first error lines when it fails or outlasts ``timeout``."""
+    try:
+        proc = subprocess.run(argv, env=server.env(), capture_output=True, text=True, errors="replace",
+                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ArchiveError("%s did not finish within %g s" % (what, timeout or 0)) from None
+    except OSError as exc:
+        raise ArchiveError("%s could not start %s: %s" % (what, argv[0], exc)) from None
+    if proc.returncode != 0:
+        raise ArchiveError("%s failed (exit %d): %s" % (what, proc.returncode, server.scrub(error_lines(proc.stderr))))
+    return proc
+
+
+def error_lines(stderr: str, limit: int = 3) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()] or lines
+    return " | ".join(errors[:limit]) or "no message"
+
+
+def psql(server: Server, sql: str, database: str | None = None, timeout: float | None = 60) -> list[list[str]]:
+    """Rows of ``sql`` (every statement of it, in one implicit transaction) as lists of text."""
+    argv = [find_tool("psql"), "-X", "-q", "-A", "-t", "-F", _SEP, "-v", "ON_ERROR_STOP=1",
+            "-d", database or server.dbname, "-c", sql]
+    proc = run_tool(server, argv, "psql on %s" % server.where(database), timeout)
+    return [line.split(_SEP) for line in proc.stdout.splitlines() if line]
+
+
+def row_counts(server: Server, database: str | None = None) -> dict[str, int]:
+    return {name: int(count) for name, count in psql(server, ROW_COUNTS_SQL, database)}
+
+
+def server_version(server: Server, database: str | None = None) -> tuple[str, int]:
+    (version, number), = psql(server, "SELECT current_setting('server_version'), current_setting('server_version_num')",
+                              database)
+    return version, int(number)
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_path(archive: str) -> str:
+    base = archive[:-len(ARCHIVE_SUFFIX)] if archive.endswith(ARCHIVE_SUFFIX) else archive
+    return base + MANIFEST_SUFFIX
+
+
+def read_manifest(archive: str) -> dict[str, t.Any] | None:
+    """The archive's manifest, None when it has none; ArchiveError when it is there but unreadable."""
+    path = manifest_path(archive)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise ArchiveError("manifest %s cannot be read: %s" % (path, exc)) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), str):
+        raise ArchiveError("manifest %s has no sha256: not a manifest this collection wrote" % path)
+    return manifest
+
+
+def _write_json(path: str, data: t.Any, mode: int = 0o600) -> None:
+    partial = path + PARTIAL_SUFFIX
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _SnapshotSession:
+    """A psql session holding a REPEATABLE READ transaction open, whose snapshot pg_dump then dumps."""
+
+    def __init__(self, server: Server, database: str) -> None:
+        self.server = server
+        argv = [find_tool("psql"), "-X", "-q", "-A", "-t", "-F", _SEP, "-v", "ON_ERROR_STOP=1", "-d", database]
+        self.proc = subprocess.Popen(argv, env=server.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, errors="replace")
+
+    def ask(self, sql: str) -> list[list[str]]:
+        if self.proc.stdin is None or self.proc.stdout is None:
+            raise ArchiveError("psql on %s has no pipes" % self.server.where())
+        try:
+            self.proc.stdin.write(sql.rstrip().rstrip(";") + ";\n\\echo " + _END + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        rows = []
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            if line == _END:
+                return rows
+            if line:
+                rows.append(line.split(_SEP))
+        raise ArchiveError("psql on %s stopped: %s" % (self.server.where(), self.close()))
+
+    def close(self) -> str:
+        try:
+            _out, err = self.proc.communicate("COMMIT;\n", timeout=30)
+        except (subprocess.TimeoutExpired, ValueError, BrokenPipeError):
+            self.proc.kill()
+            _out, err = self.proc.communicate()
+        return self.server.scrub(error_lines(err or ""))
+
+
+def take_backup(server: Server, directory: str, prefix: str | None = None, timeout: float | None = None,
+                compress: int | None = None) -> dict[str, t.Any]:
+    """pg_dump -Fc of ``server.dbname`` into ``directory``, with its manifest; the manifest (with ``archive`` and
+    ``manifest`` paths) returned. The archive is written as ``.partial`` and appears under its name only complete,
+    its manifest first: any archive in the directory has a complete manifest beside it."""
+    database = server.dbname
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    started, began = utc_now(), time.monotonic()
+    stamp = started.replace("-", "").replace(":", "")
+    archive = os.path.join(directory, "%s-%s%s" % (prefix or database, stamp, ARCHIVE_SUFFIX))
+    number = 1
+    while os.path.exists(archive) or os.path.exists(archive + PARTIAL_SUFFIX):  # two backups within a second
+        number += 1
+        archive = os.path.join(directory, "%s-%s-%d%s" % (prefix or database, stamp, number, ARCHIVE_SUFFIX))
+    partial = archive + PARTIAL_SUFFIX
+    session = _SnapshotSession(server, database)
+    try:
+        session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        (snapshot, version, version_num), = session.ask(
+            "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')")
+        argv = [find_tool("pg_dump"), "--format=custom", "--snapshot", snapshot, "--file", partial, "-d", database]
+        if compress is not None:
+            argv.append("--compress=%d" % compress)
+        try:
+            run_tool(server, argv, "pg_dump of %s" % server.where(), timeout)
+        except ArchiveError:
+            if os.path.exists(partial):
+                os.unlink(partial)
+            raise
+        counts = {name: int(count) for name, count in session.ask(ROW_COUNTS_SQL)}
+    finally:
+        session.close()
+    os.chmod(partial, 0o600)
+    manifest = {
+        "format": MANIFEST_FORMAT, "database": database, "server_version": version,
+        "server_version_num": int(version_num), "archive": os.path.basename(archive),
+        "size_bytes": os.path.getsize(partial), "sha256": sha256_of(partial), "tables": counts,
+        "rows_total": sum(counts.values()), "started_at": started, "finished_at": utc_now(),
+        "duration_s": round(time.monotonic() - began, 3),
+    }
+    _write_json(manifest_path(archive), manifest)
+    os.replace(partial, archive)
+    _fsync_dir(directory)
+    return {**manifest, "archive_path": archive, "manifest_path": manifest_path(archive)}
+
+
+def list_archives(directory: str) -> list[str]:
+    """Complete archives (no .partial) in ``directory``, oldest first (by modification time)."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    paths = [os.path.join(directory, name) for name in names
+             if name.endswith(ARCHIVE_SUFFIX) and not name.startswith(".")]
+    return sorted((p for p in paths if os.path.isfile(p)), key=os.path.getmtime)
+
+
+def is_good(archive: str) -> bool:
+    """A complete archive whose manifest, when it has one, matches its size (the cheap test retention uses)."""
+    try:
+        manifest = read_manifest(archive)
+    except ArchiveError:
+        return False
+    return manifest is None or manifest.get("size_bytes") == os.path.getsize(archive)
+
+
+def newest_good(directory: str) -> str | None:
+    good = [path for path in list_archives(directory) if is_good(path)]
+    return good[-1] if good else None
+
+
+def apply_retention(directory: str, keep_days: float = DEFAULT_KEEP_DAYS, dry_run: bool = False,
+                    now: float | None = None) -> dict[str, t.Any]:
+    """Delete archives (and their manifests) older than ``keep_days``, never the newest good archive, and
+    leftover .partial files older than a day. Returns what was (or, dry_run, would be) deleted and kept."""
+    now = time.time() if now is None else now
+    keep = newest_good(directory)
+    deleted, kept = [], []
+    for archive in list_archives(directory):
+        if archive != keep and now - os.path.getmtime(archive) > keep_days * 86400:
+            deleted.append(archive)
+            if not dry_run:
+                os.unlink(archive)
+                if os.path.exists(manifest_path(archive)):
+                    os.unlink(manifest_path(archive))
+        else:
+            kept.append(archive)
+    stale = [p for p in glob.glob(os.path.join(glob.escape(directory), "*" + PARTIAL_SUFFIX))
+             if now - os.path.getmtime(p) > 86400]
+    for path in stale:
+        deleted.append(path)
+        if not dry_run:
+            os.unlink(path)
+    return {"deleted": deleted, "kept": kept, "newest_good": keep, "keep_days": keep_days}

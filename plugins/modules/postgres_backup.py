@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: postgres_backup
+short_description: Back up Aragora's PostgreSQL database with pg_dump -Fc and a manifest, and apply retention
+version_added: 0.3.0
+description:
+  - Dumps O(database) with C(pg_dump --format=custom) into O(backup_dir) as C(<database>-<UTC time>.dump), written
+    as C(.partial) and renamed once complete, with a manifest C(<database>-<UTC time>.manifest.json) beside it
+    (database, server version, size, sha256, exact per-table row counts, time), which the restore verifies against.
+  - The row counts are read in the snapshot pg_dump dumps (C(pg_export_snapshot)), so they match the archive exactly
+    even while the application writes.
+  - Then deletes archives older than O(keep_days), never the newest good one (complete, its size as its manifest says).
+  - The same code runs on hosts from the schedule the aragora.ops.db_backup role installs.
+author:
+  - aragora.ops contributors (@aragora-ops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - aragora.ops.postgres
+options:
+  backup_dir:
+    description: Directory of the archives; created (mode 0700) when missing.
+    type: path
+    required: true
+  keep_days:
+    description: Archives older than this many days are deleted, except the newest good archive. V(0) keeps all.
+    type: float
+    default: 30
+  backup:
+    description: Take a backup. V(false) only applies retention.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds pg_dump may take; no limit when omitted.
+    type: float
+attributes:
+  check_mode:
+    support: full
+    details: Takes no backup; says which archives retention would delete.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Back up the aragora database and keep 30 days
+  aragora.ops.postgres_backup:
+    host: 127.0.0.1
+    user: aragora
+    password: "{{ vault_aragora_db_password }}"
+    backup_dir: /var/backups/aragora
+"""
+
+RETURN = r"""
+archive:
+  description: Path of the archive written; null when no backup was taken.
+  returned: always
+  type: str
+  sample: /var/backups/aragora/aragora-20261127T020000Z.dump
+manifest:
+  description: The manifest written beside the archive.
+  returned: when a backup was taken
+  type: dict
+  sample: {database: aragora, server_version: "15.18", size_bytes: 6545, sha256: afcd79..., tables: {public.users: 7}}
+retention:
+  description: Archives deleted (or, in check mode, that would be) and kept, and the newest good archive.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aragora.ops.plugins.module_utils import pg_archive
+from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
+from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            **CONNECTION_ARGS,
+            "backup_dir": {"type": "path", "required": True},
+            "keep_days": {"type": "float", "default": pg_archive.DEFAULT_KEEP_DAYS},
+            "backup": {"type": "bool", "default": True},
+            "timeout": {"type": "float"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    result = {"changed": False, "archive": None}
+    try:
+        if params["backup"] and not module.check_mode:
+            manifest = pg_archive.take_backup(server_from(params), params["backup_dir"], timeout=params["timeout"])
+            result.update(changed=True, archive=manifest.pop("archive_path"), manifest=manifest)
+        if params["keep_days"] > 0:
+            result["retention"] = pg_archive.apply_retention(params["backup_dir"], params["keep_days"],
+                                                             dry_run=module.check_mode)
+            result["changed"] = result["changed"] or bool(result["retention"]["deleted"])
+        else:
+            result["retention"] = {"deleted": [], "kept": pg_archive.list_archives(params["backup_dir"])}
+    except (ArchiveError, OSError) as exc:
+        module.fail_json(msg="backup of %s failed: %s" % (server_from(params).where(), exc), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
