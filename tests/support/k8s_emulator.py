@@ -44,6 +44,8 @@ T = TypeVar("T")
 Obj = ko.Obj
 CONTEXT = "emulated"
 CRD_GROUPS = ("cert-manager.io", "monitoring.coreos.com")
+# CRD groups installed only when a cluster asks for them (EmulatedCluster(crd_groups=...)).
+OPTIONAL_CRD_GROUPS = ("argoproj.io",)
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
@@ -108,6 +110,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", True, ("smon",), ()),
     Kind("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor", True, ("pmon",), ()),
     Kind("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True, ("promrule",), ()),
+    Kind("argoproj.io", "v1alpha1", "rollouts", "Rollout", True, ("ro",), ("status", "scale")),
 )
 
 
@@ -136,6 +139,7 @@ class Fault:
     status: int = 403
     namespace: str | None = None
     hang: float | None = None  # seconds to hold the request before answering 504
+    times: int | None = None  # answer only this many matching requests, then serve them again (None: always)
 
     def matches(self, verb: str, kind: Kind | None, namespace: str | None, subresource: str | None) -> bool:
         if self.verb not in ("*", verb) or (self.namespace and self.namespace != namespace):
@@ -158,6 +162,10 @@ class Fault:
                             f'{subject} is forbidden: User "system:serviceaccount:aragora:readiness-checker" '
                             f'cannot {verb} resource "{plural}" in API group "{group}" {where}',
                             {"name": name or "", "group": group, "kind": plural})
+        if self.status == 409:
+            return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind.name if kind else "resource"} '
+                            f'"{name or ""}": the object has been modified; please apply your changes to the latest '
+                            "version and try again", {"name": name or "", "group": group, "kind": plural})
         if self.status == 404:
             return ApiError(404, "NotFound", f'{kind.name if kind else "resource"} "{name or ""}" not found',
                             {"name": name or "", "group": group, "kind": plural})
@@ -183,6 +191,7 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
     _events: list[tuple[int, Kind, str, Obj]] = attrs.field(factory=list, init=False)
     _tick: asyncio.Future[None] | None = attrs.field(default=None, init=False)
     _closing: bool = attrs.field(default=False, init=False)
+    _fault_hits: dict[int, int] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -191,7 +200,7 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
             self.resources[kind.resource] = kmock.ResourceInfo(
                 kind=kind.kind, namespaced=kind.namespaced, singular=kind.kind.lower(), verbs=ALL_VERBS,
                 shortnames=kind.short_names, categories=kind.categories, subresources=kind.subresources)
-        for group in CRD_GROUPS:
+        for group in CRD_GROUPS + OPTIONAL_CRD_GROUPS:
             if group not in self.missing_groups:
                 self._save_crds(group)
 
@@ -340,8 +349,12 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
         kind = self.kind_of(group, version, plural)
         verb = rbac_verb(str(request.method.value).upper(), request.name, dict(request.params))
         try:
-            for fault in self.faults:
+            for fault in list(self.faults):
                 if fault.matches(verb, kind, request.namespace, request.subresource):
+                    if fault.times is not None:
+                        self._fault_hits[id(fault)] = self._fault_hits.get(id(fault), 0) + 1
+                        if self._fault_hits[id(fault)] >= fault.times:
+                            self.faults.remove(fault)
                     if fault.hang:
                         await self._hold(fault.hang)
                         raise ApiError(504, "Timeout", "the emulator held this request (fault injected)")
@@ -466,6 +479,11 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                     new = ko.apply_patch(current, body, request.headers.get("Content-Type", ""))
                 except Exception as error:  # jsonpatch raises several kinds; all are the client's mistake
                     raise ApiError(422, "Invalid", f"the patch could not be applied: {error}") from error
+                # A patch that sets metadata.resourceVersion is a precondition, as on the real API server.
+                if (new.get("metadata") or {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
+                    raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind.name} '
+                                   f'"{current["metadata"]["name"]}": the object has been modified; please apply '
+                                   "your changes to the latest version and try again")
             if request.subresource == "status":
                 new = {**current, "status": new.get("status")}
             elif "status" in kind.subresources and "status" in current:
@@ -595,6 +613,7 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
         scenario: str | None = "healthy_ha",
         *,
         missing_crd_groups: Iterable[str] = (),
+        crd_groups: Iterable[str] = (),
         faults: Iterable[Fault] = (),
         broken_images: Iterable[str] = (),
         port: int = 0,
@@ -603,7 +622,8 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
     ) -> None:
         self.scenario = scenario
         self.namespace = namespace
-        self.handler = KubernetesApiEmulator(missing_groups=set(missing_crd_groups), faults=list(faults))
+        missing = set(missing_crd_groups) | (set(OPTIONAL_CRD_GROUPS) - set(crd_groups))
+        self.handler = KubernetesApiEmulator(missing_groups=missing, faults=list(faults))
         self.handler.controllers.broken_images.update(broken_images)
         self._port = port
         self._own_dir = None if kubeconfig else tempfile.mkdtemp(prefix="k8s-emulator-")
@@ -713,8 +733,10 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
         """RBAC denial: 403 with the Status the API server writes (naming verb, resource, group, namespace)."""
         return self.fail(verb, resource, 403, namespace)
 
-    def fail(self, verb: str, resource: str, status: int = 500, namespace: str | None = None) -> Fault:
-        fault = Fault(verb, resource, status, namespace)
+    def fail(self, verb: str, resource: str, status: int = 500, namespace: str | None = None,
+             times: int | None = None) -> Fault:
+        """Answer matching requests with this status (409 as a conflict); ``times``: only the first N of them."""
+        fault = Fault(verb, resource, status, namespace, times=times)
         self.call(self.handler.faults.append, fault)
         return fault
 

@@ -10,7 +10,7 @@
     faults: [{verb, resource, status, namespace, hang}]
     missing_crd_groups: [group, ...]
     broken_images: [image, ...] # pods of these images never become ready
-    then_patch: [manifest, ...] # patches applied after loading, as a rollout on top of the loaded state
+    then_patch: [manifest, ...] # patches applied after loading, one by one (each a rollout on top of the last)
 
 Strings like "{{ now }}", "{{ now - 2h }}", "{{ now + 70d }}" become timestamps relative to the load time.
 """
@@ -118,13 +118,13 @@ def load(cluster: EmulatedCluster, name: str) -> None:
     manifests = [render_times(m, moment) for m in scenario.manifests
                  if m["apiVersion"].rpartition("/")[0] not in scenario.missing_crd_groups]
     cluster.apply(manifests)
-    if scenario.then_patch:
-        current = {_identity(m, cluster.namespace): m for m in manifests}
-        patched = [strategic_merge_patch(current[_identity(p, cluster.namespace)], render_times(p, moment))
-                   for p in scenario.then_patch]
-        for manifest in patched:
-            manifest.pop("status", None)  # a rollout changes the spec; the controllers write the status
-        cluster.apply(patched)
+    current = {_identity(m, cluster.namespace): m for m in manifests}
+    for patch in scenario.then_patch:  # one at a time: two patches of one Deployment are two rollouts
+        identity = _identity(patch, cluster.namespace)
+        manifest = strategic_merge_patch(current[identity], render_times(patch, moment))
+        manifest.pop("status", None)  # a rollout changes the spec; the controllers write the status
+        current[identity] = manifest
+        cluster.apply([manifest])
     for fault in scenario.faults:
         if fault.get("hang"):
             cluster.hang(fault["verb"], fault["resource"], fault["hang"], fault.get("namespace"))
