@@ -25,6 +25,7 @@ GRAFANA = {"observability.grafana_dashboards": "SKIP"}
 # Scenario -> (verdict, the checks that do not PASS, with their status); every other Kubernetes check PASSes.
 EXPECTED = {
     "healthy_ha": ("GO", {}),
+    "bad_release": ("NO-GO", {"migrations.job": "FAIL"}),  # 2.12.0 runs; the migration Job ran for 2.11.1
     "one_replica": ("NO-GO", {"ha.replicas": "FAIL", "ha.hpa": "FAIL", "ha.pod_distribution_nodes": "FAIL",
                               "ha.pod_distribution_zones": "FAIL"}),
     "all_pods_one_node": ("NO-GO", {"ha.pod_distribution_nodes": "FAIL", "ha.pod_distribution_zones": "FAIL"}),
