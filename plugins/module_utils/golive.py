@@ -25,7 +25,7 @@ PRELAUNCH_STEPS: tuple[tuple[str, str], ...] = (
 )
 PRELAUNCH_CHECK_IDS: tuple[str, ...] = tuple(check_id for _label, check_id in PRELAUNCH_STEPS)
 SMOKE_CHECK_IDS: tuple[str, ...] = tuple(smoke.SMOKE_CHECKS)
-_ = catalog  # imported for its registrations: every readiness check id is known
+CATALOG_GROUPS = catalog.GROUPS  # catalog imported for its registrations: every readiness check id is known
 
 
 def _word(result: dict) -> str:
@@ -47,8 +47,8 @@ def _line(label: str, result: dict | None) -> list[str]:
         return ["%s: %s" % (label, evidence.get("status") if status == PASS else "FAILED (%s)" % result["message"])]
     if result["id"] == "tls.expiry" and status in (PASS, WARN):
         days = evidence.get("days_left", evidence.get("days_remaining"))
-        return ["%s: OK (>%g days)%s" % (label, evidence.get("fail_under_days", 7),
-                                          "" if days is None else ", %s days left" % days)]
+        left = "" if days is None else ", %s days left" % days
+        return ["%s: OK (>%g days)%s" % (label, evidence.get("fail_under_days", 7), left)]
     if result["id"] == "tls.expiry" and status == FAIL:
         return ["%s: EXPIRING SOON (%s)" % (label, result["message"])]
     if result["id"] == "ha.replicas" and status != SKIP and "desired" in evidence:

@@ -150,8 +150,8 @@ def breaches(measures: t.Mapping[str, t.Any], thresholds: t.Mapping[str, float])
     open_breakers = measures.get("open_breakers") or []
     count = open_breakers if isinstance(open_breakers, (int, float)) else len(open_breakers)
     if count > thresholds["open_breakers"]:
-        found.append("circuit breakers open: %s" % (", ".join(open_breakers) if isinstance(open_breakers, list)
-                                                     else _num(count)))
+        names = ", ".join(open_breakers) if isinstance(open_breakers, list) else _num(count)
+        found.append("circuit breakers open: %s" % names)
     return found
 
 

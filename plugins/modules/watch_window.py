@@ -208,9 +208,9 @@ def _invalid(params: dict) -> str | None:
         return "interval must be positive and window not negative (seconds)"
     if params["breach_samples"] < 1 or params["max_scrape_failures"] < 1:
         return "breach_samples and max_scrape_failures must be 1 or more"
-    for option, known in (("thresholds", watch.DEFAULT_THRESHOLDS), ("prometheus_queries",
-                                                                    watch.DEFAULT_PROMETHEUS_QUERIES),
-                          ("metric_names", watch.DEFAULT_METRICS)):
+    known_keys = (("thresholds", watch.DEFAULT_THRESHOLDS), ("prometheus_queries", watch.DEFAULT_PROMETHEUS_QUERIES),
+                  ("metric_names", watch.DEFAULT_METRICS))
+    for option, known in known_keys:
         unknown = sorted(set(params[option]) - set(known))
         if unknown:
             return "%s: unknown key(s) %s; valid keys: %s" % (option, ", ".join(unknown), ", ".join(sorted(known)))

@@ -137,8 +137,8 @@ def _obtain_token(ctx: TargetContext) -> tuple[str | None, dict[str, t.Any]]:
         except ValueError as exc:
             raise CheckInputError(str(exc)) from None
         if not token:
-            raise CheckInputError("%s: no token at %s in the answer" % (observation.describe(),
-                                                                         ctx.option("token_field")))
+            raise CheckInputError("%s: no token at %s in the answer"
+                                  % (observation.describe(), ctx.option("token_field")))
         return str(token), evidence
     if plan == "sign":
         secret = ctx.config.get("ARAGORA_JWT_SECRET")
@@ -229,8 +229,8 @@ def create_debate(ctx: TargetContext):
         stale = [key for key in CHECKLIST_ONLY_FIELDS if isinstance(body, dict) and key in body]
         hint = (" The body uses the checklist's %s, which Aragora 2.11 rejects: it wants {\"question\", \"agents\", "
                 "\"rounds\"}." % "/".join(stale)) if stale else ""
-        return failed("Server rejected the debate body (%d): %s.%s" % (observation.status, _error_text(observation),
-                                                                     hint),
+        return failed("Server rejected the debate body (%d): %s.%s"
+                      % (observation.status, _error_text(observation), hint),
                       "Fix debate_body to the server's contract (Aragora 2.11: question, agents such as [demo, demo] "
                       "or configured providers, rounds).", error=_error_text(observation), **evidence)
     if observation.status in (401, 403):
@@ -245,8 +245,8 @@ def create_debate(ctx: TargetContext):
                       **evidence)
     debate_id = _debate_id(ctx, observation)
     evidence["debate_id"] = debate_id
-    return passed("Created debate %s%s" % (debate_id, " after waiting %gs for the rate limit" % outcome["waited_s"]
-                                            if outcome["waited_s"] else ""), **evidence)
+    waited = " after waiting %gs for the rate limit" % outcome["waited_s"] if outcome["waited_s"] else ""
+    return passed("Created debate %s%s" % (debate_id, waited), **evidence)
 
 
 def _describe_body(body: t.Any) -> str:

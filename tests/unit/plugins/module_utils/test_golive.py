@@ -62,8 +62,9 @@ def test_alert_threshold(expr, expected):
 
 
 def test_threshold_differences_name_the_looser_alerts():
-    differ = observability.threshold_differences({"HighLatency": "histogram_quantile(0.95, x) > 2",
-                                                   "HighErrorRate": "x > 0.05", "HighMemory": "vector(1)"})
+    expressions = {"HighLatency": "histogram_quantile(0.95, x) > 2", "HighErrorRate": "x > 0.05",
+                   "HighMemory": "vector(1)"}
+    differ = observability.threshold_differences(expressions)
     assert differ == {"HighLatency": "2 (checklist 0.5)", "HighMemory": "no numeric threshold (checklist 0.8)"}
 
 
