@@ -41,6 +41,7 @@ sanity:
 
 bench: setup
 	@$(PY) tests/bench/bench_prelaunch.py
+	@$(PY) tests/bench/bench_k8s_rollback.py
 
 # The collection tarball, as Galaxy/Automation Hub would take it.
 build:

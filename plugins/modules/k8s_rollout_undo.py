@@ -254,10 +254,10 @@ def main() -> None:
     elif module.check_mode:
         out["message"] = "Would roll back %s%s." % (the_plan.describe(), ", resuming it" if the_plan.paused else "")
     else:
-        out["new_revision"] = rollout.to_int(((result.deployment.get("metadata") or {}).get("annotations") or {})
-                                           .get(rollout.REVISION))
-        out["message"] = "Rolled back %s%s." % (the_plan.describe(), " after %d conflict(s)" % result.conflicts
-                                               if result.conflicts else "")
+        annotations = (result.deployment.get("metadata") or {}).get("annotations") or {}
+        out["new_revision"] = rollout.to_int(annotations.get(rollout.REVISION))
+        retried = " after %d conflict(s)" % result.conflicts if result.conflicts else ""
+        out["message"] = "Rolled back %s%s." % (the_plan.describe(), retried)
     if p["wait"] and result.changed and not module.check_mode:
         try:
             waited = rollout.wait(cluster, p["namespace"], p["name"], the_plan.target.pod_template_hash,

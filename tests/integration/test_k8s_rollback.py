@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.integration.test_k8s_emulator import kubectl, kubectl_json, needs_kubectl
+from tests.integration.test_k8s_emulator import kubectl, needs_kubectl
 from tests.support.module_runner import run_module
 from tests.support.playbook import run_playbook, write_inventory
 
