@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.support import systemctl_standin
-from tests.support.fault_server import FaultServer
+from tests.support.fault_server import LOGIN_PASSWORD, LOGIN_TOKEN, FaultServer
 from tests.support.module_runner import run_module
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 from tests.support.systemd_host import link, make_host, wait_ready
@@ -137,6 +137,19 @@ def test_debate_that_never_finishes_fails_at_the_timeout():
     assert statuses(result)["smoke.debate_completes"] == "FAIL"
     assert "did not finish within 2 s (last status running)" in messages(result)["smoke.debate_completes"]
     assert elapsed < 6
+
+
+def test_login_token_is_used_and_neither_it_nor_the_password_is_returned():
+    with FaultServer("debates") as server:
+        result = smoke(server, login_email="smoke@example.test", login_password=LOGIN_PASSWORD)
+        sent = set(server.state["authorization"])
+        refused = smoke(server, login_email="smoke@example.test", login_password="wrong")
+    assert statuses(result)["smoke.token"] == "PASS" and statuses(result)["smoke.debate_completes"] == "PASS"
+    assert sent == {"Bearer " + LOGIN_TOKEN}
+    assert LOGIN_TOKEN not in json.dumps(result) and LOGIN_PASSWORD not in json.dumps(result)
+    assert statuses(refused)["smoke.token"] == "FAIL" and "login as smoke@example.test failed" in messages(refused)[
+        "smoke.token"]
+    assert statuses(refused)["smoke.create_debate"] == "FAIL"  # its token could not be had: said, not hidden
 
 
 def test_smoke_check_mode_posts_nothing():

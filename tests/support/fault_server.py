@@ -213,6 +213,8 @@ def _trickle(handler: FaultRequestHandler) -> None:
 # --- debates: the smoke test's contract ------------------------------------------------------------------------------
 
 KNOWN_AGENTS = ("demo",)
+LOGIN_PASSWORD = "correct horse battery staple"  # the one password POST /api/auth/login accepts
+LOGIN_TOKEN = "eyJ.login-issued-token.sig"
 
 
 def _read_json(handler: FaultRequestHandler) -> t.Any:
@@ -228,6 +230,15 @@ def _debates(handler: FaultRequestHandler, finishes: bool = True) -> None:
     does not know), created -> running -> completed after ``debate_seconds`` (or running forever)."""
     fault = handler.server.fault
     path = handler.path.split("?", 1)[0]
+    if path.startswith("/api/debates"):
+        fault.state.setdefault("authorization", []).append(handler.headers.get("Authorization"))
+    if handler.command == "POST" and path == "/api/auth/login":
+        body = _read_json(handler) or {}
+        if body.get("password") != LOGIN_PASSWORD:
+            handler.send_json(401, {"error": "Invalid email or password"})
+            return
+        handler.send_json(200, {"user": {"email": body.get("email")}, "tokens": {"access_token": LOGIN_TOKEN}})
+        return
     if handler.command == "POST" and path == "/api/debates":
         body = _read_json(handler)
         if not isinstance(body, dict) or not isinstance(body.get("question"), str):
