@@ -141,8 +141,9 @@ def breaches(measures: t.Mapping[str, t.Any], thresholds: t.Mapping[str, float])
     rate, requests = measures.get("error_rate_percent"), measures.get("requests")
     if rate is not None and (requests is None or requests >= thresholds["min_requests"]) \
             and rate > thresholds["error_rate_percent"]:
-        found.append("error rate %.1f %% > %g %% (%s of %s requests were 5xx)" % (
-            rate, thresholds["error_rate_percent"], _num(measures.get("errors_5xx")), _num(requests)))
+        counted = "" if requests is None else " (%s of %s requests were 5xx)" % (
+            _num(measures.get("errors_5xx")), _num(requests))
+        found.append("error rate %.1f %% > %g %%%s" % (rate, thresholds["error_rate_percent"], counted))
     latency = measures.get("latency_ms")
     if latency is not None and latency > thresholds["latency_p95_ms"]:
         found.append("latency %s %g ms > %g ms" % (measures.get("latency_kind", "p95"), latency,

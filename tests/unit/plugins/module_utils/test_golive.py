@@ -9,6 +9,7 @@ import hmac
 import json
 import math
 import os
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -17,6 +18,7 @@ from ansible_collections.aragora.ops.plugins.module_utils import jwt_hs256, watc
 from ansible_collections.aragora.ops.plugins.module_utils.checks import observability, smoke
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
 from ansible_collections.aragora.ops.plugins.module_utils.golive import PRELAUNCH_CHECK_IDS, prelaunch_lines
 from ansible_collections.aragora.ops.plugins.module_utils.metrics import Sample, parse_samples_lenient
 
@@ -198,3 +200,29 @@ def test_smoke_checks_are_never_readiness_checks():
     assert set(PRELAUNCH_CHECK_IDS) <= set(REGISTRY)
     assert not set(smoke.SMOKE_CHECKS) & set(REGISTRY)
     assert "smoke" not in GROUPS
+
+
+class FakePrometheus:
+    """Answers /api/v1/query like Prometheus, from a table of query -> result vector."""
+
+    base_url = "http://prometheus.test"
+
+    def __init__(self, answers):
+        self.answers, self.asked = answers, []
+
+    def get(self, path, headers=None):
+        query = parse_qs(urlsplit(path).query)["query"][0]
+        self.asked.append((query, dict(headers or {})))
+        vector = [{"metric": {}, "value": [0, str(value)]} for value in self.answers.get(query, [])]
+        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": vector}}).encode()
+        return HttpObservation("GET", self.base_url + path, 200, {}, body)
+
+
+def test_prometheus_source_turns_query_results_into_measures():
+    queries = watch.DEFAULT_PROMETHEUS_QUERIES
+    client = FakePrometheus({queries["error_rate"]: [0.12], queries["open_breakers"]: [0]})
+    measures = watch.PrometheusSource(client, {}, token="t0k").sample()
+    assert measures["error_rate_percent"] == 12.0 and measures["latency_ms"] is None  # no buckets: no data, not 0
+    assert measures["open_breakers"] == 0
+    assert all(headers == {"Authorization": "Bearer t0k"} for _query, headers in client.asked)
+    assert watch.breaches(measures, watch.DEFAULT_THRESHOLDS) == ["error rate 12.0 % > 5 %"]
