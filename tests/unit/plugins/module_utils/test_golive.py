@@ -18,8 +18,8 @@ from ansible_collections.aragora.ops.plugins.module_utils import jwt_hs256, watc
 from ansible_collections.aragora.ops.plugins.module_utils.checks import observability, smoke
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
-from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
 from ansible_collections.aragora.ops.plugins.module_utils.golive import PRELAUNCH_CHECK_IDS, prelaunch_lines
+from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
 from ansible_collections.aragora.ops.plugins.module_utils.metrics import Sample, parse_samples_lenient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
