@@ -21,19 +21,26 @@ from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
 from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
 
 
-def run_check_module(groups: t.Sequence[str] | None = None) -> None:
-    """Run as an Ansible module: the given groups, or (None) an option ``groups`` the caller chooses from."""
-    extra = {} if groups else {"groups": {"type": "list", "elements": "str", "choices": list(GROUPS)}}
+def target_module(extra: t.Mapping[str, dict[str, t.Any]],
+                  registry: t.Mapping[str, t.Any] | None = None) -> tuple[AnsibleModule, dict[str, t.Any]]:
+    """The module of a target's checks with the ``extra`` options, its parameters validated (or fail_json)."""
     module = AnsibleModule(argument_spec=target_argument_spec(**extra), supports_check_mode=True)
     params = dict(module.params)
-    if groups:
-        params["groups"] = list(groups)
     library = missing_library(params)
     if library:
         module.fail_json(msg=missing_required_lib(library))
-    problem = invalid_params(params)
+    problem = invalid_params(params, registry)
     if problem:
         module.fail_json(msg=problem)
+    return module, params
+
+
+def run_check_module(groups: t.Sequence[str] | None = None) -> None:
+    """Run as an Ansible module: the given groups, or (None) an option ``groups`` the caller chooses from."""
+    extra = {} if groups else {"groups": {"type": "list", "elements": "str", "choices": list(GROUPS)}}
+    module, params = target_module(extra)
+    if groups:
+        params["groups"] = list(groups)
     context = build_context(params)
     result = run_target(params, context)
     # Secrets read from the env file, given in config or read from the cluster (which happens while the checks run)

@@ -33,6 +33,7 @@ class CheckSpec:
     title: str  # the checklist item, in the checklist's words
     remediation: str  # what to do when the check does not pass
     func: t.Callable[[t.Any], Outcome]
+    order: int = 0  # declaration order within its registry: the order of the checks of one section
 
     @property
     def group(self) -> str:
@@ -43,23 +44,32 @@ class CheckSpec:
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, section: str, title: str, remediation: str) -> t.Callable:
-    """Register the decorated function as the check ``check_id``."""
+def check(check_id: str, section: str, title: str, remediation: str,
+          registry: dict[str, CheckSpec] | None = None) -> t.Callable:
+    """Register the decorated function as the check ``check_id`` (in ``registry``; the readiness checks' by default).
+
+    Checks that change something (the go-live smoke test creates a debate) live in a registry of their own, so that
+    no readiness run ever selects them."""
+    registry = REGISTRY if registry is None else registry
 
     def register(func: t.Callable[[t.Any], Outcome]) -> t.Callable[[t.Any], Outcome]:
-        if check_id in REGISTRY:
+        if check_id in registry:
             raise ValueError("check id registered twice: %s" % check_id)
-        REGISTRY[check_id] = CheckSpec(check_id, section, title, remediation, func)
+        registry[check_id] = CheckSpec(check_id, section, title, remediation, func, len(registry))
         return func
 
     return register
 
 
-def select(groups: t.Iterable[str] | None = None, skip: t.Iterable[str] = ()) -> tuple[list[CheckSpec], list[CheckSpec]]:
-    """The registered checks of the given groups (all when None), split into (to run, skipped by the caller)."""
+def select(groups: t.Iterable[str] | None = None, skip: t.Iterable[str] = (), ids: t.Iterable[str] | None = None,
+           registry: dict[str, CheckSpec] | None = None) -> tuple[list[CheckSpec], list[CheckSpec]]:
+    """The registered checks of the given groups (all when None) or with the given ids, split into (to run, skipped
+    by the caller)."""
     wanted = set(groups) if groups is not None else None
+    wanted_ids = set(ids) if ids is not None else None
     skip = set(skip)
-    specs = [spec for spec in REGISTRY.values() if wanted is None or spec.group in wanted]
+    specs = [spec for spec in (REGISTRY if registry is None else registry).values()
+             if (wanted is None or spec.group in wanted) and (wanted_ids is None or spec.id in wanted_ids)]
     return [s for s in specs if s.id not in skip], [s for s in specs if s.id in skip]
 
 
@@ -105,9 +115,9 @@ def run_checks(specs: t.Sequence[CheckSpec], context: t.Any, skipped: t.Sequence
                 results[futures[future]] = future.result()
     for spec in skipped:
         results[spec.id] = _result(spec, Outcome(SKIP, "skipped by configuration (listed in skip_checks)"), 0.0)
-    return [results[spec.id] for spec in in_checklist_order(REGISTRY.values()) if spec.id in results]
+    return [results[spec.id] for spec in in_checklist_order([*specs, *skipped])]
 
 
 def in_checklist_order(specs: t.Iterable[CheckSpec]) -> list[CheckSpec]:
     """By section number, then in the order the checks were declared."""
-    return sorted(specs, key=lambda spec: int(spec.section))
+    return sorted(specs, key=lambda spec: (int(spec.section), spec.order))

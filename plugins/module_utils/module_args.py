@@ -71,8 +71,10 @@ def missing_library(params: t.Mapping[str, t.Any]) -> str | None:
     return None
 
 
-def invalid_params(params: t.Mapping[str, t.Any]) -> str | None:
-    """Why the target options cannot be used, naming the option to fix; None when they can."""
+def invalid_params(params: t.Mapping[str, t.Any], registry: t.Mapping[str, t.Any] | None = None) -> str | None:
+    """Why the target options cannot be used, naming the option to fix; None when they can. ``skip_checks`` names
+    checks of ``registry`` (the readiness checks by default)."""
+    registry = REGISTRY if registry is None else registry
     for option, known in (("endpoints", DEFAULT_ENDPOINTS), ("thresholds", DEFAULT_THRESHOLDS)):
         unknown = sorted(set(params.get(option) or {}) - set(known))
         if unknown:
@@ -82,10 +84,10 @@ def invalid_params(params: t.Mapping[str, t.Any]) -> str | None:
             float(value)
         except (TypeError, ValueError):
             return "thresholds.%s must be a number, got %r" % (name, value)
-    unknown_checks = sorted(set(params.get("skip_checks") or ()) - set(REGISTRY))
+    unknown_checks = sorted(set(params.get("skip_checks") or ()) - set(registry))
     if unknown_checks:
         return "skip_checks: unknown check id(s) %s; known ids: %s" % (", ".join(unknown_checks),
-                                                                       ", ".join(sorted(REGISTRY)))
+                                                                       ", ".join(sorted(registry)))
     url = params.get("api_url")
     if url and not url.lower().startswith(("http://", "https://")):
         return "api_url must start with http:// or https://, got %r" % url

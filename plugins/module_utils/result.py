@@ -35,6 +35,8 @@ SECTIONS: dict[str, str] = {
     "8": "API Provider Configuration",
     "9": "Resource Limits",
     "10": "Disaster Recovery",
+    # The Go-Live Verification's post-launch smoke test (aragora.ops.smoke_test): after the checklist proper.
+    "11": "Post-Launch Smoke Test",
 }
 
 

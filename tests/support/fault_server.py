@@ -36,6 +36,13 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "chunk_bytes": 64 * 1024,  # huge_body writes the body in chunks of this size
     "trickle_interval": 1.0,  # seconds between two bytes in trickle mode
     "delay": 0.1,  # seconds the slow mode waits before each healthy answer (a distant server's round trip)
+    # The debate modes (POST /api/debates, GET /api/debates/{id}, as Aragora 2.11.1 answers them).
+    "debate_seconds": 0.5,  # from created to completed ("running" in between)
+    "rate_limited_creates": 2,  # rate_limited: the first creates answered 429
+    "retry_after": 1,  # ... with this Retry-After
+    # metrics_turn_bad: healthy traffic in /metrics for bad_after seconds after start, then bad_kind.
+    "bad_after": 2.0,
+    "bad_kind": "errors",  # errors (5xx share climbs), latency (slow requests), breaker (an agent's circuit opens)
 }
 
 ModeHandler = t.Callable[["FaultRequestHandler"], None]
@@ -203,6 +210,140 @@ def _trickle(handler: FaultRequestHandler) -> None:
         sent += 1
 
 
+# --- debates: the smoke test's contract ------------------------------------------------------------------------------
+
+KNOWN_AGENTS = ("demo",)
+LOGIN_PASSWORD = "correct horse battery staple"  # the one password POST /api/auth/login accepts
+LOGIN_TOKEN = "eyJ.login-issued-token.sig"
+
+
+def _read_json(handler: FaultRequestHandler) -> t.Any:
+    length = int(handler.headers.get("Content-Length") or 0)
+    try:
+        return json.loads(handler.rfile.read(length) or b"null")
+    except ValueError:
+        return None
+
+
+def _debates(handler: FaultRequestHandler, finishes: bool = True) -> None:
+    """Healthy routes plus debates: the body checked as 2.11.1 does (422 without a question, 400 for an agent it
+    does not know), created -> running -> completed after ``debate_seconds`` (or running forever)."""
+    fault = handler.server.fault
+    path = handler.path.split("?", 1)[0]
+    if path.startswith("/api/debates"):
+        fault.state.setdefault("authorization", []).append(handler.headers.get("Authorization"))
+    if handler.command == "POST" and path == "/api/auth/login":
+        body = _read_json(handler) or {}
+        if body.get("password") != LOGIN_PASSWORD:
+            handler.send_json(401, {"error": "Invalid email or password"})
+            return
+        handler.send_json(200, {"user": {"email": body.get("email")}, "tokens": {"access_token": LOGIN_TOKEN}})
+        return
+    if handler.command == "POST" and path == "/api/debates":
+        body = _read_json(handler)
+        if not isinstance(body, dict) or not isinstance(body.get("question"), str):
+            handler.send_json(422, {"error": "Validation failed", "detail": "field 'question' is required"})
+            return
+        unknown = [agent for agent in body.get("agents") or [] if agent not in KNOWN_AGENTS]
+        if unknown:
+            handler.send_json(400, {"error": "Unknown agent type(s): %s" % ", ".join(unknown)})
+            return
+        with fault.lock:
+            debate_id = "adhoc_%04d" % len(fault.state.setdefault("debates", {}))
+            fault.state["debates"][debate_id] = time.monotonic()
+        handler.send_json(200, {"success": True, "debate_id": debate_id, "status": "created"})
+        return
+    if handler.command == "GET" and path.startswith("/api/debates/"):
+        debate_id = path.rsplit("/", 1)[1]
+        created = fault.state.get("debates", {}).get(debate_id)
+        if created is None:
+            handler.send_json(404, {"error": "Debate not found"})
+            return
+        age = time.monotonic() - created
+        status = "completed" if finishes and age >= handler.options["debate_seconds"] else (
+            "running" if age > 0.1 else "created")
+        handler.send_json(200, {"debate_id": debate_id, "status": status})
+        return
+    answer_from(healthy_routes(handler.options), handler)
+
+
+@mode("debates")
+def _debates_mode(handler: FaultRequestHandler) -> None:
+    _debates(handler)
+
+
+@mode("debate_never_finishes")
+def _debate_never_finishes(handler: FaultRequestHandler) -> None:
+    _debates(handler, finishes=False)
+
+
+@mode("rate_limited")
+def _rate_limited(handler: FaultRequestHandler) -> None:
+    """The first ``rate_limited_creates`` creates get 429 with Retry-After, as the debates_create limiter answers."""
+    fault = handler.server.fault
+    if handler.command == "POST" and handler.path.split("?", 1)[0] == "/api/debates":
+        with fault.lock:
+            fault.state["creates"] = fault.state.get("creates", 0) + 1
+            limited = fault.state["creates"] <= handler.options["rate_limited_creates"]
+        if limited:
+            _read_json(handler)
+            handler.send_json(429, {"error": "Rate limit exceeded. Please try again later."},
+                              {"Retry-After": str(handler.options["retry_after"]), "X-RateLimit-Limit": "10"})
+            return
+    _debates(handler)
+
+
+# --- metrics that turn bad mid-window (the watch window's rollback) ------------------------------------------------
+
+def _traffic_metrics(fault: FaultServer) -> str:
+    """Counters that grow at every scrape: 100 requests (all 200, 20 ms each) while healthy; once bad_after has
+    passed, per bad_kind: 30 of them 500s, or 900 ms each, or the demo agent's circuit open."""
+    with fault.lock:
+        state = fault.state
+        now = time.monotonic()
+        bad = now - state.setdefault("started", now) >= fault.options["bad_after"] or state.get("bad_since")
+        if bad and not state.get("bad_since"):
+            state["bad_since"] = now
+            state["bad_since_wall"] = time.time()
+        kind = fault.options["bad_kind"] if bad else None
+        ok, errors = (70, 30) if kind == "errors" else (100, 0)
+        seconds = 0.9 if kind == "latency" else 0.02
+        state["ok"] = state.get("ok", 0) + ok
+        state["errors"] = state.get("errors", 0) + errors
+        state["count"] = state.get("count", 0) + ok + errors
+        state["sum"] = state.get("sum", 0.0) + (ok + errors) * seconds
+        scrapes = state["scrapes"] = state.get("scrapes", 0) + 1
+        breaker = 1 if kind == "breaker" else 0
+        labels = 'endpoint="/api/debates",method="GET"'
+        # Aragora 2.11.1's own shape: the duration suffix after the labels, no HELP/TYPE lines.
+        return "\n".join([
+            'aragora_http_requests_total{%s,status="200"} %d' % (labels, state["ok"]),
+            'aragora_http_requests_total{%s,status="500"} %d' % (labels, state["errors"]),
+            'aragora_http_requests_total{endpoint="/metrics",method="GET",status="200"} %d' % scrapes,
+            'aragora_http_request_duration_seconds{%s,status="200"}_count %d' % (labels, state["count"]),
+            'aragora_http_request_duration_seconds{%s,status="200"}_sum %.3f' % (labels, state["sum"]),
+            'aragora_agent_circuit_breaker_state{agent_type="demo"} %d' % breaker,
+        ]) + "\n"
+
+
+@mode("metrics_turn_bad")
+def _metrics_turn_bad(handler: FaultRequestHandler) -> None:
+    if handler.path.split("?", 1)[0] == "/metrics":
+        handler.send_bytes(200, _traffic_metrics(handler.server.fault).encode(),
+                           "text/plain; version=0.0.4; charset=utf-8")
+        return
+    answer_from(healthy_routes(handler.options), handler)
+
+
+@mode("metrics_stay_healthy")
+def _metrics_stay_healthy(handler: FaultRequestHandler) -> None:
+    """As metrics_turn_bad, but it never does."""
+    fault = handler.server.fault
+    with fault.lock:
+        fault.state.setdefault("started", time.monotonic() + 10 ** 9)
+    _metrics_turn_bad(handler)
+
+
 # ``refused`` has no handler: FaultServer("refused") serves nothing and its url points at a closed port.
 REFUSED = "refused"
 
@@ -313,6 +454,8 @@ class FaultServer:
         self.handler = MODES.get(mode)
         self.stopping = threading.Event()
         self.seen: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
+        self.state: dict[str, t.Any] = {}  # what stateful modes remember (debates, counters), under ``lock``
+        self.lock = threading.Lock()
         self.port: int | None = None
         self._httpd: _FaultHTTPServer | None = None
         self._thread: threading.Thread | None = None

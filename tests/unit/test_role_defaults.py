@@ -7,7 +7,9 @@ import os
 import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils import releases
+from ansible_collections.aragora.ops.plugins.module_utils import releases, watch
+from ansible_collections.aragora.ops.plugins.module_utils.checks.smoke import DEFAULT_DEBATE_BODY
+from ansible_collections.aragora.ops.plugins.module_utils.golive import PRELAUNCH_CHECK_IDS
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT
 from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
@@ -29,7 +31,7 @@ def test_prelaunch_role_defaults_are_the_modules_defaults():
 
 
 def test_every_role_default_is_declared_in_the_argument_spec_with_the_same_value():
-    for role in ("prelaunch", "readiness_report", "systemd_rollback"):
+    for role in ("prelaunch", "readiness_report", "systemd_rollback", "golive"):
         defaults = load("roles", role, "defaults", "main.yml")
         options = load("roles", role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
         assert set(defaults) == set(options), role
@@ -44,3 +46,13 @@ def test_systemd_rollback_role_defaults_are_the_release_defaults():
     assert defaults["aragora_release_required_paths"] == list(releases.DEFAULT_REQUIRED_PATHS)
     assert defaults["aragora_release_version_file"] == releases.DEFAULT_VERSION_FILE
     assert defaults["aragora_release_min_free_mb"] == releases.DEFAULT_MIN_FREE_MB
+
+
+def test_golive_role_defaults_are_the_modules_defaults():
+    defaults = load("roles", "golive", "defaults", "main.yml")
+    assert defaults["aragora_golive_prelaunch_checks"] == list(PRELAUNCH_CHECK_IDS)
+    assert defaults["aragora_smoke_debate_body"] == DEFAULT_DEBATE_BODY
+    assert defaults["aragora_golive_watch_thresholds"] == watch.DEFAULT_THRESHOLDS
+    watch_options = load("roles", "golive", "meta", "argument_specs.yml")["argument_specs"]["watch"]["options"]
+    for name, option in watch_options.items():
+        assert option["default"] == defaults[name], name

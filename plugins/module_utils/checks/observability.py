@@ -7,6 +7,10 @@ the ``monitoring`` group)."""
 
 from __future__ import annotations
 
+import ast
+import math
+import operator
+import re
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
@@ -19,6 +23,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.result import (
     CheckSkipped,
     failed,
     passed,
+    warned,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
@@ -26,6 +31,16 @@ SECTION = "5"
 # The checklist's alerts (section "Alerting Rules").
 REQUIRED_ALERTS = ("AragoraDown", "HighErrorRate", "DatabaseDown", "CertificateExpiring", "HighMemory",
                    "CircuitBreakerOpen", "HighLatency", "RateLimitSpike")
+# The checklist's thresholds, as the right-hand side of each alert's last comparison (files/prometheus ships rules
+# with exactly these; a test keeps the two in step). Alerts not listed have no numeric threshold to compare.
+CHECKLIST_ALERT_THRESHOLDS: dict[str, float] = {
+    "HighErrorRate": 0.05,  # > 5 % errors
+    "CertificateExpiring": 7 * 24 * 3600.0,  # < 7 days until expiry
+    "HighMemory": 0.8,  # > 80 % memory
+    "HighLatency": 0.5,  # p95 > 500 ms
+    "RateLimitSpike": 1000.0,  # > 1000 429s in 5 min
+}
+_LAST_COMPARISON = re.compile(r"(?:>=|<=|==|!=|>|<)\s*([0-9.eE+\-*/() \t]+)$")
 # What a log shipper DaemonSet is called or runs.
 LOG_SHIPPERS = ("fluent-bit", "fluentbit", "fluentd", "vector", "promtail", "filebeat", "grafana-agent", "alloy",
                 "otel-collector", "opentelemetry-collector", "datadog", "logstash")
@@ -83,21 +98,67 @@ def prometheus_rule(ctx: TargetContext):
     snap = snapshot(ctx)
     _crd_or_skip(snap, "prometheus_rules")
     alerts: dict[str, str] = {}
+    expressions: dict[str, str] = {}
     rules = listing(snap, "prometheus_rules")
     for rule in rules:
         for group in (rule.get("spec") or {}).get("groups") or []:
             for item in group.get("rules") or []:
                 if item.get("alert"):
                     alerts.setdefault(item["alert"], name_of(rule))
+                    expressions.setdefault(item["alert"], str(item.get("expr") or ""))
     missing = [name for name in REQUIRED_ALERTS if name not in alerts]
-    evidence = {"prometheus_rules": [name_of(r) for r in rules], "alerts": sorted(alerts), "missing": missing}
+    differ = threshold_differences(expressions)
+    evidence = {"prometheus_rules": [name_of(r) for r in rules], "alerts": sorted(alerts), "missing": missing,
+                "thresholds_differ": differ}
     if not rules:
         return failed("No PrometheusRule in namespace %s" % snap.namespace, **evidence)
     if missing:
         return failed("PrometheusRule(s) lack %d of the checklist's alerts: %s" % (len(missing), ", ".join(missing)),
                       **evidence)
-    return passed("All %d checklist alerts are defined (%s)" % (len(REQUIRED_ALERTS), ", ".join(
-        sorted(set(alerts[name] for name in REQUIRED_ALERTS)))), **evidence)
+    where = ", ".join(sorted(set(alerts[name] for name in REQUIRED_ALERTS)))
+    if differ:
+        return warned("All %d checklist alerts are defined (%s), but %d use other thresholds than the checklist's: %s"
+                      % (len(REQUIRED_ALERTS), where, len(differ), "; ".join("%s %s" % kv for kv in differ.items())),
+                      "Use the checklist's thresholds (the collection ships them: files/prometheus/"
+                      "aragora-prometheusrule.yaml), or record why yours differ.", **evidence)
+    return passed("All %d checklist alerts are defined (%s)" % (len(REQUIRED_ALERTS), where), **evidence)
+
+
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _arithmetic(node: ast.AST) -> float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return float(node.value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_arithmetic(node.left), _arithmetic(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_arithmetic(node.operand)
+    raise ValueError("not plain arithmetic")
+
+
+def alert_threshold(expr: str) -> float | None:
+    """The number an alert's expression compares with last (``... > 7 * 24 * 3600`` -> 604800.0); None if none."""
+    match = _LAST_COMPARISON.search(" ".join(str(expr or "").split()))
+    if not match:
+        return None
+    try:
+        return _arithmetic(ast.parse(match.group(1).strip(), mode="eval").body)
+    except (SyntaxError, ValueError, ZeroDivisionError):
+        return None
+
+
+def threshold_differences(expressions: t.Mapping[str, str]) -> dict[str, str]:
+    """Alert -> 'its threshold (checklist's)' for the checklist alerts whose expression compares with another
+    number than the checklist's."""
+    found = {}
+    for name, wanted in CHECKLIST_ALERT_THRESHOLDS.items():
+        if name not in expressions:
+            continue
+        seen = alert_threshold(expressions[name])
+        if seen is None or not math.isclose(seen, wanted, rel_tol=1e-9):
+            found[name] = "%s (checklist %g)" % ("no numeric threshold" if seen is None else "%g" % seen, wanted)
+    return found
 
 
 def _is_log_shipper(daemonset: dict) -> bool:

@@ -10,6 +10,7 @@ import copy
 import datetime
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils.checks.observability import CHECKLIST_ALERT_THRESHOLDS
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Listing, Snapshot
 from tests.unit.plugins.module_utils.ops_fakes import make_ctx
 
@@ -124,7 +125,8 @@ def healthy() -> dict[str, list[dict]]:
             "selector": {"matchLabels": {"app.kubernetes.io/name": "aragora"}},
             "endpoints": [{"port": "http", "path": "/metrics"}]}}],
         "prometheus_rules": [{"metadata": meta("aragora-alerts"), "spec": {"groups": [{"name": "aragora", "rules": [
-            {"alert": name, "expr": "vector(1)"} for name in (
+            # The checklist's thresholds where it gives one (observability.CHECKLIST_ALERT_THRESHOLDS).
+            {"alert": name, "expr": "vector(1) > %r" % CHECKLIST_ALERT_THRESHOLDS.get(name, 0)} for name in (
                 "AragoraDown", "HighErrorRate", "DatabaseDown", "CertificateExpiring", "HighMemory",
                 "CircuitBreakerOpen", "HighLatency", "RateLimitSpike")]}]}}],
     }
