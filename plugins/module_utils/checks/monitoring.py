@@ -26,7 +26,10 @@ def scrape(ctx: TargetContext):
     try:
         return observation, parse_samples(observation.text)
     except ValueError as exc:
-        raise CheckInputError("%s: %s" % (observation.describe(), exc)) from None
+        # Prometheus rejects such a scrape whole. Aragora 2.11 renders a fallback text (suffixes such as _count after
+        # the labels) when prometheus-client is missing from its own environment.
+        raise CheckInputError("%s: %s; Prometheus would reject this scrape (install prometheus-client in the "
+                              "server's Python environment)" % (observation.describe(), exc)) from None
 
 
 @check("monitoring.prometheus_metrics", SECTION, "Prometheus scraping",
