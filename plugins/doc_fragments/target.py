@@ -208,7 +208,10 @@ requirements:
 options: {}
 notes:
   - Each check result is a dictionary with C(id) (stable, for example C(security.jwt_secret)), C(section) (the
-    checklist's section number and name), C(title) (the checklist item), C(status) (C(PASS), C(WARN), C(FAIL) or
-    C(SKIP)), C(message) (one sentence on the outcome), C(evidence) (what was observed; secrets masked),
-    C(remediation) (what to do, for C(WARN) and C(FAIL)) and C(duration_ms).
+    checklist's section number and name), C(title) (the checklist item), C(status) (C(PASS), C(WARN), C(FAIL),
+    C(ERROR) or C(SKIP)), C(message) (one sentence on the outcome), C(evidence) (what was observed; secrets masked),
+    C(remediation) (what to do, for C(WARN), C(FAIL) and C(ERROR)) and C(duration_ms).
+  - C(ERROR) means the check could not judge (a dependency it needs is down, refused or timed out). Such a result
+    also has C(cause) with C(check) (the check that judges that dependency and V(FAIL)s), C(dependency) and
+    C(reason), and carries the cause's remediation. It counts as V(NO-GO), like V(FAIL).
 """

@@ -17,7 +17,7 @@ import threading
 import typing as t
 import urllib.parse
 
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError, CheckSkipped
 
 try:
     from dotenv import dotenv_values
@@ -27,6 +27,10 @@ except ImportError:  # reported by the module through missing_required_lib
 # Names whose values are secrets. ARAGORA_REDIS_KEY_PREFIX holds no secret, hence the anchored _KEY$.
 _SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$|^KEY$|_DSN$|^DSN$)", re.I)
 MASK = "********"
+# security.environment_mode, the first configuration check, judges a configuration source that cannot be read.
+CONFIG_UNREADABLE = Cause("security.environment_mode", "configuration",
+                          "Make the configuration readable (env_file path, permissions, syntax, or the cluster's "
+                          "Deployment); then run the checks again.")
 
 
 def is_secret_name(name: str) -> bool:
@@ -143,7 +147,7 @@ class Config:
         """Called by every configuration check: SKIP when no source was given, FAIL when the given one broke."""
         self._load()
         if self.error:
-            raise CheckInputError(self.error)
+            raise CheckInputError(self.error, CONFIG_UNREADABLE)
         if not self.sources:
             raise CheckSkipped("no configuration to inspect: give env_file (read on the host) or config variables")
 

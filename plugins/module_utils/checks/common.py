@@ -9,7 +9,12 @@ import typing as t
 import urllib.parse
 
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError
+
+# The dependencies whose loss stops other checks from judging, each with the check that judges it itself.
+API_UNREACHABLE = Cause("health.liveness", "API",
+                        "Start the Aragora server, or fix api_url and the network path to it (and ca_path / "
+                        "tls_server_name for HTTPS) so that it answers; then run the checks again.")
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
 
@@ -22,7 +27,7 @@ _AUTH_HINT = {
 def answered(observation: HttpObservation) -> HttpObservation:
     """The observation, or CheckInputError when no HTTP answer came back at all."""
     if observation.error:
-        raise CheckInputError(observation.describe())
+        raise CheckInputError(observation.describe(), API_UNREACHABLE)
     return observation
 
 

@@ -39,6 +39,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.config import IntSetti
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.postgres_client import DatabaseFacts, PostgresError
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    Cause,
     CheckInputError,
     CheckSkipped,
     Outcome,
@@ -133,6 +134,10 @@ _CONNECT_REMEDIATION = {
 }
 
 
+DATABASE_UNAVAILABLE = Cause("database.connection", "PostgreSQL",
+                             "Make DATABASE_URL name a reachable PostgreSQL database the application's role can log "
+                             "in to; then run the checks again.")
+
 # ------------------------------------------------------------------ facts
 
 
@@ -180,7 +185,7 @@ def database_facts(ctx: TargetContext) -> DatabaseFacts:
     try:
         return _gather(ctx, application_dsn(ctx)[1])
     except PostgresError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise CheckInputError(str(exc), DATABASE_UNAVAILABLE) from None
 
 
 def _backend(ctx: TargetContext) -> str | None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, url_parts
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.metrics import parse_samples, with_prefix
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError, failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "5"
 METRIC_PREFIX = "aragora_"
+METRICS_UNAVAILABLE = Cause("monitoring.prometheus_metrics", "/metrics",
+                            "Make /metrics answer a valid Prometheus scrape (and give metrics_token when "
+                            "ARAGORA_METRICS_TOKEN is set); then run the checks again.")
 
 
 def scrape(ctx: TargetContext):
@@ -20,16 +23,18 @@ def scrape(ctx: TargetContext):
     observation = answered(ctx.api("metrics", token=ctx.metrics_token))
     if observation.status in (401, 403):
         raise CheckInputError("%s: set metrics_token to ARAGORA_METRICS_TOKEN so the scrape is authorised"
-                              % observation.describe())
+                              % observation.describe(), METRICS_UNAVAILABLE)
     if observation.status != 200:
-        raise CheckInputError("%s: the metrics endpoint did not answer 200" % observation.describe())
+        raise CheckInputError("%s: the metrics endpoint did not answer 200" % observation.describe(),
+                              METRICS_UNAVAILABLE)
     try:
         return observation, parse_samples(observation.text)
     except ValueError as exc:
         # Prometheus rejects such a scrape whole. Aragora 2.11 renders a fallback text (suffixes such as _count after
         # the labels) when prometheus-client is missing from its own environment.
         raise CheckInputError("%s: %s; Prometheus would reject this scrape (install prometheus-client in the "
-                              "server's Python environment)" % (observation.describe(), exc)) from None
+                              "server's Python environment)" % (observation.describe(), exc),
+                              METRICS_UNAVAILABLE) from None
 
 
 @check("monitoring.prometheus_metrics", SECTION, "Prometheus scraping",

@@ -41,6 +41,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.result import (
     PASS,
     SKIP,
     WARN,
+    Cause,
     CheckInputError,
     CheckSkipped,
     Outcome,
@@ -69,6 +70,9 @@ CACHE_POLICIES = ("allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", 
 RANDOM_POLICIES = ("allkeys-random", "volatile-random")
 NO_EVICTION = "noeviction"
 _SEVERITY = {SKIP: 0, PASS: 1, WARN: 2, FAIL: 3}
+REDIS_UNAVAILABLE = Cause("redis.connection", "Redis",
+                          "Start Redis or fix the address, password and TLS settings in the Redis URL; then run the "
+                          "checks again.")
 
 
 # --- what the configuration says ----------------------------------------------------------------------------------
@@ -155,7 +159,7 @@ def observation(ctx: TargetContext) -> RedisObservation:
         try:
             return redis_client.observe(target, probe_options(ctx))
         except RedisProbeError as exc:
-            raise CheckInputError(str(exc)) from None
+            raise CheckInputError(str(exc), REDIS_UNAVAILABLE) from None
 
     return ctx.fact("redis.observation", produce)
 

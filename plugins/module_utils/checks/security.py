@@ -146,7 +146,9 @@ def https_enforced(ctx: TargetContext):
     observation = answered(ctx.api("health"))
     evidence = {"url": observation.url, "hsts": observation.headers.get("Strict-Transport-Security")}
     if ctx.http_url:
-        redirect = answered(ctx.client.get(ctx.http_url, allow_redirects=False))
+        redirect = ctx.client.get(ctx.http_url, allow_redirects=False)
+        if redirect.error:  # the API answered over https: this is the plain-http listener's own fault
+            return failed("Plain HTTP redirect could not be verified: %s" % redirect.describe(), **evidence)
         location = redirect.headers.get("Location", "")
         evidence.update(http_url=ctx.http_url, http_status=redirect.status, http_location=location or None)
         if not (300 <= (redirect.status or 0) < 400 and location.lower().startswith("https://")):

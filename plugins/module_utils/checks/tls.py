@@ -20,7 +20,7 @@ import re
 import urllib.parse
 
 from ansible_collections.aragora.ops.plugins.module_utils import tls_probe
-from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import API_UNREACHABLE, answered
 from ansible_collections.aragora.ops.plugins.module_utils.config import mask_url
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
@@ -78,7 +78,7 @@ def observation(ctx: TargetContext) -> tls_probe.TlsObservation:
         try:
             return tls_probe.observe_tls(host, port, server_name, ca_path, ctx.timeout)
         except tls_probe.TlsProbeError as exc:
-            raise CheckInputError(str(exc)) from None
+            raise CheckInputError(str(exc), API_UNREACHABLE if exc.unreachable else None) from None
 
     return ctx.fact(("tls", host, port, server_name, ca_path), observe)
 

@@ -106,10 +106,11 @@ def test_no_dsn_skips_every_live_check_saying_what_to_set(variables, live):
     assert not live.calls
 
 
-def test_unreadable_env_file_fails(tmp_path, live):
+def test_unreadable_env_file_could_not_judge_naming_it(tmp_path, live):
     result = run("database.connection", make_ctx(env_file=str(tmp_path / "missing.env")))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR"
     assert "cannot read env file" in result["message"]
+    assert result["cause"]["check"] == "security.environment_mode"
 
 
 # --- one session for all checks, and failures ---------------------------------------------------------------
@@ -143,9 +144,11 @@ def test_connection_failure_remediation_follows_the_kind(live, kind, words):
     assert result["message"] == "Database connection failed: something at db.internal:5432/aragora"
     assert words in result["remediation"]
     assert result["evidence"]["error_kind"] == kind
-    # The other live checks fail with the same reason, from the same (cached) attempt.
+    # The other live checks could not judge, for the same reason, from the same (cached) attempt.
     pool = run("database.pool_sizing", ctx)
-    assert pool["status"] == "FAIL" and "something at db.internal" in pool["message"]
+    assert pool["status"] == "ERROR" and "something at db.internal" in pool["message"]
+    assert pool["cause"] == {"check": "database.connection", "dependency": "PostgreSQL",
+                             "reason": "something at db.internal:5432/aragora"}
     assert len(live.calls) == 1
 
 

@@ -86,15 +86,16 @@ def test_circuit_breakers_scrape_sends_metrics_token():
     assert ctx.client.calls == [("/metrics", {"Authorization": "Bearer mtok"}, True)]
 
 
-@pytest.mark.parametrize("answer, words", [
-    (obs(401, b"unauthorized"), "set metrics_token"),
-    (obs(500, b"boom"), "did not answer 200"),
-    (refused(), "connection refused"),
-    (obs(200, "aragora_x{a=b} 1\n"), "not valid Prometheus text"),
+@pytest.mark.parametrize("answer, words, owner", [
+    (obs(401, b"unauthorized"), "set metrics_token", "monitoring.prometheus_metrics"),
+    (obs(500, b"boom"), "did not answer 200", "monitoring.prometheus_metrics"),
+    (refused(), "connection refused", "health.liveness"),
+    (obs(200, "aragora_x{a=b} 1\n"), "not valid Prometheus text", "monitoring.prometheus_metrics"),
 ])
-def test_circuit_breakers_scrape_problems_fail(answer, words):
+def test_circuit_breakers_scrape_problems_could_not_judge(answer, words, owner):
     result = run("providers.circuit_breakers", make_ctx(answers={"/metrics": answer}))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR" and result["cause"]["check"] == owner
+    assert "An agent's circuit breaker is open" not in result["remediation"]
     assert words in result["message"]
 
 

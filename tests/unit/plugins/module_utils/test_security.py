@@ -170,14 +170,15 @@ def test_unreadable_env_file_fails_naming_it(tmp_path):
     missing = str(tmp_path / "nope.env")
     for check_id in ("security.api_keys_storage", "security.jwt_secret", "security.environment_mode"):
         result = run(check_id, make_ctx(env_file=missing))
-        assert result["status"] == "FAIL"
+        # security.environment_mode judges the unreadable configuration; the others could not judge.
+        assert result["status"] == ("FAIL" if check_id == "security.environment_mode" else "ERROR")
         assert missing in result["message"]
         assert "No such file" in result["message"]
 
 
 def test_env_file_that_is_a_directory_fails_naming_it(tmp_path):
     result = run("security.jwt_secret", make_ctx(env_file=str(tmp_path)))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR" and result["cause"]["dependency"] == "configuration"
     assert str(tmp_path) in result["message"]
 
 
@@ -249,9 +250,9 @@ def test_cors_live_probe_echo_fails_even_with_clean_config():
     assert result["evidence"]["ARAGORA_ALLOWED_ORIGINS"] == ["https://app.example.com"]
 
 
-def test_cors_live_probe_refused_fails():
+def test_cors_live_probe_refused_could_not_judge():
     result = run("security.cors_origins", make_ctx(answers={"/api/health": refused()}))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR" and result["cause"]["check"] == "health.liveness"
     assert "connection refused" in result["message"]
 
 
@@ -306,9 +307,9 @@ def test_https_enforced_without_api_skips():
     assert "api_url" in result["message"]
 
 
-def test_https_enforced_health_unreachable_fails():
+def test_https_enforced_health_unreachable_could_not_judge():
     result = run("security.https_enforced", make_ctx(answers={"/api/health": refused()}))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR"
 
 
 # --- security.rate_limiting ---------------------------------------------------------------------------------
