@@ -134,7 +134,23 @@ options:
   tls_server_name:
     description:
       - Host name to send (SNI) and verify in the TLS certificate, when O(api_url) names an address or another host.
+      - Used by every HTTPS and WSS request of the checks (the API, the WebSocket, the TLS probe).
     type: str
+  provider_probe:
+    description:
+      - Ask each configured AI provider (Anthropic, OpenAI, OpenRouter, Mistral, Gemini, xAI) whether it accepts its
+        key, with one authenticated read of its models (OpenRouter, key) endpoint bounded by O(timeout).
+      - A refused key (401/403) makes the provider check V(FAIL); no answer makes it V(WARN). Off, the keys are
+        judged by their shape only (a placeholder such as C(sk-ant-xxx) V(FAIL)s, a key of the wrong shape V(WARN)s).
+      - The probe leaves the host that runs the checks, which may reach the providers differently from the servers.
+    type: bool
+    default: false
+  provider_api_urls:
+    description:
+      - Base URLs of the providers' APIs for O(provider_probe), by provider (C(anthropic), C(openai), C(openrouter),
+        C(mistral), C(gemini), C(xai)), when a proxy or gateway stands in front of them.
+    type: dict
+    default: {}
   kubeconfig:
     description:
       - Kubeconfig file of the cluster Aragora runs in (on the host the module runs on). With O(kube_context) or

@@ -36,6 +36,8 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "restore_evidence_file": {"type": "path"},
     "app_replicas": {"type": "int", "default": 1},
     "tls_server_name": {"type": "str"},
+    "provider_probe": {"type": "bool", "default": False},
+    "provider_api_urls": {"type": "dict", "default": {}},
     # Kubernetes (target.DEFAULT_OPTIONS).
     "kubeconfig": {"type": "path"},
     "kube_context": {"type": "str"},

@@ -53,6 +53,9 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "restore_evidence_file": None,
     "app_replicas": 1,
     "tls_server_name": None,
+    # Ask each configured AI provider whether it accepts its key (off: the keys are judged by their shape only).
+    "provider_probe": False,
+    "provider_api_urls": None,  # {provider: base URL}, e.g. {"anthropic": "https://proxy.internal"}
     # The TLS settings of the API, for the other TLS clients of the target (rediss://, wss://, the TLS probe).
     "ca_path": None,
     "validate_certs": True,

@@ -43,6 +43,7 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     # metrics_turn_bad: healthy traffic in /metrics for bad_after seconds after start, then bad_kind.
     "bad_after": 2.0,
     "bad_kind": "errors",  # errors (5xx share climbs), latency (slow requests), breaker (an agent's circuit opens)
+    "accepted_key": None,  # provider_api: the one API key answered 200
 }
 
 ModeHandler = t.Callable[["FaultRequestHandler"], None]
@@ -291,6 +292,21 @@ def _rate_limited(handler: FaultRequestHandler) -> None:
                               {"Retry-After": str(handler.options["retry_after"]), "X-RateLimit-Limit": "10"})
             return
     _debates(handler)
+
+
+# --- an AI provider's API, for the provider key probe ---------------------------------------------------------------
+
+@mode("provider_api")
+def _provider_api(handler: FaultRequestHandler) -> None:
+    """A provider's models (OpenRouter: key) endpoint: 200 to the key ``accepted_key`` however it is sent (Bearer,
+    x-api-key, x-goog-api-key), 401 to any other, as the providers answer."""
+    headers = handler.headers
+    bearer = (headers.get("Authorization") or "").removeprefix("Bearer ")
+    key = headers.get("x-api-key") or headers.get("x-goog-api-key") or bearer
+    if key and key == handler.options.get("accepted_key"):
+        handler.send_json(200, {"data": [{"id": "model-1"}]})
+    else:
+        handler.send_json(401, {"error": {"type": "authentication_error", "message": "invalid x-api-key"}})
 
 
 # --- metrics that turn bad mid-window (the watch window's rollback) ------------------------------------------------

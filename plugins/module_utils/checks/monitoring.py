@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, url_parts
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.metrics import parse_samples, with_prefix
@@ -59,6 +60,9 @@ def sentry_dsn(ctx: TargetContext):
     parts = url_parts(dsn)
     if parts is None or parts.scheme not in ("https", "http") or not parts.username or not parts.path.strip("/"):
         return failed("SENTRY_DSN is set but is not a DSN of the form https://KEY@HOST/PROJECT", configured=True)
+    reason = secret_shape.placeholder(parts.username) or secret_shape.placeholder(parts.hostname or "")
+    if reason:
+        return failed("SENTRY_DSN is a placeholder: its key or host %s" % reason, configured=True)
     return passed("Sentry DSN configured (host %s)" % parts.hostname, configured=True, host=parts.hostname)
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import collections
 import math
-import re
 
+from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     answered,
     host_of,
@@ -28,9 +28,6 @@ FALLBACK_PROVIDER_KEYS = ("OPENROUTER_API_KEY",)
 OTHER_PROVIDER_KEYS = ("MISTRAL_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY")
 PROVIDER_KEYS = PRIMARY_PROVIDER_KEYS + FALLBACK_PROVIDER_KEYS + OTHER_PROVIDER_KEYS
 
-# Words that betray a copied example rather than a generated secret.
-# Long enough that a random token hits one by chance less than once in 20,000 ('xxx' alone: once in 530).
-_PLACEHOLDER = re.compile(r"change|example|placeholder|replace|your[-_]|secret|password|xxxx|<|>|\.\.\.", re.I)
 
 
 def shannon_bits_per_char(value: str) -> float:
@@ -68,11 +65,48 @@ def jwt_secret(ctx: TargetContext):
                 "distinct_characters": len(set(secret))}
     if len(secret) < min_length:
         return failed("JWT secret is too short (%d chars, needs %d+)" % (len(secret), min_length), **evidence)
-    if _PLACEHOLDER.search(secret):
-        return failed("JWT secret looks like a placeholder copied from an example", **evidence)
+    reason = secret_shape.placeholder(secret)
+    if reason:
+        return failed("JWT secret looks like a placeholder copied from an example: %s" % reason, **evidence)
     if entropy < min_entropy:
         return failed("JWT secret has low entropy (%.2f bits/char, needs %.1f+)" % (entropy, min_entropy), **evidence)
     return passed("JWT secret configured (%d chars)" % len(secret), **evidence)
+
+
+# Secret-bearing settings judged here; the provider keys are judged by providers.*, the JWT secret above, the
+# Sentry DSN's key by monitoring.sentry_dsn: each with secret_shape, the one detector.
+SECRET_SETTINGS = ("ARAGORA_API_TOKEN", "ARAGORA_ENCRYPTION_KEY", "ARAGORA_METRICS_TOKEN", "GOOGLE_OAUTH_CLIENT_SECRET",
+                   "SUPABASE_KEY")
+
+
+def judge_secrets(ctx: TargetContext, names: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+    """(names set, placeholder reasons, shape reasons) of the settings ``names``; never a value."""
+    present, placeholders, shapes = [], [], []
+    for name in names:
+        value = ctx.config.get(name)
+        if value is None:
+            continue
+        present.append(name)
+        verdict = secret_shape.judge(name, value)
+        if verdict:
+            (placeholders if verdict[0] == "placeholder" else shapes).append(verdict[1])
+    return present, placeholders, shapes
+
+
+@check("security.secret_values", SECTION, "Secrets are generated values, not examples",
+       "Replace every example value with one generated for this deployment (python -c \"import secrets; "
+       "print(secrets.token_urlsafe(48))\"; ARAGORA_ENCRYPTION_KEY: secrets.token_hex(32)), from the secret manager.")
+def secret_values(ctx: TargetContext):
+    present, placeholders, shapes = judge_secrets(ctx, SECRET_SETTINGS)
+    evidence = {"judged": present, "placeholders": placeholders, "unexpected_shapes": shapes}
+    if placeholders:
+        return failed("; ".join(placeholders), **evidence)
+    if shapes:
+        return warned("; ".join(shapes), "Check that each value is the one issued for it (not a truncated or "
+                      "mistyped copy).", **evidence)
+    if not present:
+        return skipped("None of %s is set" % ", ".join(SECRET_SETTINGS), **evidence)
+    return passed("Secrets have the shape of generated values (%s)" % ", ".join(present), **evidence)
 
 
 @check("security.api_keys_storage", SECTION, "API keys in secret manager",

@@ -153,3 +153,10 @@ def test_log_level_bogus_names_valid_levels():
 @pytest.mark.parametrize("check_id", ["monitoring.sentry_dsn", "monitoring.log_level"])
 def test_config_checks_skip_without_configuration(check_id):
     assert run(check_id, make_ctx())["status"] == "SKIP"
+
+
+@pytest.mark.parametrize("dsn", ["https://xxx@sentry.io/123", "https://your-sentry-key@o0.ingest.sentry.io/1",
+                                 "https://abc123@example.com/1"])
+def test_sentry_dsn_placeholder_fails(dsn):
+    result = run("monitoring.sentry_dsn", make_ctx({"SENTRY_DSN": dsn}))
+    assert result["status"] == "FAIL" and "placeholder" in result["message"]

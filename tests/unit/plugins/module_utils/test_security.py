@@ -11,6 +11,7 @@ import pytest
 from ops_fakes import NEUTRAL, make_ctx, obs, refused, run
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks import security
+from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.security import shannon_bits_per_char
 
 # 32 distinct characters, no placeholder word: a strong-looking secret of exactly the minimum length.
@@ -23,7 +24,7 @@ def strong_token() -> str:
     is rerolled, so that this test is not flaky; the odds are pinned by the xxx test below."""
     while True:
         token = secrets.token_urlsafe(48)
-        if not security._PLACEHOLDER.search(token):  # pylint: disable=protected-access
+        if not secret_shape.placeholder(token):
             return token
 
 
@@ -411,3 +412,26 @@ def test_no_check_result_contains_a_configured_secret(tmp_path):
         assert secret not in dumped, secret
     assert {"sk-ant-UNIQUE7731", "redisPW8812", "pgPW4471", variables["SENTRY_DSN"]} <= ctx.config.secrets()
     assert not re.search(r"UNIQUE\d{4}", dumped)
+
+
+# --- security.secret_values ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variables, status, words", [
+    ({"ARAGORA_API_TOKEN": secrets.token_urlsafe(32), "ARAGORA_ENCRYPTION_KEY": secrets.token_hex(32)}, "PASS",
+     "ARAGORA_API_TOKEN, ARAGORA_ENCRYPTION_KEY"),
+    ({"ARAGORA_API_TOKEN": "change-me"}, "FAIL", "ARAGORA_API_TOKEN is a placeholder"),
+    ({"GOOGLE_OAUTH_CLIENT_SECRET": "your-client-secret"}, "FAIL", "GOOGLE_OAUTH_CLIENT_SECRET is a placeholder"),
+    ({"SUPABASE_KEY": "xxx"}, "FAIL", "SUPABASE_KEY is a placeholder"),
+    ({"SUPABASE_KEY": "sb_secret_" + secrets.token_urlsafe(32)}, "PASS", "SUPABASE_KEY"),
+    ({"ARAGORA_ENCRYPTION_KEY": secrets.token_urlsafe(48)}, "WARN", "ARAGORA_ENCRYPTION_KEY holds characters"),
+    ({"ARAGORA_API_TOKEN": "abc123"}, "WARN", "is 6 characters long"),
+    ({"ARAGORA_ENV": "production"}, "SKIP", "None of"),
+])
+def test_secret_values(variables, status, words):
+    result = run("security.secret_values", make_ctx(variables))
+    assert result["status"] == status, result["message"]
+    assert words in result["message"]
+    for value in variables.values():
+        if len(value) > 10:  # the generated ones; a placeholder word may be named as the mark of an example
+            assert value not in str(result)
