@@ -100,9 +100,9 @@ def tls_context(validate_certs: bool = True, ca_path: str | None = None) -> ssl.
 
 def probe_websocket(url: str, origin: str | None = None, timeout: float = 10.0,
                     ssl_context: ssl.SSLContext | None = None,
-                    subprotocol: str = SUBPROTOCOL) -> WebSocketObservation:
+                    subprotocol: str = SUBPROTOCOL, server_name: str | None = None) -> WebSocketObservation:
     """Connect to ``url`` offering ``subprotocol`` with ``origin``; wait for the first message, all within
-    ``timeout`` seconds."""
+    ``timeout`` seconds. ``server_name``: the TLS name (SNI and certificate) of a wss:// URL naming an address."""
     secure = url.lower().startswith("wss://")
     observation = WebSocketObservation(mask_url(url), origin, subprotocol, secure, timeout)
     if connect is None:
@@ -110,8 +110,9 @@ def probe_websocket(url: str, origin: str | None = None, timeout: float = 10.0,
                                                  "the check (pip install websockets)")
     started = time.monotonic()
     try:
+        tls_name = {"server_hostname": server_name} if secure and server_name else {}
         with connect(url, origin=origin, subprotocols=[subprotocol], ssl=ssl_context if secure else None,
-                     open_timeout=timeout, close_timeout=CLOSE_TIMEOUT) as connection:
+                     open_timeout=timeout, close_timeout=CLOSE_TIMEOUT, **tls_name) as connection:
             observation.handshake_ms = _ms_since(started)
             observation.subprotocol = connection.subprotocol
             if observation.subprotocol != subprotocol:

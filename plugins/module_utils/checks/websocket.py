@@ -78,7 +78,9 @@ def websocket_connection(ctx: TargetContext) -> probe.WebSocketObservation:
     origin = websocket_origin(ctx)
     timeout = ctx.timeout
     ssl_context = _tls_context(ctx) if url.lower().startswith("wss://") else None
-    return ctx.fact(("websocket", url, origin), lambda: probe.probe_websocket(url, origin, timeout, ssl_context))
+    server_name = ctx.option("tls_server_name")  # the name the certificate is for, when ws_url names an address
+    return ctx.fact(("websocket", url, origin), lambda: probe.probe_websocket(url, origin, timeout, ssl_context,
+                                                                              server_name=server_name))
 
 
 def _tls_context(ctx: TargetContext) -> ssl.SSLContext:
