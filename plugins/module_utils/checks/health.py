@@ -67,11 +67,14 @@ def api_health(ctx: TargetContext):
 @check("health.release_version", SECTION, "Release version",
        "Deploy the expected release, or correct expected_version.")
 def release_version(ctx: TargetContext):
+    """Aragora 2.11.1 puts X-API-Release on every /api/* answer, a degraded 503 included (docs/aragora-2.11.1.md):
+    the release is read from any answer of Aragora's own (JSON), whatever its status."""
     health = ctx.api("health")
     json_object(health)  # a version on an answer that is not Aragora's health answer proves nothing
-    if not health.ok:
-        raise CheckInputError("%s: the release cannot be read from an error answer" % health.describe())
     header = health.headers.get("X-API-Release")
+    if not health.ok and not header:
+        raise CheckInputError("%s: the release cannot be read from an error answer without X-API-Release"
+                              % health.describe())
     build = ctx.api("build")
     build_version = None
     if not build.error and build.status == 200:
@@ -80,7 +83,8 @@ def release_version(ctx: TargetContext):
             build_version = None if build_version is None else str(build_version)
         except (ValueError, AttributeError):
             build_version = None
-    evidence = {"x_api_release": header, "build_version": build_version, "expected": ctx.expected_version}
+    evidence = {"x_api_release": header, "build_version": build_version, "expected": ctx.expected_version,
+                "health_status": health.status}
     # Aragora 2.11.1's /health/build says "dev" unless the image was built with a version: not a release.
     versions = {v for v in (header, build_version) if v and v.lower() not in _UNSET_VERSIONS}
     if not versions:

@@ -133,6 +133,10 @@ def build(version):
     (HEALTHY, obs(200, b"[1]"), None, "PASS", "2.11.1"),
     (HEALTHY, build("2.11.0"), None, "WARN", "inconsistently: header 2.11.1, build 2.11.0"),
     (refused(), BUILD_DEV, None, "ERROR", "connection refused"),
+    # A degraded server answers 503 and still says its release (Aragora 2.11.1).
+    (obs(503, {"status": "degraded"}, headers={"X-API-Release": "2.11.1"}), BUILD_DEV, "2.11.1", "PASS",
+     "Release version is 2.11.1"),
+    (obs(503, {"status": "degraded"}), BUILD_DEV, "2.11.1", "FAIL", "without X-API-Release"),
 ])
 def test_release_version(health, build_answer, expected, status, words):
     ctx = make_ctx(answers={"/api/health": health, "/health/build": build_answer}, expected_version=expected)
@@ -144,7 +148,8 @@ def test_release_version(health, build_answer, expected, status, words):
 def test_release_version_evidence():
     ctx = make_ctx(answers={"/api/health": HEALTHY, "/health/build": BUILD_DEV}, expected_version="2.11.1")
     result = run("health.release_version", ctx)
-    assert result["evidence"] == {"x_api_release": "2.11.1", "build_version": "dev", "expected": "2.11.1"}
+    assert result["evidence"] == {"x_api_release": "2.11.1", "build_version": "dev", "expected": "2.11.1",
+                                  "health_status": 200}
 
 
 def test_release_version_numeric_build_version_is_not_a_crash():
