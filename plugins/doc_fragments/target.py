@@ -145,6 +145,13 @@ options:
       - The probe leaves the host that runs the checks, which may reach the providers differently from the servers.
     type: bool
     default: false
+  rate_limit_burst:
+    description:
+      - Prove the rate limiter on the live server with a short burst of GETs on the C(rate_limited) endpoint with a
+        member token of its own (signed with C(ARAGORA_JWT_SECRET) from the configuration, else O(api_token)), up to
+        the C(rate_limit_burst_max) threshold (60) or the first 429. Off, one request is made.
+    type: bool
+    default: false
   provider_api_urls:
     description:
       - Base URLs of the providers' APIs for O(provider_probe), by provider (C(anthropic), C(openai), C(openrouter),

@@ -37,6 +37,7 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "app_replicas": {"type": "int", "default": 1},
     "tls_server_name": {"type": "str"},
     "provider_probe": {"type": "bool", "default": False},
+    "rate_limit_burst": {"type": "bool", "default": False},
     "provider_api_urls": {"type": "dict", "default": {}},
     # Kubernetes (target.DEFAULT_OPTIONS).
     "kubeconfig": {"type": "path"},

@@ -25,6 +25,8 @@ DEFAULT_ENDPOINTS: dict[str, str] = {
     "circuit_breakers": "/api/admin/system-health/circuit-breakers",
     # The checklist's endpoint; Aragora 2.11 has none, so its absence is evidence, not an error.
     "rate_limits_config": "/api/rate-limits/config",
+    # An endpoint Aragora 2.11.1 limits per token (30 a minute), for the rate-limiting check's live probe.
+    "rate_limited": "/api/debates?limit=1",
 }
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -40,7 +42,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "restore_test_max_age_days": 30,
     "tls_expiry_fail_days": 7,  # the checklist's CertificateExpiring alert
     "tls_expiry_warn_days": 30,
-    "min_replicas": 2,  # the checklist's "Minimum 2 replicas": desired, ready, and the HPA's floor
+    "min_replicas": 2,
+    "rate_limit_burst_max": 60,  # requests of the optional burst (rate_limit_burst) before "the server does not limit"  # the checklist's "Minimum 2 replicas": desired, ready, and the HPA's floor
 }
 
 # Options of the dependency probes, with their defaults; the modules' argument spec has the same names.
@@ -55,6 +58,8 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "tls_server_name": None,
     # Ask each configured AI provider whether it accepts its key (off: the keys are judged by their shape only).
     "provider_probe": False,
+    # Prove the limiter with a short burst on the rate_limited endpoint (up to rate_limit_burst_max requests).
+    "rate_limit_burst": False,
     "provider_api_urls": None,  # {provider: base URL}, e.g. {"anthropic": "https://proxy.internal"}
     # The TLS settings of the API, for the other TLS clients of the target (rediss://, wss://, the TLS probe).
     "ca_path": None,

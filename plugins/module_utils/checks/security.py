@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import collections
 import math
+import time
+import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils import jwt_hs256
 from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     answered,
@@ -17,7 +20,12 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     split_list,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed, skipped, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "1"
@@ -197,28 +205,81 @@ def https_enforced(ctx: TargetContext):
         ", http redirects to https" if ctx.http_url else ""), **evidence)
 
 
+# What Aragora 2.11.1's limiter reads, and the names the checklist or `aragora deploy validate` use that the server
+# never reads (docs/aragora-2.11.1.md, "Rate limiting"): the latter are never the ground for a verdict.
+RATE_LIMIT_VARIABLES_READ = ("ARAGORA_RATE_LIMIT", "ARAGORA_IP_RATE_LIMIT", "ARAGORA_BURST_MULTIPLIER",
+                             "ARAGORA_REDIS_URL", "ARAGORA_REDIS_KEY_PREFIX", "ARAGORA_RATE_LIMIT_FAIL_OPEN")
+RATE_LIMIT_VARIABLES_IGNORED = ("ARAGORA_DISABLE_RATE_LIMIT", "ARAGORA_RATE_LIMIT_BACKEND")
+RATE_PROBE_SUBJECT = "aragora-ops-rate-limit-probe"  # its own token bucket: no user's limit is spent
+
+
+def _probe_token(ctx: TargetContext) -> str | None:
+    """A member token for the limited endpoint: signed with the configuration's ARAGORA_JWT_SECRET, else api_token."""
+    secret = ctx.config.get("ARAGORA_JWT_SECRET") if ctx.config.given else None
+    if secret:
+        subject = "%s-%d" % (RATE_PROBE_SUBJECT, int(time.time()))
+        return jwt_hs256.access_token(secret, subject, "rate-probe@aragora-ops.invalid", "member", 120)
+    return ctx.api_token
+
+
+def observe_rate_limiter(ctx: TargetContext, burst: bool) -> dict[str, t.Any] | None:
+    """What the live limiter does on the limited endpoint with a token: one request, or (``burst``) up to
+    rate_limit_burst_max requests until the first 429. None when no token can be had."""
+    token = _probe_token(ctx)
+    if ctx.client is None or token is None:
+        return None
+    path = ctx.endpoints["rate_limited"]
+    attempts = int(ctx.threshold("rate_limit_burst_max")) if burst else 1
+    headers = {"Authorization": "Bearer " + token}
+    accepted = 0
+    for _attempt in range(attempts):
+        seen = answered(ctx.client.get(path, headers=headers))
+        if seen.status == 429:
+            return {"endpoint": path, "accepted_before_429": accepted, "limited": True,
+                    "x_ratelimit_limit": seen.headers.get("X-RateLimit-Limit"),
+                    "retry_after": seen.headers.get("Retry-After")}
+        if seen.status != 200:  # another release, or a proxy: no evidence either way
+            return {"endpoint": path, "limited": False, "inconclusive": seen.describe()}
+        accepted += 1
+    return {"endpoint": path, "accepted_before_429": accepted, "limited": False, "burst": burst,
+            "x_ratelimit_limit": None}
+
+
 @check("security.rate_limiting", SECTION, "Rate limiting enabled",
-       "Leave rate limiting on (unset ARAGORA_DISABLE_RATE_LIMIT), set ARAGORA_RATE_LIMIT, and give the server "
-       "ARAGORA_REDIS_URL so that limits are shared by all replicas.")
+       "Aragora 2.11.1 always limits (ARAGORA_DISABLE_RATE_LIMIT is read only by `aragora deploy validate`): set "
+       "ARAGORA_RATE_LIMIT and ARAGORA_IP_RATE_LIMIT, and give the server ARAGORA_REDIS_URL so that limits are shared "
+       "by all replicas.")
 def rate_limiting(ctx: TargetContext):
-    """Aragora 2.11 has no /api/rate-limits/config (the checklist's probe): judged on the configuration the limiter
-    reads, with the legacy endpoint's answer kept as evidence."""
-    evidence: dict = {}
-    if ctx.client is not None:
-        legacy = ctx.api("rate_limits_config")
-        evidence["rate_limits_config_endpoint"] = legacy.describe()
-    disabled = ctx.config.get("ARAGORA_DISABLE_RATE_LIMIT")
-    # Aragora 2.11's limiter reads ARAGORA_REDIS_URL only; the legacy REDIS_URL serves other components.
+    """Judged on what the live server does with a token (2.11.1 sends X-RateLimit-* only with its 429; a bounded
+    burst, when rate_limit_burst is on, proves the limit), and on ARAGORA_REDIS_URL for sharing. The checklist's
+    /api/rate-limits/config does not exist in 2.11.1."""
+    evidence: dict = {"variables_read_by_server": list(RATE_LIMIT_VARIABLES_READ),
+                      "variables_ignored_by_server": list(RATE_LIMIT_VARIABLES_IGNORED)}
+    if ctx.client is not None:  # the checklist's probe: absent from 2.11.1, kept as evidence
+        evidence["rate_limits_config_endpoint"] = ctx.api("rate_limits_config").describe()
+    ignored = {name: ctx.config.get(name) for name in RATE_LIMIT_VARIABLES_IGNORED if ctx.config.get(name)}
+    if ignored:
+        evidence["ignored_but_set"] = ignored
+    live = observe_rate_limiter(ctx, bool(ctx.option("rate_limit_burst")))
+    evidence["live"] = live if live is not None else "not probed: no api_url, or no token (ARAGORA_JWT_SECRET or " \
+                                                       "api_token)"
+    if live and not live["limited"] and live.get("burst"):
+        return failed("The live server did not limit: %d requests with one token on %s, all answered 200"
+                      % (live["accepted_before_429"], live["endpoint"]), **evidence)
     shared = ctx.config.get("ARAGORA_REDIS_URL") is not None
-    evidence.update(ARAGORA_DISABLE_RATE_LIMIT=disabled, ARAGORA_RATE_LIMIT=ctx.config.get("ARAGORA_RATE_LIMIT"),
-                    ARAGORA_REDIS_URL_set=shared)
-    if disabled and disabled.lower() in ("1", "true", "yes", "on"):
-        return failed("Rate limiting is disabled (ARAGORA_DISABLE_RATE_LIMIT=%s)" % disabled, **evidence)
+    evidence["ARAGORA_REDIS_URL_set"] = shared
+    if live and live["limited"]:
+        seen = "the live server limits: %d x 200 then 429 on %s (X-RateLimit-Limit %s, Retry-After %s)" % (
+            live["accepted_before_429"], live["endpoint"], live["x_ratelimit_limit"], live["retry_after"])
+    else:
+        seen = "rate limiting is always on in Aragora 2.11.1 (no variable turns it off)"
+    note = "; %s set but not read by the server" % ", ".join(sorted(ignored)) if ignored else ""
     if not shared:
         legacy = " (only the legacy REDIS_URL is set, which the limiter does not read)" if ctx.config.get(
             "REDIS_URL") else ""
-        return warned("Redis not configured (rate limiting will use in-memory)" + legacy, **evidence)
-    return passed("Rate limiting enabled, shared through Redis (ARAGORA_REDIS_URL)", **evidence)
+        return warned("Redis not configured (rate limiting will use in-memory)%s: %s%s" % (legacy, seen, note),
+                      **evidence)
+    return passed("Rate limiting enabled, shared through Redis (ARAGORA_REDIS_URL): %s%s" % (seen, note), **evidence)
 
 
 _BLACKLIST_BACKENDS = ("memory", "sqlite", "postgres", "supabase", "redis")

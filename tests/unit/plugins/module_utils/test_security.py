@@ -317,8 +317,9 @@ def test_https_enforced_health_unreachable_could_not_judge():
 
 
 @pytest.mark.parametrize("variables, status", [
-    ({"ARAGORA_DISABLE_RATE_LIMIT": "true", "ARAGORA_REDIS_URL": "redis://r:6379"}, "FAIL"),
-    ({"ARAGORA_DISABLE_RATE_LIMIT": "1"}, "FAIL"),
+    # Aragora 2.11.1 never reads ARAGORA_DISABLE_RATE_LIMIT: it changes no verdict.
+    ({"ARAGORA_DISABLE_RATE_LIMIT": "true", "ARAGORA_REDIS_URL": "redis://r:6379"}, "PASS"),
+    ({"ARAGORA_DISABLE_RATE_LIMIT": "1"}, "WARN"),
     ({"ARAGORA_DISABLE_RATE_LIMIT": "false", "ARAGORA_REDIS_URL": "redis://r:6379"}, "PASS"),
     ({"ARAGORA_REDIS_URL": "redis://:pw@r:6379/0"}, "PASS"),
     ({"REDIS_URL": "redis://r:6379"}, "WARN"),  # the 2.11 limiter reads ARAGORA_REDIS_URL only
@@ -435,3 +436,36 @@ def test_secret_values(variables, status, words):
     for value in variables.values():
         if len(value) > 10:  # the generated ones; a placeholder word may be named as the mark of an example
             assert value not in str(result)
+
+
+def test_rate_limiting_names_the_ignored_variable():
+    result = run("security.rate_limiting", make_ctx({"ARAGORA_DISABLE_RATE_LIMIT": "true",
+                                                     "ARAGORA_REDIS_URL": "redis://r:6379"}))
+    assert "ARAGORA_DISABLE_RATE_LIMIT set but not read by the server" in result["message"]
+    assert "ARAGORA_DISABLE_RATE_LIMIT" in result["evidence"]["variables_ignored_by_server"]
+
+
+def _limited_after(n):
+    state = {"calls": 0}
+
+    def answer(headers):
+        assert headers["Authorization"].startswith("Bearer ")
+        state["calls"] += 1
+        if state["calls"] > n:
+            return obs(429, {"error": "Rate limit exceeded."}, headers={"X-RateLimit-Limit": str(n),
+                                                                        "Retry-After": "2"})
+        return obs(200, {"debates": []})
+    return answer
+
+
+@pytest.mark.parametrize("burst, limit, status, words", [
+    (True, 30, "PASS", "30 x 200 then 429 on /api/debates?limit=1 (X-RateLimit-Limit 30, Retry-After 2)"),
+    (True, 100, "FAIL", "did not limit: 60 requests"),
+    (False, 30, "PASS", "always on"),
+])
+def test_rate_limiting_live_probe(burst, limit, status, words):
+    ctx = make_ctx({"ARAGORA_JWT_SECRET": strong_token(), "ARAGORA_REDIS_URL": "redis://r:6379"},
+                   answers={"/api/debates?limit=1": _limited_after(limit)}, options={"rate_limit_burst": burst})
+    result = run("security.rate_limiting", ctx)
+    assert result["status"] == status, result["message"]
+    assert words in result["message"]
