@@ -315,11 +315,14 @@ def pool_sizing(ctx: TargetContext) -> Outcome:
     }
     ignored = _configured(ctx, IGNORED_OVERFLOW_VARIABLE)
     note = ""
+    overflow_unset = _configured(ctx, POOL_OVERFLOW.name) is None
     if ignored is not None:
         evidence[IGNORED_OVERFLOW_VARIABLE] = ignored
-        evidence["note"] = ("%s=%s is read by nothing on Aragora 2.11; the overflow in force is %s=%d"
-                            % (IGNORED_OVERFLOW_VARIABLE, ignored, POOL_OVERFLOW.name, overflow))
-        note = " (%s is ignored by Aragora 2.11: it reads %s)" % (IGNORED_OVERFLOW_VARIABLE, POOL_OVERFLOW.name)
+        in_force = ("the default %d (%s unset)" % (overflow, POOL_OVERFLOW.name) if overflow_unset
+                    else "%s=%d" % (POOL_OVERFLOW.name, overflow))
+        evidence["note"] = "%s=%s is read by nothing on Aragora 2.11; the overflow in force is %s" % (
+            IGNORED_OVERFLOW_VARIABLE, ignored, in_force)
+        note = "; %s" % evidence["note"]
     need = "Connection pools need up to %d connections ((%d + %d) x %d replica%s)" % (
         demand, pool_size, overflow, replicas, "" if replicas == 1 else "s")
     if demand > usable:
@@ -327,6 +330,11 @@ def pool_sizing(ctx: TargetContext) -> Outcome:
     if ratio > warn_ratio:
         return warned("%s: %d%% of the %d PostgreSQL allows (WARN above %d%%)%s"
                       % (need, round(ratio * 100), usable, round(warn_ratio * 100), note), **evidence)
+    if ignored is not None and overflow_unset:
+        # The checklist's name alone: the same verdict as ARAGORA_AGENT_TIMEOUT_SECONDS alone (providers.agent_timeout).
+        return warned("%s: %d%% of the %d PostgreSQL allows%s" % (need, round(ratio * 100), usable, note),
+                      "Rename %s to %s, the variable Aragora 2.11 reads." % (IGNORED_OVERFLOW_VARIABLE,
+                                                                              POOL_OVERFLOW.name), **evidence)
     return passed("%s: %d%% of the %d PostgreSQL allows%s" % (need, round(ratio * 100), usable, note), **evidence)
 
 

@@ -39,7 +39,10 @@ def max_concurrent_debates(ctx: TargetContext):
 @check("limits.rate_limit", SECTION, "Rate limits configured",
        "Set ARAGORA_RATE_LIMIT (requests per minute per token, 1-10000).")
 def rate_limit(ctx: TargetContext):
-    return judge_int_setting(ctx, RATE_LIMIT, "Rate limit per token", " requests/min")
+    outcome = judge_int_setting(ctx, RATE_LIMIT, "Rate limit per token", " requests/min")
+    if outcome.evidence.get(RATE_LIMIT.name) == 0:
+        outcome.message += ": a limit of 0 requests a minute refuses every request made with a token (429)"
+    return outcome
 
 
 @check("limits.ip_rate_limit", SECTION, "Rate limits configured (per IP)",

@@ -19,6 +19,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     is_local_host,
     split_list,
 )
+from ansible_collections.aragora.ops.plugins.module_utils.config import is_secret_name, url_password
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
     failed,
@@ -126,12 +127,20 @@ def api_keys_storage(ctx: TargetContext):
     if info is None:
         return skipped("No env file on a host to inspect: provider keys came as variables (vault, AWX survey)")
     in_file = sorted(name for name in PROVIDER_KEYS if ctx.config.file_values.get(name, "").strip())
-    evidence = {"env_file": info.path, "mode": "%04o" % info.mode, "provider_keys_in_file": in_file}
+    # Any secret, not only provider keys: the JWT secret, the encryption key, passwords inside URLs.
+    secrets_in_file = sorted(name for name, value in ctx.config.file_values.items()
+                             if value.strip() and (is_secret_name(name) or ("://" in value and url_password(value))))
+    evidence = {"env_file": info.path, "mode": "%04o" % info.mode, "provider_keys_in_file": in_file,
+                "secrets_in_file": secrets_in_file, "owner_uid": info.uid}
+    if secrets_in_file and info.readable_by_others:
+        return failed("Env file %s (mode %04o) holds secrets (%s) that %s can read" % (
+            info.path, info.mode, ", ".join(secrets_in_file),
+            "group and others" if info.mode & 0o044 == 0o044 else "others" if info.mode & 0o004 else "its group"),
+            "Make it readable by its owner only: chmod 600 %s (owner root or the service's user); move the "
+            "secrets to a secret manager." % info.path, **evidence)
     if not in_file:
-        return passed("No provider API key held in the plain env file", **evidence)
-    if info.readable_by_others:
-        return failed("Provider API keys in a plain env file readable by others (%s, mode %04o)"
-                      % (info.path, info.mode), **evidence)
+        return passed("No provider API key held in the plain env file%s" % (
+            " (mode %04o: readable by its owner only)" % info.mode if secrets_in_file else ""), **evidence)
     return warned("Provider API keys held in a plain env file (%s, mode %04o)" % (info.path, info.mode), **evidence)
 
 

@@ -288,11 +288,19 @@ def test_pool_sizing_warn_ratio_is_a_threshold(live):
 
 
 def test_pool_sizing_notes_the_checklists_ignored_variable(live):
+    # The checklist's name alone is the same mistake as ARAGORA_AGENT_TIMEOUT_SECONDS alone: WARN, rename it.
     result = run("database.pool_sizing", ctx_with({"ARAGORA_DB_MAX_OVERFLOW": "10"}))
-    assert result["status"] == "PASS"
-    assert "ARAGORA_DB_MAX_OVERFLOW is ignored" in result["message"]
+    assert result["status"] == "WARN"
+    assert "Rename ARAGORA_DB_MAX_OVERFLOW to ARAGORA_DB_POOL_OVERFLOW" in result["remediation"]
     assert result["evidence"]["note"] == ("ARAGORA_DB_MAX_OVERFLOW=10 is read by nothing on Aragora 2.11; the "
-                                          "overflow in force is ARAGORA_DB_POOL_OVERFLOW=15")
+                                          "overflow in force is the default 15 (ARAGORA_DB_POOL_OVERFLOW unset)")
+    assert result["evidence"]["note"] in result["message"]
+
+
+def test_pool_sizing_ignored_variable_beside_the_real_one_is_a_note(live):
+    result = run("database.pool_sizing", ctx_with({"ARAGORA_DB_MAX_OVERFLOW": "10", "ARAGORA_DB_POOL_OVERFLOW": "15"}))
+    assert result["status"] == "PASS"
+    assert "the overflow in force is ARAGORA_DB_POOL_OVERFLOW=15" in result["message"]
 
 
 @pytest.mark.parametrize("variables, words", [

@@ -138,7 +138,8 @@ def test_api_keys_in_env_file_by_mode(tmp_path, mode, status):
     path = env_file(tmp_path, "ARAGORA_ENV=production\nANTHROPIC_API_KEY=sk-ant-abc123\n", mode)
     result = run("security.api_keys_storage", make_ctx(env_file=path))
     assert result["status"] == status
-    assert result["evidence"] == {"env_file": path, "mode": "%04o" % mode, "provider_keys_in_file": ["ANTHROPIC_API_KEY"]}
+    assert result["evidence"] == {"env_file": path, "mode": "%04o" % mode, "provider_keys_in_file": ["ANTHROPIC_API_KEY"],
+                                  "secrets_in_file": ["ANTHROPIC_API_KEY"], "owner_uid": os.getuid()}
     assert "sk-ant-abc123" not in json.dumps(result)
     assert path in result["message"]
 
@@ -149,6 +150,20 @@ def test_api_keys_not_in_env_file_passes(tmp_path):
     result = run("security.api_keys_storage", make_ctx({"OPENAI_API_KEY": "sk-live"}, env_file=path))
     assert result["status"] == "PASS"
     assert result["evidence"]["provider_keys_in_file"] == []
+
+
+@pytest.mark.parametrize("mode, status, who", [(0o644, "FAIL", "group and others"), (0o640, "FAIL", "its group"),
+                                               (0o604, "FAIL", "others"), (0o600, "PASS", None)])
+def test_any_secret_in_an_env_file_others_can_read_fails(tmp_path, mode, status, who):
+    path = env_file(tmp_path, "ARAGORA_ENV=production\nARAGORA_JWT_SECRET=%s\n"
+                              "DATABASE_URL=postgresql://aragora:pg-pw-123@db:5432/aragora\n" % strong_token(), mode)
+    result = run("security.api_keys_storage", make_ctx(env_file=path))
+    assert result["status"] == status, result["message"]
+    assert result["evidence"]["secrets_in_file"] == ["ARAGORA_JWT_SECRET", "DATABASE_URL"]
+    if who:
+        assert "holds secrets (ARAGORA_JWT_SECRET, DATABASE_URL) that %s can read" % who in result["message"]
+        assert "chmod 600" in result["remediation"]
+    assert "pg-pw-123" not in json.dumps(result)
 
 
 def test_api_keys_several_in_file_listed_sorted(tmp_path):
