@@ -216,8 +216,14 @@ def https_enforced(ctx: TargetContext):
 
 # What Aragora 2.11.1's limiter reads, and the names the checklist or `aragora deploy validate` use that the server
 # never reads (docs/aragora-2.11.1.md, "Rate limiting"): the latter are never the ground for a verdict.
-RATE_LIMIT_VARIABLES_READ = ("ARAGORA_RATE_LIMIT", "ARAGORA_IP_RATE_LIMIT", "ARAGORA_BURST_MULTIPLIER",
-                             "ARAGORA_REDIS_URL", "ARAGORA_REDIS_KEY_PREFIX", "ARAGORA_RATE_LIMIT_FAIL_OPEN")
+RATE_LIMIT_VARIABLES_READ = ("ARAGORA_DISABLE_ALL_RATE_LIMITS", "ARAGORA_RATE_LIMIT", "ARAGORA_IP_RATE_LIMIT",
+                             "ARAGORA_BURST_MULTIPLIER", "ARAGORA_REDIS_URL", "ARAGORA_REDIS_KEY_PREFIX",
+                             "ARAGORA_RATE_LIMIT_FAIL_OPEN", "ARAGORA_TRUSTED_PROXIES")
+# The switch 2.11.1 does read (server/middleware/rate_limit/default_limiter.py, handlers/utils/rate_limit.py,
+# stream/debate_stream_server.py): it turns off the default per-client limiter (public endpoints, /healthz included:
+# 30 a minute per IP; 120 per token), the handler limiters and the WebSocket's. Endpoints with a limit of their own
+# (the distributed limiter: /api/debates 30 a minute per token) still limit: observed live, docs/aragora-2.11.1.md.
+DISABLE_ALL_SWITCH = "ARAGORA_DISABLE_ALL_RATE_LIMITS"
 RATE_LIMIT_VARIABLES_IGNORED = ("ARAGORA_DISABLE_RATE_LIMIT", "ARAGORA_RATE_LIMIT_BACKEND")
 RATE_PROBE_SUBJECT = "aragora-ops-rate-limit-probe"  # its own token bucket: no user's limit is spent
 
@@ -255,8 +261,8 @@ def observe_rate_limiter(ctx: TargetContext, burst: bool) -> dict[str, t.Any] | 
 
 
 @check("security.rate_limiting", SECTION, "Rate limiting enabled",
-       "Aragora 2.11.1 always limits (ARAGORA_DISABLE_RATE_LIMIT is read only by `aragora deploy validate`): set "
-       "ARAGORA_RATE_LIMIT and ARAGORA_IP_RATE_LIMIT, and give the server ARAGORA_REDIS_URL so that limits are shared "
+       "Leave ARAGORA_DISABLE_ALL_RATE_LIMITS unset (ARAGORA_DISABLE_RATE_LIMIT is read only by `aragora deploy "
+       "validate`): set ARAGORA_RATE_LIMIT and ARAGORA_IP_RATE_LIMIT, and give the server ARAGORA_REDIS_URL so that limits are shared "
        "by all replicas.")
 def rate_limiting(ctx: TargetContext):
     """Judged on what the live server does with a token (2.11.1 sends X-RateLimit-* only with its 429; a bounded
@@ -272,16 +278,26 @@ def rate_limiting(ctx: TargetContext):
     live = observe_rate_limiter(ctx, bool(ctx.option("rate_limit_burst")))
     evidence["live"] = live if live is not None else "not probed: no api_url, or no token (ARAGORA_JWT_SECRET or " \
                                                        "api_token)"
+    switch = ctx.config.get(DISABLE_ALL_SWITCH)
+    evidence[DISABLE_ALL_SWITCH] = switch
     if live and not live["limited"] and live.get("burst"):
-        return failed("The live server did not limit: %d requests with one token on %s, all answered 200"
-                      % (live["accepted_before_429"], live["endpoint"]), **evidence)
+        return failed("The live server did not limit: %d requests with one token on %s, all answered 200%s"
+                      % (live["accepted_before_429"], live["endpoint"], " (%s=%s)" % (DISABLE_ALL_SWITCH, switch)
+                         if switch else ""), "Unset %s and restart the server." % DISABLE_ALL_SWITCH, **evidence)
+    if (switch or "").lower() in ("1", "true", "yes"):
+        still = (" (endpoints with a limit of their own still limit: live %d x 200 then 429 on %s)"
+                 % (live["accepted_before_429"], live["endpoint"]) if live and live["limited"] else "")
+        return failed("Rate limiting is mostly disabled: %s=%s turns off Aragora 2.11.1's default per-client limiter "
+                      "(every public endpoint, and 120 a minute per token elsewhere), the handler limiters and the "
+                      "WebSocket's%s" % (DISABLE_ALL_SWITCH, switch, still),
+                      "Unset %s (it is meant for load tests) and restart the server." % DISABLE_ALL_SWITCH, **evidence)
     shared = ctx.config.get("ARAGORA_REDIS_URL") is not None
     evidence["ARAGORA_REDIS_URL_set"] = shared
     if live and live["limited"]:
         seen = "the live server limits: %d x 200 then 429 on %s (X-RateLimit-Limit %s, Retry-After %s)" % (
             live["accepted_before_429"], live["endpoint"], live["x_ratelimit_limit"], live["retry_after"])
     else:
-        seen = "rate limiting is always on in Aragora 2.11.1 (no variable turns it off)"
+        seen = "%s unset, so every limiter is on" % DISABLE_ALL_SWITCH
     note = "; %s set but not read by the server" % ", ".join(sorted(ignored)) if ignored else ""
     if not shared:
         legacy = " (only the legacy REDIS_URL is set, which the limiter does not read)" if ctx.config.get(

@@ -476,7 +476,7 @@ def _limited_after(n):
 @pytest.mark.parametrize("burst, limit, status, words", [
     (True, 30, "PASS", "30 x 200 then 429 on /api/debates?limit=1 (X-RateLimit-Limit 30, Retry-After 2)"),
     (True, 100, "FAIL", "did not limit: 60 requests"),
-    (False, 30, "PASS", "always on"),
+    (False, 30, "PASS", "ARAGORA_DISABLE_ALL_RATE_LIMITS unset, so every limiter is on"),
 ])
 def test_rate_limiting_live_probe(burst, limit, status, words):
     ctx = make_ctx({"ARAGORA_JWT_SECRET": strong_token(), "ARAGORA_REDIS_URL": "redis://r:6379"},
@@ -484,3 +484,12 @@ def test_rate_limiting_live_probe(burst, limit, status, words):
     result = run("security.rate_limiting", ctx)
     assert result["status"] == status, result["message"]
     assert words in result["message"]
+
+
+@pytest.mark.parametrize("value, status", [("true", "FAIL"), ("1", "FAIL"), ("false", "PASS")])
+def test_rate_limiting_fails_on_the_switch_the_server_reads(value, status):
+    result = run("security.rate_limiting", make_ctx({"ARAGORA_DISABLE_ALL_RATE_LIMITS": value,
+                                                     "ARAGORA_REDIS_URL": "redis://r:6379"}))
+    assert result["status"] == status
+    if status == "FAIL":
+        assert "turns off Aragora 2.11.1's default per-client limiter" in result["message"]
