@@ -4,7 +4,7 @@
 """What the checks of one target read: its configuration, its live API and dependencies (each fact fetched once,
 whichever check asks first, while the others wait for it), and the thresholds, paths and options in force.
 
-The defaults here are the real Aragora 2.11.1's (ARAGORA_CONTRACT.md); every one can be overridden.
+The defaults here are the real Aragora 2.11.1's (docs/aragora-2.11.1.md); every one can be overridden.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.target import TargetCo
 
 SECTION = "3"
 
-# Where the application finds its database, in the order this check looks (ARAGORA_CONTRACT.md).
+# Where the application finds its database, in the order this check looks (docs/aragora-2.11.1.md).
 DSN_VARIABLES = ("DATABASE_URL", "ARAGORA_POSTGRES_DSN", "SUPABASE_POSTGRES_DSN")
 
 # The tables Aragora 2.11.1 creates in PostgreSQL at start-up (ARAGORA_DB_BACKEND=postgres), with the store that

@@ -12,7 +12,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.target import TargetCo
 
 SECTION = "9"
 
-# Defaults and valid ranges of Aragora 2.11.1 (ARAGORA_CONTRACT.md).
+# Defaults and valid ranges of Aragora 2.11.1 (docs/aragora-2.11.1.md).
 MAX_CONCURRENT_DEBATES = IntSetting("ARAGORA_MAX_CONCURRENT_DEBATES", 10, 1, 100)
 RATE_LIMIT = IntSetting("ARAGORA_RATE_LIMIT", 60, 1, 10000)
 IP_RATE_LIMIT = IntSetting("ARAGORA_IP_RATE_LIMIT", 120, 1, 10000)

@@ -31,7 +31,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.target import TargetCo
 
 SECTION = "1"
 
-# Provider keys the server reads (ARAGORA_CONTRACT.md); the first two are the checklist's primary providers.
+# Provider keys the server reads (docs/aragora-2.11.1.md); the first two are the checklist's primary providers.
 PRIMARY_PROVIDER_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 FALLBACK_PROVIDER_KEYS = ("OPENROUTER_API_KEY",)
 OTHER_PROVIDER_KEYS = ("MISTRAL_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY")
