@@ -10,7 +10,6 @@ for the module, all of them together. The facts each case relies on are in docs/
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import itertools
 import os
@@ -26,13 +25,13 @@ import pytest
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import DEFAULT_MAX_BODY_BYTES
 from ansible_collections.aragora.ops.plugins.module_utils.report import Report
 from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+from tests.support import aragora_servers
 from tests.support.playbook import ROOT
 from tests.support.tls_certs import CertificateAuthority
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
-ARAGORA_PYTHON = pathlib.Path(ROOT, "build", "aragora-venv", "bin", "python")
 PUBLIC_NAME = "api.aragora-ops.test"
 # What a production deployment adds to the sandbox's configuration: provider keys of the issued shapes, Sentry.
 PRODUCTION_EXTRAS = {
@@ -104,11 +103,6 @@ def sandbox_target(sandbox_state) -> Target:
 @pytest.fixture(scope="module")
 def sandbox_options(sandbox_state) -> dict[str, t.Any]:
     return {"backup_dir": sandbox_state["paths"]["backup_dir"], "kubeconfig": sandbox_state["paths"]["kubeconfig"]}
-
-
-def _unused_baseline_env_file(options: t.Mapping[str, t.Any]) -> str:
-    """The sandbox's env file, beside its backups."""
-    return str(pathlib.Path(options["backup_dir"]).parent / "aragora.env")
 
 
 @pytest.fixture(scope="module")
@@ -321,40 +315,18 @@ def restarted(sandbox_env, sandbox_target, tmp_path_factory) -> t.Iterator[dict[
         "all_limits_off": ({"ARAGORA_DISABLE_ALL_RATE_LIMITS": "true"}, sandbox_target.ca_path),
         "public_name": ({"ARAGORA_SSL_CERT": public.cert, "ARAGORA_SSL_KEY": public.key}, authority.path),
     }
-    started: dict[str, tuple[sandbox.Layout, dict[str, t.Any]]] = {}
-    targets: dict[str, Target] = {}
-    try:
-        for name, (change, ca_path) in changes.items():
-            layout = sandbox.Layout(tmp_path_factory.mktemp("aragora-" + name))
-            layout.logs.mkdir()
-            ports = sandbox.pick_free_ports()
-            env = _server_env(sandbox_env, layout, ports, change)
-            env_file = layout.root / "aragora.env"
-            env_file.write_text("".join("%s=%s\n" % item for item in env.items()))
-            os.chmod(env_file, 0o600)
-            started[name] = (layout, sandbox.start_aragora(layout, ARAGORA_PYTHON, ports, env))
-            targets[name] = Target("https://127.0.0.1:%d" % ports["http"], "ws://127.0.0.1:%d" % ports["ws"],
-                                   str(env_file), ca_path)
-        with concurrent.futures.ThreadPoolExecutor(len(started)) as pool:
-            list(pool.map(lambda name: _wait_listening(started[name][0], targets[name], started[name][1]), started))
-        yield targets
-    finally:
-        with concurrent.futures.ThreadPoolExecutor(max(1, len(started))) as pool:
-            list(pool.map(lambda entry: sandbox.stop_aragora(*entry), started.values()))
 
+    def configure(name: str, layout: sandbox.Layout, ports: dict[str, int]) -> dict[str, str]:
+        env = _server_env(sandbox_env, layout, ports, changes[name][0])
+        env_file = layout.root / "aragora.env"  # what the checks read: the configuration this server runs with
+        env_file.write_text("".join("%s=%s\n" % item for item in env.items()))
+        os.chmod(env_file, 0o600)
+        return env
 
-def _wait_listening(layout: sandbox.Layout, target: Target, info: dict[str, t.Any]) -> None:
-    """Until the server answers /healthz (a degraded one never says ready); verified or not, as each case needs."""
-    deadline = sandbox.time.monotonic() + sandbox.READY_TIMEOUT
-    while sandbox.time.monotonic() < deadline:
-        if not sandbox._owned(info["pid"], layout.root, info["start_time"]):  # pylint: disable=protected-access
-            raise AssertionError("Aragora exited during start-up: %s" % sandbox._tail(layout.aragora_log))  # noqa
-        seen = checks_of({"api_url": target.api_url, "groups": ["health"], "timeout": 2.0, "validate_certs": False,
-                          "max_body_bytes": DEFAULT_MAX_BODY_BYTES})
-        if seen["health.liveness"]["status"] in ("PASS", "WARN"):
-            return
-        sandbox.time.sleep(0.5)
-    raise AssertionError("Aragora did not answer at %s: %s" % (target.api_url, sandbox._tail(layout.aragora_log)))
+    directories = {name: tmp_path_factory.mktemp("aragora-" + name) for name in changes}
+    with aragora_servers.running(directories, configure) as servers:
+        yield {name: Target(server.api_url, server.ws_url, str(server.layout.root / "aragora.env"), changes[name][1])
+               for name, server in servers.items()}
 
 
 def test_server_with_disable_rate_limit_still_limits(baseline, restarted, sandbox_options):

@@ -11,11 +11,9 @@ In-process through runner.run_target (what the modules call), and end to end thr
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import http.server
 import os
-import pathlib
 import socket
 import ssl
 import sys
@@ -23,13 +21,13 @@ import threading
 import time
 import types
 import typing as t
-import urllib.request
 import warnings
 
 import pytest
 import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
+from tests.support import aragora_servers
 from tests.support.playbook import ROOT, run_playbook, write_inventory
 from tests.support.tls_certs import CertificateAuthority, ServerCertificate, self_signed
 
@@ -38,8 +36,6 @@ import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
 TIMEOUT = 2.0
 TLS_CHECKS = ("tls.certificate_trusted", "tls.hostname", "tls.expiry", "tls.chain_expiry", "tls.protocol", "tls.hsts")
-ARAGORA_PYTHON = os.path.join(ROOT, "build", "aragora-venv", "bin", "python")
-READY_TIMEOUT = 60.0
 
 
 def check_tls(api_url: str | None, ca_path: str | None = None, **params: t.Any) -> dict[str, dict]:
@@ -80,43 +76,14 @@ def production_env(layout: sandbox.Layout, ports: dict[str, int], served: Server
     return env
 
 
-def wait_ready(layout: sandbox.Layout, api_url: str, info: dict[str, t.Any]) -> None:
-    """sandbox.wait_aragora_ready verifies the certificate, which an expired one fails: here /readyz is read unverified."""
-    unverified = ssl.create_default_context()
-    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                         urllib.request.HTTPSHandler(context=unverified))
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if not sandbox._owned(info["pid"], layout.root, info["start_time"]):  # pylint: disable=protected-access
-            raise AssertionError("Aragora exited during start-up: see %s" % layout.aragora_log)
-        with contextlib.suppress(OSError):
-            with opener.open(api_url + "/readyz", timeout=TIMEOUT) as answer:
-                if answer.status == 200:
-                    return
-        time.sleep(0.3)
-    raise AssertionError("Aragora not ready at %s after %g s: see %s" % (api_url, READY_TIMEOUT, layout.aragora_log))
-
-
 @pytest.fixture(scope="module")
 def aragoras(tmp_path_factory, certs) -> t.Iterator[dict[str, str]]:
     """Three real Aragora 2.11.1 servers, started together, one per certificate: name -> api_url."""
-    started: dict[str, tuple[sandbox.Layout, dict[str, t.Any]]] = {}
-    urls: dict[str, str] = {}
-    try:
-        for name in ("expiring", "expired", "self_signed"):
-            layout = sandbox.Layout(tmp_path_factory.mktemp("aragora-" + name))
-            layout.logs.mkdir()
-            ports = sandbox.pick_free_ports()
-            env = production_env(layout, ports, getattr(certs, name))
-            started[name] = (layout, sandbox.start_aragora(layout, pathlib.Path(ARAGORA_PYTHON), ports, env))
-            urls[name] = "https://%s:%d" % (sandbox.LOOPBACK, ports["http"])
-        with concurrent.futures.ThreadPoolExecutor(len(started)) as pool:
-            list(pool.map(lambda name: wait_ready(started[name][0], urls[name], started[name][1]), started))
-        yield urls
-    finally:
-        with concurrent.futures.ThreadPoolExecutor(max(1, len(started))) as pool:
-            list(pool.map(lambda entry: sandbox.stop_aragora(*entry), started.values()))
+    names = ("expiring", "expired", "self_signed")
+    directories = {name: tmp_path_factory.mktemp("aragora-" + name) for name in names}
+    with aragora_servers.running(directories, lambda name, layout, ports: production_env(
+            layout, ports, getattr(certs, name))) as servers:
+        yield {name: server.api_url for name, server in servers.items()}
 
 
 # --- the sandbox: healthy ---------------------------------------------------------------------------------------
