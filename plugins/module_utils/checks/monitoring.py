@@ -60,9 +60,12 @@ def sentry_dsn(ctx: TargetContext):
     parts = url_parts(dsn)
     if parts is None or parts.scheme not in ("https", "http") or not parts.username or not parts.path.strip("/"):
         return failed("SENTRY_DSN is set but is not a DSN of the form https://KEY@HOST/PROJECT", configured=True)
-    reason = secret_shape.placeholder(parts.username) or secret_shape.placeholder(parts.hostname or "")
+    reason = secret_shape.placeholder(parts.username)
     if reason:
-        return failed("SENTRY_DSN is a placeholder: its key or host %s" % reason, configured=True)
+        return failed("SENTRY_DSN is a placeholder: its key %s" % reason, configured=True)
+    if secret_shape.reserved_example_host(parts.hostname or ""):
+        return failed("SENTRY_DSN is a placeholder: its host %s is a reserved example domain (RFC 2606)"
+                      % parts.hostname, configured=True)
     return passed("Sentry DSN configured (host %s)" % parts.hostname, configured=True, host=parts.hostname)
 
 

@@ -78,6 +78,13 @@ def placeholder(value: str, prefixes: tuple[str, ...] = ()) -> str | None:
     return None
 
 
+def reserved_example_host(host: str) -> bool:
+    """example.com/.net/.org and the .example and .invalid names (RFC 2606): nothing real is ever there."""
+    host = host.lower().rstrip(".")
+    return any(host == domain or host.endswith("." + domain)
+               for domain in ("example.com", "example.net", "example.org", "example", "invalid"))
+
+
 def judge(name: str, value: str) -> tuple[str, str] | None:
     """('placeholder' | 'shape', why) for the setting ``name`` holding ``value``; None when it looks issued."""
     shape = SHAPES.get(name)
