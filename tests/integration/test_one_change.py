@@ -263,16 +263,16 @@ def test_world_readable_env_file_with_secrets_fails(baseline, sandbox_target, sa
 
 def test_a_name_the_certificate_is_not_for(baseline, sandbox_target, sandbox_options):
     """Defect 3, the other way round: tls_server_name is the name every HTTPS request verifies, so a name the
-    certificate is not for fails the TLS and liveness checks, and the API's other checks could not judge."""
+    certificate is not for fails tls.hostname, and every check that reads the API could not judge, for that cause."""
     now = checks_of(sandbox_target.params(tls_server_name="api.example.com", **sandbox_options))
 
     moved = changed(baseline, now)
-    assert moved.pop("tls.hostname") == "FAIL" and moved.pop("health.liveness") == "FAIL"
+    assert moved.pop("tls.hostname") == "FAIL"
     assert "not api.example.com" in now["tls.hostname"]["message"]
-    assert "not valid for the name asked for" in now["health.liveness"]["message"]
     assert set(moved.values()) == {"ERROR"}, moved
-    assert {"health.readiness", "health.api_health", "monitoring.prometheus_metrics"} <= set(moved)
-    assert all(now[check_id]["cause"]["check"] == "health.liveness" for check_id in moved)
+    assert {"health.liveness", "health.readiness", "health.api_health", "monitoring.prometheus_metrics"} <= set(moved)
+    assert all(now[check_id]["cause"]["check"] == "tls.hostname" for check_id in moved)
+    assert "not valid for the name asked for" in now["health.liveness"]["message"]
 
 
 def test_api_down_is_one_cause_in_the_report(baseline, sandbox_target, sandbox_options):
@@ -362,5 +362,6 @@ def test_certificate_for_the_public_name_with_tls_server_name(baseline, restarte
 
     unnamed = checks_of(target.params(**sandbox_options))
     assert unnamed["tls.hostname"]["status"] == "FAIL"
-    assert unnamed["health.liveness"]["status"] == "FAIL"
+    assert unnamed["health.liveness"]["status"] == "ERROR"
+    assert unnamed["health.liveness"]["cause"]["check"] == "tls.hostname"
     assert "IP address mismatch" in unnamed["health.liveness"]["message"]

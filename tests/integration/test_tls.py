@@ -133,8 +133,10 @@ def test_expired_leaf_fails_as_expired_and_nothing_else(aragoras, certs):
 def test_self_signed_certificate_is_an_untrusted_fail_that_says_self_signed(aragoras):
     checks = check_tls(aragoras["self_signed"])
 
+    # HSTS cannot be read over HTTPS the client does not trust: could not judge, for the cause trust judges.
     assert statuses(checks) == {**dict.fromkeys(TLS_CHECKS, "PASS"), "tls.certificate_trusted": "FAIL",
-                                "tls.chain_expiry": "SKIP", "tls.hsts": "FAIL"}, checks
+                                "tls.chain_expiry": "SKIP", "tls.hsts": "ERROR"}, checks
+    assert checks["tls.hsts"]["cause"]["check"] == "tls.certificate_trusted"
     trusted = checks["tls.certificate_trusted"]
     assert trusted["message"].endswith("is not trusted: self-signed certificate")
     assert "CA clients trust" in trusted["remediation"]
@@ -217,7 +219,8 @@ def test_server_that_never_answers_the_client_hello_fails_at_the_timeout():
         elapsed = time.monotonic() - began
 
     assert elapsed < TIMEOUT + 1.0, "the run took %.1f s: the timeout did not end it" % elapsed
-    assert statuses(checks) == dict.fromkeys(TLS_CHECKS, "FAIL")
+    # The HTTPS request for HSTS timed out: could not judge, the API being unreachable (health.liveness's cause).
+    assert statuses(checks) == {**dict.fromkeys(TLS_CHECKS, "FAIL"), "tls.hsts": "ERROR"}
     for check_id in TLS_CHECKS[:-1]:
         assert "accepted the TCP connection but completed no TLS handshake within 2 s" in checks[check_id]["message"]
     assert "no answer within 2 s" in checks["tls.hsts"]["message"]  # the HTTPS request, with the same timeout
@@ -237,7 +240,12 @@ def test_refused_and_plain_http_endpoints_say_which():
 
     assert "connection to 127.0.0.1:%d refused" % free_port in refused["tls.expiry"]["message"]
     assert "does not speak TLS" in not_tls["tls.expiry"]["message"]
-    assert statuses(refused) == statuses(not_tls) == dict.fromkeys(TLS_CHECKS, "FAIL")
+    # Refused: the API is down, a cause health.liveness owns; every TLS check says it could not judge.
+    assert statuses(refused) == dict.fromkeys(TLS_CHECKS, "ERROR")
+    assert {check["cause"]["check"] for check in refused.values()} == {"health.liveness"}
+    # Not TLS: the TLS checks judge it; HSTS could not be read, for the cause tls.protocol owns.
+    assert statuses(not_tls) == {**dict.fromkeys(TLS_CHECKS, "FAIL"), "tls.hsts": "ERROR"}
+    assert not_tls["tls.hsts"]["cause"]["check"] == "tls.protocol"
 
 
 def test_no_tls_endpoint_is_a_skip_that_says_so():
