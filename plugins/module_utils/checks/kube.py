@@ -12,10 +12,12 @@ import re
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, ClusterTarget, KubeError, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_manifests import ManifestCluster
 from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
-NOT_GIVEN = "no Kubernetes cluster given (kubeconfig, kube_context or k8s_in_cluster): the cluster was not inspected"
+NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context or k8s_in_cluster) and no k8s_manifests: the "
+             "cluster was not inspected")
 _VAR_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 
@@ -27,14 +29,23 @@ def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
                          bool(options.get("k8s_in_cluster")), float(options.get("timeout") or 10.0))
 
 
-def cluster(ctx: TargetContext) -> Cluster:
-    """The target's API client (one per target); SKIP when no cluster was given, FAIL when it cannot be used."""
+def k8s_given(options: t.Mapping[str, t.Any]) -> bool:
+    """Whether the Kubernetes checks have objects to read: a cluster, or rendered manifests."""
+    return bool(options.get("k8s_manifests")) or cluster_target(options) is not None
+
+
+def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
+    """The target's source of objects (one per target): the rendered manifests when k8s_manifests is given, else
+    the API client; SKIP when neither was given, FAIL when it cannot be used (a kustomization that does not build)."""
+    manifests = ctx.option("k8s_manifests")
     target = cluster_target(ctx.options)
-    if target is None:
+    if not manifests and target is None:
         raise CheckSkipped(NOT_GIVEN)
 
-    def produce() -> Cluster:
+    def produce() -> Cluster | ManifestCluster:
         try:
+            if manifests:
+                return ManifestCluster(manifests, ctx.option("k8s_namespace"), ctx.timeout)
             return Cluster(target)
         except KubeError as exc:
             raise CheckInputError(str(exc)) from None
@@ -49,11 +60,18 @@ def snapshot(ctx: TargetContext) -> Snapshot:
     def produce() -> Snapshot:
         try:
             return api.snapshot(ctx.option("k8s_namespace"), ctx.option("k8s_deployment"),
-                                ctx.option("cert_manager_namespace"))
+                                ctx.option("cert_manager_namespace"), ctx.option("monitoring_namespaces") or ())
         except KubeError as exc:
             raise CheckInputError(str(exc)) from None
 
     return ctx.fact("k8s.snapshot", produce)
+
+
+def live_state(snap: Snapshot, what: str) -> None:
+    """SKIP, saying so, when the objects are rendered manifests: ``what`` is reported by a running cluster only."""
+    if not snap.live:
+        raise CheckSkipped("judged from %s: %s is live cluster state, which manifests do not hold; run the check "
+                           "against the cluster after apply" % (snap.target, what))
 
 
 def listing(snap: Snapshot, name: str) -> list[dict]:

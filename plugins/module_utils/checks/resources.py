@@ -23,6 +23,13 @@ def image_tag(image: str) -> tuple[str | None, bool]:
     return tag, bool(digest)
 
 
+def image_release(image: str) -> str | None:
+    """The release an image reference names: its digest when pinned by one, else its tag ('ghcr.io/a/aragora:2.11.1'
+    and 'aragora/backend:2.11.1' are both '2.11.1'); None for an untagged image."""
+    tag, pinned = image_tag(image)
+    return image.partition("@")[2] if pinned else tag
+
+
 @check("resources.requests_limits", SECTION, "CPU and memory limits set",
        "Give every container CPU and memory requests and limits (the checklist: requests 500m/512Mi, limits "
        "2000m/2Gi).")
