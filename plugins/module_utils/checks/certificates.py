@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
+    aragora_services,
     cluster,
     condition,
     condition_true,
@@ -39,12 +40,9 @@ ISSUER_ANNOTATION = "cert-manager.io/issuer"
 def _services(snap: Snapshot) -> set[str]:
     """Names of the Services that route to the Deployment's pods."""
     try:
-        services = listing(snap, "services")
+        return {name_of(svc) for svc in aragora_services(snap)}
     except CheckInputError:
         return set()
-    return {name_of(svc) for svc in services
-            if (svc.get("spec") or {}).get("selector")
-            and selector_matches({"matchLabels": svc["spec"]["selector"]}, snap.pod_labels)}
 
 
 def _backends(ingress: dict) -> set[str]:

@@ -18,6 +18,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     cluster,
     condition,
     condition_true,
+    image_release,
     listing,
     live_state,
     name_of,
@@ -26,7 +27,6 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     resolve_env,
     snapshot,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.checks.resources import image_release
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Snapshot
 from ansible_collections.aragora.ops.plugins.module_utils.result import (

@@ -16,13 +16,13 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.certificates im
 from ansible_collections.aragora.ops.plugins.module_utils.checks.ha import SECTION, desired_replicas
 from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     app_container,
+    aragora_services,
     cluster,
     listing,
     name_of,
     resolve_env,
     snapshot,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.checks.observability import aragora_services
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Snapshot, selector_matches
 from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed, warned

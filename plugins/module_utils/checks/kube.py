@@ -11,7 +11,13 @@ import datetime
 import re
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, ClusterTarget, KubeError, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
+    Cluster,
+    ClusterTarget,
+    KubeError,
+    Snapshot,
+    selector_matches,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_manifests import ManifestCluster
 from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
@@ -82,6 +88,13 @@ def listing(snap: Snapshot, name: str) -> list[dict]:
         raise CheckInputError(str(exc)) from None
 
 
+def aragora_services(snap: Snapshot) -> list[dict]:
+    """The Services whose selector routes to the Deployment's pods."""
+    return [svc for svc in listing(snap, "services")
+            if (svc.get("spec") or {}).get("selector")
+            and selector_matches({"matchLabels": svc["spec"]["selector"]}, snap.pod_labels)]
+
+
 def app_container(snap: Snapshot, wanted: str | None) -> dict:
     """The Aragora container: the one named ``wanted`` (k8s_container), else the one named as the Deployment,
     else the first."""
@@ -96,6 +109,21 @@ def app_container(snap: Snapshot, wanted: str | None) -> dict:
         raise CheckInputError("Deployment %s has no container %s (k8s_container); it has %s"
                               % (snap.name, wanted, ", ".join(c.get("name", "?") for c in containers)))
     return containers[0]
+
+
+def image_tag(image: str) -> tuple[str | None, bool]:
+    """(tag, pinned by digest) of an image reference: 'repo:2.11.1' -> ('2.11.1', False); 'repo' -> (None, False)."""
+    name, digest = image.partition("@")[::2]
+    last = name.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else None
+    return tag, bool(digest)
+
+
+def image_release(image: str) -> str | None:
+    """The release an image reference names: its digest when pinned by one, else its tag ('ghcr.io/a/aragora:2.11.1'
+    and 'aragora/backend:2.11.1' are both '2.11.1'); None for an untagged image."""
+    tag, pinned = image_tag(image)
+    return image.partition("@")[2] if pinned else tag
 
 
 def name_of(obj: t.Mapping[str, t.Any]) -> str:

@@ -14,7 +14,13 @@ import re
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
-from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import listing, live_state, name_of, snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
+    aragora_services,
+    listing,
+    live_state,
+    name_of,
+    snapshot,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import selector_matches
@@ -83,13 +89,6 @@ def _watches_namespace(monitor: dict, namespace: str) -> bool:
 def _listing_note(snap: t.Any, name: str) -> dict:
     note = snap.listings[name].note if name in snap.listings else None
     return {"coverage": note} if note else {}
-
-
-def aragora_services(snap: t.Any) -> list[dict]:
-    """The Services whose selector routes to the Deployment's pods."""
-    return [svc for svc in listing(snap, "services")
-            if (svc.get("spec") or {}).get("selector")
-            and selector_matches({"matchLabels": svc["spec"]["selector"]}, snap.pod_labels)]
 
 
 @check("observability.service_monitor", SECTION, "ServiceMonitor scrapes the service",
