@@ -184,8 +184,11 @@ def _job_pod_spec(cronjob: t.Mapping[str, t.Any]) -> dict:
             ).get("spec") or {}
 
 
-def _database_of(values: t.Mapping[str, str]) -> tuple[str, str | None]:
-    """(backend, 'host/dbname' of the DSN) as Aragora picks them: ARAGORA_DB_BACKEND, auto = postgres with a DSN."""
+def _database_of(values: t.Mapping[str, str] | None) -> tuple[str, str | None]:
+    """(backend, 'host/dbname' of the DSN) as Aragora picks them: ARAGORA_DB_BACKEND, auto = postgres with a DSN;
+    ('unknown', why) when the environment could not be read."""
+    if values is None:
+        return "unknown", None
     dsn = next((values[name] for name in database.DSN_VARIABLES if values.get(name)), None)
     backend = (values.get("ARAGORA_DB_BACKEND") or "auto").lower()
     if backend == "auto":
@@ -197,11 +200,12 @@ def _database_of(values: t.Mapping[str, str]) -> tuple[str, str | None]:
     return backend, where
 
 
-def _env_values(ctx: TargetContext, snap: Snapshot, container: t.Mapping[str, t.Any]) -> dict[str, str]:
+def _env_values(ctx: TargetContext, snap: Snapshot, container: t.Mapping[str, t.Any]) -> dict[str, str] | None:
+    """The container's environment; None when a Secret or ConfigMap it reads may not be read."""
     try:
         return resolve_env(cluster(ctx), snap.namespace, container)[0]
     except KubeError:
-        return {}
+        return None
 
 
 def _namespace_level(snap: Snapshot) -> tuple[str | None, str]:
@@ -225,6 +229,8 @@ def _judge_backup(ctx: TargetContext, snap: Snapshot, cronjob: dict, app_db: tup
     if kind is None:
         problems.append("it runs no database dump (%s)" % (" ; ".join(
             command_line(c) for c in _job_pod_spec(cronjob).get("containers") or []) or "no command")[:200])
+    elif backend == "unknown":
+        pass  # judged below: the Deployment's database could not be read
     elif kind != backend:
         problems.append("it backs up %s, but the Deployment uses %s%s" % (
             "SQLite files" if kind == "sqlite" else "PostgreSQL", "PostgreSQL" if backend == "postgres" else backend,
@@ -271,6 +277,12 @@ def backup_cronjob(ctx: TargetContext):
     evidence.update(cronjob=name_of(item), schedule=spec.get("schedule"), suspend=bool(spec.get("suspend")))
     if spec.get("suspend"):
         return failed("Backup CronJob %s is suspended: no backups are taken" % name_of(item), **evidence)
+    if app_db[0] == "unknown":
+        return warned("Backup CronJob %s dumps %s, but the Deployment's environment could not be read (a Secret or "
+                      "ConfigMap it uses is not readable by this identity): whether it backs up the database the "
+                      "Deployment uses is not known" % (name_of(item), dumps(item) or "a database"),
+                      "Let the checker get the Deployment's Secrets and ConfigMaps, or give database_url.",
+                      **evidence)
     if not snap.live:
         return passed("Backup CronJob %s (%s) backs up %s and its pods are admissible (in the %s; when it last "
                       "succeeded is live state, judged against the cluster)"
