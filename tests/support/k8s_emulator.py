@@ -37,6 +37,7 @@ import kmock
 import yaml
 
 from tests.support import k8s_objects as ko
+from tests.support import k8s_openapi
 from tests.support import k8s_protobuf
 from tests.support import k8s_tables
 from tests.support.k8s_controllers import Controllers
@@ -396,6 +397,11 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                         await self._hold(fault.hang)
                         raise ApiError(504, "Timeout", "the emulator held this request (fault injected)")
                     raise fault.error(verb, kind, request.namespace, request.name)
+            if request.url.path.startswith("/openapi/v3"):  # what kubectl apply reads to validate
+                document = k8s_openapi.serve(request.url.path, self.served())
+                if document is None:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                return aiohttp.web.json_response(document)
             if request.url.path in ("/api/", "/apis/"):  # served by the real server too, unknown to kmock
                 return aiohttp.web.json_response(await (self._serve_api if request.url.path == "/api/"
                                                         else self._serve_apis)(request))
@@ -804,6 +810,20 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
     def pin(self, namespace: str, workload: str, nodes: list[str]) -> None:
         """Place the pods this Deployment creates from now on onto these nodes only."""
         self.call(self.handler.controllers.pins.__setitem__, (namespace, workload), list(nodes))
+
+    def set_status(self, resource: str, name: str, status: Obj, namespace: str | None = None) -> Obj:
+        """Write an object's status as its controller would (the Job, CronJob and HPA controllers, cert-manager and
+        the disruption controller are not emulated: tests and scenarios set what they would report)."""
+        def write() -> Obj:
+            kind = self.handler.storage(resource)
+            current = self.handler.find(resource, (namespace or self.namespace) if kind.namespaced else None, name)
+            if current is None:
+                raise KeyError(f"{resource} {name} not found")
+            current["status"] = status
+            stored = self.handler.save(resource, current)
+            self.handler.settle()
+            return stored
+        return self.call(write)
 
     def get(self, resource: str, name: str, namespace: str | None = None) -> Obj | None:
         return self.call(self.handler.find, resource, namespace or self.namespace, name)
