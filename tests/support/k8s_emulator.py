@@ -397,6 +397,8 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                         await self._hold(fault.hang)
                         raise ApiError(504, "Timeout", "the emulator held this request (fault injected)")
                     raise fault.error(verb, kind, request.namespace, request.name)
+            if request.url.path == "/openapi/v2":  # kubectl validates a kind: List on the client side, with it
+                return aiohttp.web.Response(body=k8s_openapi.V2_DOCUMENT, content_type=k8s_openapi.V2_CONTENT_TYPE)
             if request.url.path.startswith("/openapi/v3"):  # what kubectl apply reads to validate
                 document = k8s_openapi.serve(request.url.path, self.served())
                 if document is None:

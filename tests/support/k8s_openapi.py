@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 VERSION = "v1.32.4"
+# /openapi/v2, which kubectl reads (as protobuf only) to validate on the client side what the v3 route cannot tell
+# it about (a kind: List): a Document with swagger "2.0" and no definitions, so that no object is rejected.
+V2_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+V2_DOCUMENT = b"\x0a\x032.0"
 
 
 class ServedKind(Protocol):
