@@ -533,8 +533,11 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                                    "your changes to the latest version and try again")
             if request.subresource == "status":
                 new = {**current, "status": new.get("status")}
-            elif "status" in kind.subresources and "status" in current:
-                new["status"] = current["status"]  # only the status subresource writes status
+            elif "status" in kind.subresources:  # only the status subresource writes status
+                if "status" in current:
+                    new["status"] = current["status"]
+                else:
+                    new.pop("status", None)
             new.setdefault("metadata", {}).update(name=current["metadata"]["name"])
             if kind.namespaced:
                 new["metadata"]["namespace"] = current["metadata"]["namespace"]
