@@ -25,7 +25,7 @@ description:
     C(minReplicas) >= 2 whose ScalingActive and AbleToScale conditions are not False); C(ha.pdb) (one PDB selecting
     the pods that allows a voluntary disruption, by policy and by its live C(disruptionsAllowed); none allowed, or
     one replica, is a V(WARN), two PDBs a V(FAIL)); C(ha.anti_affinity) (anti-affinity or topology spread on host
-    or zone that constrains: C(maxSkew) below the replicas; preferred-only without a zone spread is a V(WARN));
+    or zone that constrains, with C(maxSkew) below the replicas; preferred-only without a zone spread is a V(WARN));
     C(ha.pod_distribution_nodes) and C(ha.pod_distribution_zones) (where the ready pods actually run);
     C(ha.volume_access) (no ReadWriteOnce claim under several replicas); C(ha.network_policies) (the policies
     selecting the pods let them reach DNS, PostgreSQL, Redis and the AI providers on 443, and be reached by the

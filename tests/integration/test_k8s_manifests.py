@@ -159,4 +159,3 @@ def test_rendered_scenario_agrees_with_the_live_checks(tmp_path, scenario):
     expected.update(STATIC_SCENARIOS[scenario])
     assert statuses(result) == expected, {c["id"]: c["message"] for c in result["checks"] if c["status"] != "PASS"}
     assert result["verdict"] == ("GO" if "FAIL" not in expected.values() else "NO-GO")
-

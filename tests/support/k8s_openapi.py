@@ -34,8 +34,8 @@ def group_version_path(group: str, version: str) -> str:
 
 
 def _query(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": {"type": "string",
-                                                                              "uniqueItems": True}}
+    return {"name": name, "in": "query", "description": description,
+            "schema": {"type": "string", "uniqueItems": True}}
 
 
 def _operations(kind: ServedKind) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     snapshot,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Snapshot, selector_matches
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Snapshot
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
     CheckInputError,
     CheckSkipped,

@@ -63,9 +63,9 @@ def migration_jobs(snap: Snapshot, preferred: str | None) -> tuple[list[dict], l
     """(the Jobs that run the upgrade, preferred name first then newest first; the other Jobs with what they run)."""
     jobs = listing(snap, "jobs")
     upgrades = [job for job in jobs if upgrade_container(job) is not None]
-    others = ["%s (runs %s)" % (name_of(job), " ; ".join(command_line(c) or c.get("image", "?") for c in
-                                                       _pod_spec(job).get("containers") or []) or "nothing")
-              for job in jobs if upgrade_container(job) is None]
+    others = ["%s (runs %s)" % (name_of(job), " ; ".join(
+        command_line(c) or c.get("image", "?") for c in _pod_spec(job).get("containers") or []) or "nothing")
+        for job in jobs if upgrade_container(job) is None]
     upgrades.sort(key=lambda job: (name_of(job) == preferred, (job.get("metadata") or {}).get("creationTimestamp")
                                    or ""), reverse=True)
     return upgrades, others

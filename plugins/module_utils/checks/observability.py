@@ -129,7 +129,7 @@ def service_monitor(ctx: TargetContext):
     if not matches:
         detail = "; ".join(unmatched_ports + elsewhere) if unmatched_ports or elsewhere else \
             "none of %s selects Service(s) %s" % (", ".join(evidence["service_monitors"]) or "(none found)",
-                                                   ", ".join(evidence["services"]))
+                                                  ", ".join(evidence["services"]))
         return failed("No ServiceMonitor scrapes the Aragora Service: %s" % detail, **evidence)
     if len(scraped) > 1 or any(len(by) > 1 for by in scraped.values()):
         return warned("The Aragora pods are scraped %d times (%s): every pod's series are duplicated, and sums over "

@@ -31,8 +31,8 @@ def test_pod_security_levels():
     assert pod_security.violations(bare, "baseline") == []
     assert pod_security.violations(bare, "privileged") == pod_security.violations(bare, None) == []
     refused = pod_security.violations(bare, "restricted")
-    assert [v.split(" (")[0] for v in refused] == ["allowPrivilegeEscalation != false", "unrestricted capabilities",
-                                                    "runAsNonRoot != true", "seccompProfile"]
+    assert [v.split(" (")[0] for v in refused] == [
+        "allowPrivilegeEscalation != false", "unrestricted capabilities", "runAsNonRoot != true", "seccompProfile"]
     host = {"hostNetwork": True, "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
             "containers": [{"name": "c", "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}},
                             "ports": [{"containerPort": 80, "hostPort": 80}]}]}
