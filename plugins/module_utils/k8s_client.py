@@ -170,6 +170,7 @@ class Listing:
     items: list[dict] = dataclasses.field(default_factory=list)
     error: KubeError | None = None
     missing: str | None = None  # the custom resource's API is not served: its CRD is not installed
+    note: str | None = None  # what the listing could not cover (a namespace it was not allowed to list)
 
     def get(self) -> list[dict]:
         if self.error is not None:
@@ -186,6 +187,8 @@ class Snapshot:
     deployment: dict
     listings: dict[str, Listing]
     fetch_ms: float = 0.0
+    # False when the objects are rendered manifests: no status, no pods, nothing a controller writes.
+    live: bool = True
 
     def items(self, name: str) -> list[dict]:
         return self.listings[name].get()
@@ -264,10 +267,11 @@ class Cluster:
         except KubeError as exc:
             return Listing(error=exc)
 
-    def custom_listing(self, crd: tuple[str, str, str, bool], namespace: str) -> Listing:
+    def custom_listing(self, crd: tuple[str, str, str, bool], namespace: str | None) -> Listing:
+        """The custom objects of ``namespace`` (every namespace when None, or a cluster-scoped kind)."""
         group, version, plural, namespaced = crd
         resource = "%s.%s" % (plural, group)
-        if namespaced:
+        if namespaced and namespace:
             listing = self.listing("list", resource, namespace, self.custom.list_namespaced_custom_object,
                                    group, version, namespace, plural)
         else:
@@ -310,7 +314,35 @@ class Cluster:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             raise api_error(exc, "get", "pods/log", namespace) from None
 
-    def snapshot(self, namespace: str, deployment_name: str, cert_manager_namespace: str) -> Snapshot:
+    def monitoring_listing(self, crd: tuple[str, str, str, bool], namespaces: t.Sequence[str],
+                           own_namespace: str) -> Listing:
+        """The Prometheus Operator's objects where Prometheus looks (kube-prometheus-stack keeps them in its own
+        namespace): the given namespaces, else every namespace, else (that refused) the application's own."""
+        if namespaces:
+            found = Listing()
+            for namespace in namespaces:
+                part = self.custom_listing(crd, namespace)
+                if part.missing or part.error:
+                    return part
+                found.items.extend(part.items)
+            return found
+        everywhere = self.custom_listing(crd, None)
+        if everywhere.error is None or everywhere.error.status != 403:
+            return everywhere
+        own = self.custom_listing(crd, own_namespace)
+        own.note = ("only namespace %s was read: listing %s in every namespace was refused (give "
+                    "monitoring_namespaces, or grant list cluster-wide)" % (own_namespace, crd[2]))
+        return own
+
+    def read_namespace(self, name: str) -> Listing:
+        """The Namespace (its Pod Security labels) as a one-item listing; its error kept, not raised."""
+        try:
+            return Listing([self.call("get", "namespaces", None, self.core.read_namespace, name)])
+        except KubeError as exc:
+            return Listing(error=exc)
+
+    def snapshot(self, namespace: str, deployment_name: str, cert_manager_namespace: str,
+                 monitoring_namespaces: t.Sequence[str] = ()) -> Snapshot:
         """The Deployment (KubeError when it cannot be read), then every other listing concurrently."""
         started = time.monotonic()
         deployment = self.read_deployment(namespace, deployment_name)
@@ -337,8 +369,14 @@ class Cluster:
             "certificates": lambda: self.custom_listing(CERTIFICATES, ns),
             "issuers": lambda: self.custom_listing(ISSUERS, ns),
             "cluster_issuers": lambda: self.custom_listing(CLUSTER_ISSUERS, ns),
-            "service_monitors": lambda: self.custom_listing(SERVICE_MONITORS, ns),
-            "prometheus_rules": lambda: self.custom_listing(PROMETHEUS_RULES, ns),
+            "service_monitors": lambda: self.monitoring_listing(SERVICE_MONITORS, monitoring_namespaces, ns),
+            "prometheus_rules": lambda: self.monitoring_listing(PROMETHEUS_RULES, monitoring_namespaces, ns),
+            "namespace": lambda: self.read_namespace(ns),
+            "namespaces": lambda: self.listing("list", "namespaces", None, self.core.list_namespace),
+            "network_policies": lambda: self.listing("list", "networkpolicies.networking.k8s.io", ns,
+                                                     self.networking.list_namespaced_network_policy, ns),
+            "pvcs": lambda: self.listing("list", "persistentvolumeclaims", ns,
+                                         self.core.list_namespaced_persistent_volume_claim, ns),
         }
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             futures = {name: pool.submit(job) for name, job in jobs.items()}

@@ -50,6 +50,8 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "backup_cronjob": {"type": "str"},
     "certificate_name": {"type": "str"},
     "cert_manager_namespace": {"type": "str", "default": "cert-manager"},
+    "k8s_manifests": {"type": "path"},
+    "monitoring_namespaces": {"type": "list", "elements": "str", "default": []},
     "grafana_url": {"type": "str"},
     "grafana_token": {"type": "str", "no_log": True},
 }

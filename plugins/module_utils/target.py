@@ -76,6 +76,8 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "backup_cronjob": None,  # default: the CronJob that runs pg_dump or is named *backup*
     "certificate_name": None,  # default: the Certificates behind the Ingress's TLS secrets
     "cert_manager_namespace": "cert-manager",
+    "k8s_manifests": None,  # rendered manifests (file, directory, kustomization) instead of the live cluster
+    "monitoring_namespaces": None,  # where Prometheus looks; default: every namespace the identity may list
     "grafana_url": None,
     "grafana_token": None,
 }
