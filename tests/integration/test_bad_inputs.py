@@ -132,7 +132,8 @@ def test_one_empty_group_of_two_is_reported_and_the_other_play_runs(systemd_host
     assert result.returncode == 0, output(result)[-3000:]
     text = " ".join(result.stdout.split())
     assert "aragora_kubernetes (set by aragora_kubernetes_targets) matches no host: its play does nothing" in text
-    assert "Would roll a back from 2.11.1 to 2.10.0" in text
+    assert "TASK [aragora.ops.systemd_rollback : Switch the link to 2.10.0]" in text  # the systemd play ran (--check)
+    assert link(systemd_host) == "releases/2.11.1"
 
 
 def test_health_gate_does_not_retry_a_parameter_error(tmp_path):
