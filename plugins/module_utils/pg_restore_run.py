@@ -698,8 +698,8 @@ class Restore:
                 lines.append("The previous data is kept as database %s (drop it once the restored data is "
                              "accepted)." % old)
             if new and not swapped:
-                lines.append("The restored copy %s %s." % (new, "exists (verification %s; drop it when done, or "
-                                                           "rerun to resume)" % steps["verify"] if new in present
+                lines.append("The restored copy %s %s." % (new, "exists (verification: %s; drop it when done)"
+                                                           % steps["verify"] if new in present
                                                            else "does not exist (none is left behind)"))
         if blocked:
             lines.append("New connections are still refused to %s: ALTER DATABASE ... WITH ALLOW_CONNECTIONS true "
