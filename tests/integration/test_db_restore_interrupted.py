@@ -247,8 +247,9 @@ def test_an_empty_or_partial_manifest_fails_verification_and_nothing_is_swapped(
     assert pg.psql(CHECKSUM_SQL)[0][0] == sums["live_sum"]  # live data untouched
     copies = [name for name in pg.databases() if name.startswith("aragora_restore_")]
     assert len(copies) == 1  # kept for inspection, and the summary says so because it is there
-    assert "The restored copy %s exists" % copies[0] in text
+    final = text[text.rindex("DATABASE RESTORE FAILED"):]  # the run's last word, observed after the always section
+    assert "The restored copy %s exists" % copies[0] in final
     # The state was closed by the always section: the summary must not promise that a rerun resumes.
-    assert "The restore state is closed" in text and "resumes it" not in text
+    assert "The restore state is closed" in final and "resumes it" not in final, final
     (record,) = [json.load(open(p)) for p in glob.glob(os.path.join(run.reports, "incident-*-db-restore-*.json"))]
     assert record["outcome"] == "failed" and record["verification"]["row_counts_verified"] is False
