@@ -156,3 +156,18 @@ def test_health_gate_does_not_retry_a_parameter_error(tmp_path):
     assert "api_url must start with http:// or https://" in output(result)
     assert "FAILED - RETRYING" not in output(result) and '"attempts": 1' in result.stdout, result.stdout[-2000:]
     assert time.monotonic() - began < 20
+
+
+@pytest.mark.parametrize("bad,says", [
+    ({"aragora_golive_watch_interval": 0}, "aragora_golive_watch_interval must be a number of seconds above 0"),
+    ({"aragora_rollback_health_timeout": -1}, "aragora_rollback_health_timeout must be a number of seconds above 0"),
+    ({"aragora_api_url": "aragora.example.com"}, "aragora_api_url must start with http:// or https://"),
+])
+def test_golive_refuses_a_bad_input_before_any_check_or_smoke_debate(tmp_path, bad, says):
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"web1": {
+        "aragora_api_url": "http://127.0.0.1:9", "aragora_report_dir": str(tmp_path / "reports")}}, "aragora")
+    result = run_playbook("golive.yml", inventory, {"aragora_golive_watch": True, **bad}, timeout=120)
+    assert result.returncode != 0
+    assert says in output(result) and "nothing was changed" in output(result), output(result)[-3000:]
+    assert "TASK [aragora.ops.golive : Post-launch smoke test" not in result.stdout
+    assert "TASK [aragora.ops.golive : Pre-launch health check" not in result.stdout
