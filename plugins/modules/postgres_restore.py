@@ -202,7 +202,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aragora.ops.plugins.module_utils import pg_restore_run
 from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
-from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore, RestoreError, Writers
+from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
 
 READ_ONLY_STEPS = ("plan", "validate")
 
@@ -293,7 +293,8 @@ def main() -> None:
             report = run_step(module, restore)
     except (RestoreError, ArchiveError, OSError) as exc:
         extra = {}
-        if restore is not None and restore.state.open:
+        # Refused because another run holds the restore: its message says it all, the state is that run's.
+        if restore is not None and restore.state.open and not isinstance(exc, RestoreBusy):
             try:
                 extra = restore.where_things_stand(Writers(params))
             except (RestoreError, ArchiveError, OSError) as observing:
