@@ -166,3 +166,42 @@ def test_archive_tables_come_from_the_table_of_contents():
 3591; 0 16401 SEQUENCE SET public debates_id_seq aragora
 """
     assert pg_archive.archive_tables(listing) == {"public._schema_versions", 'public."Users"'}
+
+
+def test_a_process_is_named_by_pid_and_start_time():
+    me = {"pid": os.getpid(), "start": pg_restore_run.process_start(os.getpid())}
+    assert me["start"] and pg_restore_run.controller_alive(me)
+    assert not pg_restore_run.controller_alive({**me, "start": str(int(me["start"]) + 1)})  # a reused pid
+    assert not pg_restore_run.controller_alive(None)
+    assert pg_restore_run.find_controller() is None  # pytest does not run under ansible-playbook
+
+
+def test_a_step_running_elsewhere_refuses_the_next_one_naming_it(tmp_path):
+    import fcntl  # pylint: disable=import-outside-toplevel
+    restore = _restore_with_state(tmp_path, Server("127.0.0.1", 1, database="aragora", connect_timeout=2))
+    holder = {"pid": 4242, "step": "restore", "since": "2026-12-01T09:00:00Z", "host": "db1", "run_token": "t-1",
+              "controller": None}
+    with open(restore.state.lock_path, "w", encoding="utf-8") as handle:
+        json.dump(holder, handle)
+        handle.flush()
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # another open file: the step's flock conflicts with it
+        with pytest.raises(pg_restore_run.RestoreBusy) as refused:
+            with restore.exclusive("plan"):
+                pytest.fail("ran while another step held the lock")
+    message = str(refused.value)
+    assert "step restore, process 4242 on db1" in message and "run t-1" in message
+    assert "this run changed nothing" in message and not restore.locked
+
+
+def test_a_new_run_takes_over_only_from_a_run_that_is_gone(tmp_path, monkeypatch):
+    alive = {"pid": os.getpid(), "start": pg_restore_run.process_start(os.getpid())}
+    restore = _restore_with_state(tmp_path, owner={"token": "old", "controller": alive, "host": os.uname()[1]})
+    restore.params = {**restore.params, "run_token": "new"}
+    with pytest.raises(pg_restore_run.RestoreBusy, match="another run is restoring aragora now"):
+        restore._claim("plan")  # pylint: disable=protected-access
+    with pytest.raises(pg_restore_run.RestoreBusy, match="run old now drives the restore"):
+        restore._claim("restore")  # pylint: disable=protected-access
+    monkeypatch.setattr(pg_restore_run, "controller_alive", lambda controller: False)
+    restore._claim("plan")  # pylint: disable=protected-access
+    assert restore.state.data["owner"]["token"] == "new" and restore.taken_over_from["token"] == "old"
+    assert StateFile(str(tmp_path), "aragora").data["takeovers"][-1]["from"] == "old"
