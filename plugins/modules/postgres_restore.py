@@ -187,10 +187,15 @@ row_counts:
   returned: when O(step=verify)
   type: dict
 where_things_stand:
-  description: On failure and at V(finish) - which database holds what, where the safety dump is, whether the
-    writers run, and how to finish by hand.
-  returned: on failure of a restore in progress, and at V(finish)
+  description: On failure and at V(finish) - as observed at that moment, which databases exist and which holds
+    what, whether new connections are still refused, whether the safety dump is on disk, the writers' replicas or
+    unit state, whether the state file is still open (then a rerun resumes), and how to finish by hand.
+  returned: on failure of a restore in progress (not when refused because another run holds it), and at V(finish)
   type: str
+state_open:
+  description: Whether the restore state is still open (a rerun resumes it) when RV(where_things_stand) was written.
+  returned: with RV(where_things_stand)
+  type: bool
 evidence:
   description: The evidence written by V(drill).
   returned: when O(step=drill)
