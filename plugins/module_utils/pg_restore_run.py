@@ -357,8 +357,8 @@ class Restore:
         session.close()
         who = "; ".join("backend %s from %s (%s) since %s" % tuple(row) for row in holders if len(row) == 4)
         raise RestoreBusy("another restore of %s holds its PostgreSQL advisory lock on %s (%s): two restores of one "
-                           "database at once are refused, this run changed nothing"
-                           % (self.database, self.server.where(), who or "holder not visible to this role"))
+                          "database at once are refused, this run changed nothing"
+                          % (self.database, self.server.where(), who or "holder not visible to this role"))
 
     def _claim(self, step: str) -> None:
         """This run drives the restore recorded in the state file, or RestoreError. A new run (another run token)
@@ -370,10 +370,9 @@ class Restore:
         if owner.get("token") == token:
             return
         if owner.get("token") and step != "plan":
+            taken_at = (self.state.data.get("takeovers") or [{}])[-1].get("at", "?")
             raise RestoreBusy("run %s now drives the restore of %s (it took over at %s): this run stops here and "
-                               "changed nothing in this step" % (owner["token"], self.database,
-                                                                 (self.state.data.get("takeovers") or [{}])[-1]
-                                                                 .get("at", "?")))
+                              "changed nothing in this step" % (owner["token"], self.database, taken_at))
         previous = owner.get("controller")
         if owner.get("token") and previous and owner.get("host") == socket.gethostname():
             if controller_alive(previous):
@@ -613,8 +612,7 @@ class Restore:
         reopened = []
         for oid, allowed in blocked.items():
             for (name,) in self._sql("SELECT datname FROM pg_database WHERE oid = %d" % int(oid)):
-                self._sql("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %s" % (_ident(name), "true" if allowed else
-                                                                          "false"))
+                self._sql("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %s" % (_ident(name), str(bool(allowed)).lower()))
                 reopened.append(name)
         if blocked:
             self.state.data.pop("connections_blocked", None)
@@ -750,8 +748,8 @@ class Restore:
         if now["was_active"] or not before["was_active"]:
             return "The writers are as before the restore: unit %s %s." % (
                 now["unit"], "active" if now["was_active"] else "not running (it was not running before either)")
-        return "The writers are NOT back: unit %s is not active (it was before): %s." % (now["unit"],
-                                                                                        Writers.by_hand(before))
+        return "The writers are NOT back: unit %s is not active (it was before): %s." % (
+            now["unit"], Writers.by_hand(before))
 
 
 def verify_database(server: Server, database: str, manifest: t.Mapping[str, t.Any] | None,
