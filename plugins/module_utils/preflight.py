@@ -14,6 +14,7 @@ Plain functions, no Ansible: each rule takes the value and returns the normalise
 
 from __future__ import annotations
 
+import math
 import re
 import typing as t
 import urllib.parse
@@ -32,7 +33,7 @@ def _number(value: t.Any) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise InputError("must be a number, got %r" % (value,)) from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise InputError("must be a finite number, got %r" % (value,))
     return number
 

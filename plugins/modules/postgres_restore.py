@@ -266,7 +266,7 @@ def main() -> None:
             "in_cluster": {"type": "bool", "default": False},
             "api_timeout": {"type": "float", "default": 10},
             "unit": {"type": "str", "default": "aragora.service"},
-            "run_token": {"type": "str"},
+            "run_token": {"type": "str", "no_log": False},  # names a run, grants nothing
             "outcome": {"type": "str", "choices": ["succeeded", "failed"], "default": "succeeded"},
             "scratch_database": {"type": "str"},
             "evidence_file": {"type": "path"},

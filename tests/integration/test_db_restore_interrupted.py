@@ -154,7 +154,7 @@ def test_ansible_playbook_killed_at_each_step_leaves_no_process_and_the_rerun_fi
     assert pg.psql(CHECKSUM_SQL)[0][0] in (sums["live_sum"], sums["backup_sum"])
     rerun_mark = uuid.uuid4().hex
     rerun = start_playbook(run, rerun_mark, {"aragora_restore_confirm": True})
-    out, _ = rerun.communicate(timeout=300)
+    out = rerun.communicate(timeout=300)[0]
     assert rerun.returncode == 0, out[-5000:]
     assert "RESUMING run %s" % state["run_id"] in out
     assert_restored_once(pg, sums, state["run_id"])
@@ -172,7 +172,7 @@ def test_a_second_run_at_the_same_time_is_refused_and_changes_nothing(tmp_path, 
     try:
         wait_for_step(run, first, "stop_writers")
         second = run.playbook(extra={"aragora_restore_confirm": True}, timeout=300)
-        first_out, _ = first.communicate(timeout=300)
+        first_out = first.communicate(timeout=300)[0]
     finally:
         if first.poll() is None:
             first.kill()
