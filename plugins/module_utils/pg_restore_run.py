@@ -674,7 +674,9 @@ class Restore:
         if not self.state.open:
             return {"step": "finish", "changed": False, "message": "no open restore state"}
         history = self.state.close(outcome)
-        summary = self.where_things_stand(writers)  # observed once closed: says it is closed
+        # Observed once closed (it says so). The writers were observed by start_writers moments ago when it
+        # brought them back; only otherwise are they read again.
+        summary = self.where_things_stand(None if self.state.done("start_writers") else writers)
         return {"step": "finish", "changed": True, "state_history": history, "outcome": outcome,
                 "message": "restore state closed (%s), kept as %s" % (outcome, history), **summary}
 
@@ -727,10 +729,12 @@ class Restore:
         return {"steps": steps, "where_things_stand": " ".join(line for line in lines if line),
                 "state_file": self.state.path, "state_open": self.state.open}
 
-    @staticmethod
-    def _writers_now(before: t.Mapping[str, t.Any] | None, writers: "Writers | None") -> str:
+    def _writers_now(self, before: t.Mapping[str, t.Any] | None, writers: "Writers | None") -> str:
         if not before or before.get("kind") == "none":
             return ""
+        started = self.state.step("start_writers")
+        if writers is None and started.get("status") == "done":
+            return "The writers were brought back: %s (seen at %s)." % (started.get("detail"), started.get("at"))
         if writers is None:
             return "The writers (%s before the restore) were not observed; to bring them back: %s." % (
                 Writers.describe_state(before), Writers.by_hand(before))
@@ -818,6 +822,7 @@ class Writers:
         self.kind = params.get("writers") or "none"
         self.params = params
         self.timeout = float(params.get("writers_timeout") or 300)
+        self.cluster: t.Any = None  # one client per module run: stop/start and the observation after a failure
 
     def describe(self) -> str:
         if self.kind == "kubernetes":
@@ -845,6 +850,11 @@ class Writers:
 
     # Kubernetes through the collection's client layer (kubeconfig loading and error sentences).
     def _cluster(self) -> t.Any:
+        if self.cluster is None:
+            self.cluster = self._connect()
+        return self.cluster
+
+    def _connect(self) -> t.Any:
         from ansible_collections.aragora.ops.plugins.module_utils import k8s_client  # pylint: disable=import-outside-toplevel
         target = k8s_client.ClusterTarget(kubeconfig=self.params.get("kubeconfig"), context=self.params.get("context"),
                                           in_cluster=bool(self.params.get("in_cluster")),
