@@ -62,6 +62,28 @@ def secret_values(values: t.Mapping[str, str]) -> set[str]:
     return found
 
 
+# The module options that hold a URL, which may carry a password (https://user:pw@host, redis://:pw@host).
+URL_OPTIONS = ("api_url", "http_url", "ws_url", "grafana_url", "database_url", "redis_url", "prometheus_url")
+
+
+def parameter_secrets(params: t.Mapping[str, t.Any]) -> set[str]:
+    """The secrets inside a module's parameters beyond its no_log options: the secret values of ``config`` and the
+    passwords of URL options. Tolerant of parameters not yet validated (any shape)."""
+    config = params.get("config")
+    found = set()
+    if isinstance(config, dict):
+        found = secret_values({str(k): "" if v is None else str(v) for k, v in config.items()})
+    for name in URL_OPTIONS:
+        value = params.get(name)
+        if not isinstance(value, str) or "@" not in value:
+            continue
+        # A URL given without its scheme (rejected, and echoed in the message) may still carry a password.
+        password = url_password(value if "://" in value else "//" + value)
+        if password:
+            found.update((password, urllib.parse.unquote(password)))
+    return found
+
+
 @dataclasses.dataclass
 class EnvFileInfo:
     path: str

@@ -90,7 +90,7 @@ class HttpClient:
                                   allow_redirects=allow_redirects) as response:
                 observation.status = response.status_code
                 observation.headers = CaseInsensitiveDict(response.headers)
-                observation.body = self._read_body(response, started)
+                observation.body = read_bounded(response.raw, started, self.timeout, self.max_body_bytes)
         except BodyTooLarge:
             observation.error = "answered %s with a body larger than %d bytes (limit: max_body_bytes)" % (
                 observation.status, self.max_body_bytes)
@@ -104,31 +104,33 @@ class HttpClient:
     def get(self, path: str, **kwargs: t.Any) -> HttpObservation:
         return self.request("GET", path, **kwargs)
 
-    def _read_body(self, response: t.Any, started: float) -> bytes:
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise BodyTooLarge()
-        chunks, size = [], 0
-        while True:
-            # read1: at most one socket read, so a server trickling a byte a second still meets the deadline
-            # (iter_content would wait for a whole chunk).
-            chunk = response.raw.read1(_CHUNK, decode_content=True)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BodyTooLarge()
-            if time.monotonic() - started > self.timeout:
-                raise DeadlineExceeded()
-            chunks.append(chunk)
-
-
 class BodyTooLarge(Exception):
     pass
 
 
 class DeadlineExceeded(Exception):
     pass
+
+
+def read_bounded(raw: t.Any, started: float, timeout: float, max_body_bytes: int) -> bytes:
+    """The body of a urllib3 response, read by at most ``max_body_bytes`` (BodyTooLarge past them) and within
+    ``timeout`` seconds of ``started`` (DeadlineExceeded after): what every HTTP client here reads bodies with."""
+    declared = raw.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        raise BodyTooLarge()
+    chunks, size = [], 0
+    while True:
+        # read1: at most one socket read, so a server trickling a byte a second still meets the deadline
+        # (iter_content would wait for a whole chunk).
+        chunk = raw.read1(_CHUNK, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_body_bytes:
+            raise BodyTooLarge()
+        if time.monotonic() - started > timeout:
+            raise DeadlineExceeded()
+        chunks.append(chunk)
 
 
 def describe_request_error(exc: Exception, timeout: float) -> str:

@@ -23,8 +23,11 @@ def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
     """The cluster the options name, or None when they name none."""
     if not (options.get("kubeconfig") or options.get("kube_context") or options.get("k8s_in_cluster")):
         return None
+    timeout = float(options.get("timeout") or 10.0)
+    # The checks' reads share one timeout in all, as the HTTP checks' concurrent requests do: a trickling API
+    # server costs the run one timeout, not one per round of calls.
     return ClusterTarget(options.get("kubeconfig") or None, options.get("kube_context") or None,
-                         bool(options.get("k8s_in_cluster")), float(options.get("timeout") or 10.0))
+                         bool(options.get("k8s_in_cluster")), timeout, total_timeout=timeout)
 
 
 def cluster(ctx: TargetContext) -> Cluster:
