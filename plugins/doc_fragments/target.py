@@ -111,12 +111,13 @@ options:
   database_url:
     description:
       - PostgreSQL DSN to probe; by default the one the application uses (C(DATABASE_URL), legacy
-        C(ARAGORA_POSTGRES_DSN)) from the configuration.
+        C(ARAGORA_POSTGRES_DSN)) from the configuration. Its password is masked in every output; the rest of
+        the URL is shown as evidence.
     type: str
   redis_url:
     description:
       - Redis URL to probe; by default the one the application uses (C(ARAGORA_REDIS_URL), legacy C(REDIS_URL)) from
-        the configuration.
+        the configuration. Its password is masked in every output; the rest of the URL is shown as evidence.
     type: str
   backup_dir:
     description:

@@ -97,7 +97,11 @@ def run_one(spec: CheckSpec, context: t.Any) -> dict:
     except CheckSkipped as exc:
         outcome = Outcome(SKIP, str(exc))
     except CheckInputError as exc:
-        outcome = Outcome(FAIL, "%s: %s" % (spec.title, exc))
+        # A named cause (causes.CouldNotJudge) brings its own remediation: the check's own is about the defect it
+        # looks for, which it could not see.
+        cause = getattr(exc, "cause", None)
+        outcome = Outcome(FAIL, "%s: %s" % (spec.title, exc), {"could_not_judge": cause} if cause else {},
+                          getattr(exc, "remediation", None))
     except Exception as exc:  # pylint: disable=broad-exception-caught  # a bug in one check must not hide the others
         outcome = Outcome(FAIL, "check %s could not complete: %s: %s" % (spec.id, type(exc).__name__, exc),
                           remediation="This is a defect in aragora.ops; please report it with this message.")
