@@ -22,6 +22,8 @@ except ImportError:  # reported by the module through missing_required_lib
     requests = None  # type: ignore[assignment]
     CaseInsensitiveDict = dict  # type: ignore[misc,assignment]
 
+from ansible_collections.aragora.ops.plugins.module_utils.config import mask_url
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 _CHUNK = 64 * 1024
@@ -82,7 +84,7 @@ class HttpClient:
     def request(self, method: str, path: str, headers: t.Mapping[str, str] | None = None,
                 allow_redirects: bool = True, json_body: t.Any = None) -> HttpObservation:
         url = self.url(path)
-        observation = HttpObservation(method, url)
+        observation = HttpObservation(method, mask_url(url))  # the URL is evidence; a password in it is not
         started = time.monotonic()
         try:
             with requests.request(method, url, headers={**self.headers, **(headers or {})}, json=json_body,

@@ -228,14 +228,14 @@ class BoundedTransport:
         except urllib3.exceptions.NewConnectionError:
             raise  # refused or unreachable: not a timeout, though urllib3 derives it from one
         except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError):
-            raise DeadlineExceeded("%g s" % budget) from None
+            raise DeadlineExceeded("%g s" % self.target.timeout) from None
         try:
             body = read_bounded(response, started, budget, self.target.max_body_bytes)
         except (BodyTooLarge, DeadlineExceeded, urllib3.exceptions.ReadTimeoutError) as exc:
             response.close()  # the rest of the answer is not wanted: the connection must not be reused
             if isinstance(exc, BodyTooLarge):
                 raise BodyTooLarge(self.target.max_body_bytes) from None
-            raise DeadlineExceeded("%g s" % budget) from None
+            raise DeadlineExceeded("%g s" % self.target.timeout) from None
         response.release_conn()
         return urllib3.HTTPResponse(body=body, headers=response.headers, status=response.status,
                                     reason=response.reason, preload_content=True, request_method=method,
