@@ -146,6 +146,8 @@ def describe_request_error(exc: Exception, timeout: float) -> str:
         if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
             return "TLS handshake failed: the port does not speak TLS (use http:// or the TLS port)"
         return "TLS handshake failed: %s" % _last_reason(text)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "redirected again and again (%s): a redirect loop; point the URL at the server itself" % text
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
         return "no answer within %g s (timeout)" % timeout
     if isinstance(exc, requests.exceptions.ConnectionError):

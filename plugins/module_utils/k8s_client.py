@@ -75,9 +75,10 @@ _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not
 class KubeError(Exception):
     """An API call that did not answer what was asked; ``str()`` is a sentence naming the call and what to fix."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, wrong_answer: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.wrong_answer = wrong_answer  # an answer came, but not the object or list asked for
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +151,9 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
         phrase = "%d %s" % (status, _REASONS.get(status, exc.reason or "error"))
         if status == 401:
             return KubeError("%s %s%s: %s: the cluster rejected the credentials (expired token or certificate?): %s"
+                             % (verb, resource, where, phrase, detail), status)
+        if status == 429:
+            return KubeError("%s %s%s: %s: throttled by the API server's rate limiter (API priority and fairness): %s"
                              % (verb, resource, where, phrase, detail), status)
         if status == 403:
             return KubeError("%s %s%s: %s: the identity in use may not %s %s; grant it with a Role/ClusterRole "
@@ -395,11 +399,11 @@ class Cluster:
             answer = json.loads(data)
         except ValueError:
             raise KubeError("%s %s%s at %s: the API server's answer is not JSON: %r"
-                            % (verb, resource, _where(namespace), self.server, data[:100])) from None
+                            % (verb, resource, _where(namespace), self.server, data[:100]), wrong_answer=True) from None
         problem = shape_problem(verb, resource, answer)
         if problem:
             raise KubeError("%s %s%s at %s: %s: is the kubeconfig's server a Kubernetes API server?"
-                            % (verb, resource, _where(namespace), self.server, problem))
+                            % (verb, resource, _where(namespace), self.server, problem), wrong_answer=True)
         return answer
 
     @property

@@ -225,6 +225,63 @@ def test_slow_server_run_ends_within_the_timeout(fault_server, mode, record_prop
     assert_fails_with(result, SLOW_FAULTS[mode])
 
 
+def test_each_endpoint_is_fetched_once_per_run(fault_server):
+    """The checks share what they read: one request per endpoint and distinct request (the CORS probe's Origin
+    makes /api/health twice), so a run does not spend the server's rate limit on itself."""
+    server = fault_server("healthy")
+    run_target(probe_params(server.url))
+    paths = [path for _method, path in server.seen]
+    repeated = {path: paths.count(path) for path in set(paths) if paths.count(path) > 1}
+    assert repeated == {"/api/health": 2}, repeated
+
+
+def test_a_brief_throttle_is_waited_out_once(fault_server):
+    """A 429 whose Retry-After fits in the timeout is waited out once, and the checks judge the real answer."""
+    server = fault_server("throttled_once", retry_after=1)
+    checks = by_id(run_target(probe_params(server.url, groups=["health"])))
+    assert all(checks[check_id]["status"] == "PASS" for check_id in HEALTH_JSON), checks
+    assert [path for _method, path in server.seen].count("/readyz") == 2
+
+
+def test_a_persistent_throttle_is_named_as_such(fault_server):
+    """Still 429 after the one wait: "throttled by the server's rate limiter", with its own remediation, never
+    "did not answer 200"."""
+    server = fault_server("throttled", retry_after=1)
+    checks = by_id(run_target(probe_params(server.url)))
+    for check_id in HEALTH_JSON + METRICS:
+        check = checks[check_id]
+        assert check["status"] == "FAIL" and "throttled by the server's rate limiter" in check["message"], check
+        assert "did not answer 200" not in check["message"]
+        assert check["evidence"]["could_not_judge"] == "throttled" and "rate limiter" in check["remediation"]
+    assert [path for _method, path in server.seen].count("/readyz") == 2
+
+
+@pytest.mark.parametrize("mode", ["unauthorized", "forbidden", "http_500", "malformed_json"])
+def test_response_time_does_not_pass_on_an_error_answer(fault_server, mode):
+    server = fault_server(mode)
+    check = by_id(run_target(probe_params(server.url, groups=["health"])))["health.response_time"]
+    assert check["status"] == "FAIL", check
+
+
+def test_a_wrong_api_token_is_not_an_open_circuit_breaker(fault_server):
+    server = fault_server("unauthorized")
+    check = by_id(run_target(probe_params(server.url, api_token="wrong-token", groups=["providers"])))[
+        "providers.circuit_breakers"]
+    assert check["status"] == "FAIL" and "api_token" in check["message"], check
+    assert "is open" not in check["remediation"] and "api_token" in check["remediation"]
+
+
+def test_an_env_file_that_is_a_fifo_is_refused_at_once(tmp_path):
+    """A FIFO (no writer) as env file: refused as not a regular file, never a hang on open."""
+    fifo = tmp_path / "aragora.env"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    checks = by_id(run_target({**probe_params("", groups=["security"]), "api_url": None, "env_file": str(fifo)}))
+    assert time.monotonic() - started < TIMEOUT
+    check = checks["security.environment_mode"]
+    assert check["status"] == "FAIL" and "not a regular file (it is a FIFO)" in check["message"], check
+
+
 # A server answering an error proves nothing about its version or CORS policy; the checks should say so.
 ERROR_ANSWERS = sorted(set(ANSWER_FAULTS) - {"degraded"})
 

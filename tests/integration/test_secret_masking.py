@@ -5,6 +5,7 @@ output and the log are searched for every secret value. One playbook run for eve
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -76,3 +77,18 @@ def test_no_secret_in_verbose_output_or_log_when_a_module_rejects_its_parameters
                   "api_url must start with http:// or https://", "Unsupported parameters"):
         assert words in output, words
     assert os.path.getsize(log) > 0
+
+
+def test_a_url_without_password_is_shown_and_a_password_in_it_is_masked():
+    """redis_url and database_url are evidence: only their password is masked, not the whole URL."""
+    from tests.support.fault_server import closed_port  # pylint: disable=import-outside-toplevel
+    from tests.support.module_runner import run_module  # pylint: disable=import-outside-toplevel
+
+    port = closed_port()
+    plain = run_module("redis_check", {"redis_url": "redis://127.0.0.1:%d/0" % port, "timeout": 2})
+    connection = next(check for check in plain["checks"] if check["id"] == "redis.connection")
+    assert "redis://127.0.0.1:%d/0" % port in connection["message"], connection["message"]
+    secret = run_module("redis_check", {"redis_url": "redis://:%s@127.0.0.1:%d/0" % (REDIS_PASSWORD, port),
+                                        "timeout": 2})
+    text = json.dumps(secret)
+    assert REDIS_PASSWORD not in text and "127.0.0.1:%d/0" % port in text
