@@ -42,7 +42,9 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for each network call (connect, and the whole answer).
+      - Seconds to wait for each network call (connect, and the whole answer). The Kubernetes reads of one target
+        share one such timeout in all, and a Redis probe's commands too; a C(429) whose C(Retry-After) fits in it is
+        waited out once.
     type: float
     default: 10
   validate_certs:
