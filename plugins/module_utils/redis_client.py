@@ -131,8 +131,8 @@ def observe(target: RedisTarget, options: ProbeOptions) -> RedisObservation:
                 return RedisObservation(target, [_observe_node(client, _url_address(target.url), options)])
             except (redis.RedisError, OSError, ValueError):  # ValueError: a read on the socket the deadline closed
                 if deadline.passed.is_set():
-                    raise RedisProbeError("Redis at %s did not answer completely within %g s (timeout): its "
-                                          "answer trickles in or never ends; is it a Redis server?"
+                    raise RedisProbeError("Redis at %s did not answer within %g s (timeout): no complete answer "
+                                          "came (silent, trickling or endless); is it a Redis server?"
                                           % (target.describe(), options.timeout)) from None
                 raise
     except RedisProbeError as exc:

@@ -435,7 +435,7 @@ DEPENDENCIES: dict[str, Dependency] = {dep.name: dep for dep in (
                HTTP_MODES + ("empty_object", "json_string"),
                {"garbage": r"without a valid HTTP answer|not JSON", "redirect_loop": r"30\d|redirect",
                 "throttled": r"429"},
-               {"huge_body": {"body_bytes": k8s_client.MAX_BODY_BYTES + MiB}}),
+               {"huge_body": {"body_bytes": k8s_client.MAX_BODY_BYTES + MiB, "chunk_bytes": MiB}}),
 )}
 
 # The Kubernetes listings broken while the Deployment reads fine: what each check reads then is the fault itself.
