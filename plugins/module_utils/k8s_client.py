@@ -164,8 +164,7 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
     if isinstance(exc, TotalDeadlineExceeded):
         return KubeError("%s %s%s: %s" % (verb, resource, where, exc))
     if isinstance(exc, DeadlineExceeded):
-        return KubeError("%s %s%s: no complete answer from the API server within %s (timeout)"
-                         % (verb, resource, where, exc))
+        return KubeError("%s %s%s: %s" % (verb, resource, where, exc))
     if isinstance(exc, BodyTooLarge):
         return KubeError("%s %s%s: the API server's answer is larger than %s bytes: not an answer this client reads"
                          % (verb, resource, where, exc))
@@ -232,14 +231,16 @@ class BoundedTransport:
         except urllib3.exceptions.NewConnectionError:
             raise  # refused or unreachable: not a timeout, though urllib3 derives it from one
         except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError):
-            raise DeadlineExceeded("%g s" % self.target.timeout) from None
+            raise DeadlineExceeded("no answer from the API server in time (within %g s, timeout)"
+                                   % self.target.timeout) from None
         try:
             body = read_bounded(response, started, budget, self.target.max_body_bytes)
         except (BodyTooLarge, DeadlineExceeded, urllib3.exceptions.ReadTimeoutError) as exc:
             response.close()  # the rest of the answer is not wanted: the connection must not be reused
             if isinstance(exc, BodyTooLarge):
                 raise BodyTooLarge(self.target.max_body_bytes) from None
-            raise DeadlineExceeded("%g s" % self.target.timeout) from None
+            raise DeadlineExceeded("no complete answer from the API server within %g s (timeout)"
+                                   % self.target.timeout) from None
         response.release_conn()
         return urllib3.HTTPResponse(body=body, headers=response.headers, status=response.status,
                                     reason=response.reason, preload_content=True, request_method=method,
