@@ -106,6 +106,7 @@ class HttpClient:
     def get(self, path: str, **kwargs: t.Any) -> HttpObservation:
         return self.request("GET", path, **kwargs)
 
+
 class BodyTooLarge(Exception):
     pass
 
