@@ -533,3 +533,59 @@ def test_fault_matrix(tmp_path, record_property):
     print("fault matrix: %d cells, %d clean; worst case per dependency: %s" % (
         len(cells), len(cells) - len(dirty), ", ".join("%s %.2f s" % item for item in sorted(worst.items()))))
     assert not dirty, "\n".join("%s: %s" % (name, "; ".join(problems)) for name, problems in sorted(dirty.items()))
+
+
+# --- bad inputs: what an operator can get wrong, each a clear FAIL naming the input, at once -------------------------
+
+def _bad_env_file(directory: str, kind: str) -> str:
+    path = os.path.join(directory, "aragora-%s.env" % kind)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        os.mkdir(path)
+    elif kind == "not_utf8":
+        with open(path, "wb") as handle:
+            handle.write(b"ARAGORA_ENV=\xff\xfeproduction\n")
+    return path  # "missing": nothing there
+
+
+BAD_INPUTS: dict[str, tuple[t.Callable[[str], dict[str, t.Any]], str, str]] = {
+    # name: (params for a scratch directory, a check that must FAIL, what its message must say)
+    "env file is a FIFO": (lambda d: {"env_file": _bad_env_file(d, "fifo"), "groups": ["security"]},
+                           "security.environment_mode", r"not a regular file \(it is a FIFO\)"),
+    "env file is a directory": (lambda d: {"env_file": _bad_env_file(d, "directory"), "groups": ["security"]},
+                                "security.environment_mode", r"cannot read env file .*directory"),
+    "env file missing": (lambda d: {"env_file": _bad_env_file(d, "missing"), "groups": ["security"]},
+                         "security.environment_mode", r"cannot read env file .*No such file"),
+    "env file not UTF-8": (lambda d: {"env_file": _bad_env_file(d, "not_utf8"), "groups": ["security"]},
+                           "security.environment_mode", r"not UTF-8"),
+    "kubeconfig missing": (lambda d: {"kubeconfig": os.path.join(d, "none.yml"), "groups": ["ha"]},
+                           "ha.replicas", r"cannot use kubeconfig"),
+    "kubeconfig not YAML": (lambda d: {"kubeconfig": _write(d, "kc.yml", "clusters: [unclosed"), "groups": ["ha"]},
+                            "ha.replicas", r"cannot use kubeconfig"),
+    "database_url not a DSN": (lambda d: {"database_url": "not a dsn at all", "groups": ["database"]},
+                               "database.connection", r"DSN|invalid|cannot"),
+    "redis_url with a bad port": (lambda d: {"redis_url": "redis://:%s@127.0.0.1:notaport/0" % PASSWORD,
+                                             "groups": ["redis"]}, "redis.connection", r"port|cannot be used"),
+}
+
+
+def _write(directory: str, name: str, text: str) -> str:
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_a_clear_fail_at_once(tmp_path, case):
+    make_params, check_id, pattern = BAD_INPUTS[case]
+    params = {**probe_params("", config=MATRIX_CONFIG), "api_url": None, **make_params(str(tmp_path))}
+    started = time.monotonic()
+    result = run_target(params)
+    assert time.monotonic() - started < TIMEOUT
+    checks = by_id(result)
+    assert_no_crash(checks.values())
+    check = checks[check_id]
+    assert check["status"] == "FAIL" and re.search(pattern, check["message"]), check["message"]
+    assert not any(secret in json.dumps(result) for secret in MATRIX_SECRETS)
