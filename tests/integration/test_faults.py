@@ -482,6 +482,10 @@ def run_cell(dependency: str, mode: str, directory: str) -> dict[str, t.Any]:
             "cause": dep.causes.get(mode, CAUSES[mode])}
 
 
+# The dependencies whose checks say they could not judge, with the cause's remediation (causes.py): not only a FAIL.
+NAMED_CAUSE = ("API", "TLS", "Kubernetes")
+
+
 def cell_problems(cell: dict[str, t.Any]) -> list[str]:
     """What is wrong with a cell's outcome: empty when it is clean."""
     problems = []
@@ -495,6 +499,9 @@ def cell_problems(cell: dict[str, t.Any]) -> list[str]:
             problems.append("crash marker %r in the results" % marker)
     for check_id in cell["judged"]:
         check = checks[check_id]
+        if cell["dependency"].split()[0] in NAMED_CAUSE and check["status"] == "FAIL" \
+                and not check["evidence"].get("could_not_judge"):
+            problems.append("%s does not say it could not judge (evidence.could_not_judge)" % check_id)
         if check["status"] != "FAIL":
             problems.append("%s is %s: %s" % (check_id, check["status"], check["message"][:200]))
         elif not re.search(cell["cause"], check["message"]):

@@ -13,6 +13,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     cluster,
     condition,
     condition_true,
+    could_not_read,
     listing,
     name_of,
     now,
@@ -153,7 +154,7 @@ def _secret_exists(ctx: TargetContext, namespace: str, name: str) -> bool:
         try:
             return cluster(ctx).read_secret(namespace, name) is not None
         except KubeError as exc:
-            raise CheckInputError(str(exc)) from None
+            raise could_not_read(exc) from None
 
     return ctx.fact(("k8s.secret_exists", namespace, name), produce)
 
