@@ -42,7 +42,9 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for each network call (connect, and the whole answer).
+      - Seconds to wait for each network call (connect, and the whole answer). The Kubernetes reads of one target
+        share one such timeout in all, and a Redis probe's commands too; a C(429) whose C(Retry-After) fits in it is
+        waited out once.
     type: float
     default: 10
   validate_certs:
@@ -111,12 +113,13 @@ options:
   database_url:
     description:
       - PostgreSQL DSN to probe; by default the one the application uses (C(DATABASE_URL), legacy
-        C(ARAGORA_POSTGRES_DSN)) from the configuration.
+        C(ARAGORA_POSTGRES_DSN)) from the configuration. Its password is masked in every output; the rest of
+        the URL is shown as evidence.
     type: str
   redis_url:
     description:
       - Redis URL to probe; by default the one the application uses (C(ARAGORA_REDIS_URL), legacy C(REDIS_URL)) from
-        the configuration.
+        the configuration. Its password is masked in every output; the rest of the URL is shown as evidence.
     type: str
   backup_dir:
     description:
