@@ -14,6 +14,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     cluster,
     condition,
     condition_true,
+    could_not_read,
     listing,
     live_state,
     name_of,
@@ -167,7 +168,7 @@ def _secret_exists(ctx: TargetContext, namespace: str, name: str) -> bool | str:
         except KubeError as exc:
             if exc.status in (401, 403):
                 return "not read (%s)" % exc
-            raise CheckInputError(str(exc)) from None
+            raise could_not_read(exc) from None
 
     return ctx.fact(("k8s.secret_exists", namespace, name), produce)
 

@@ -14,6 +14,7 @@ import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     condition,
+    could_not_read,
     condition_true,
     listing,
     live_state,
@@ -29,7 +30,6 @@ from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     selector_matches,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
-    CheckInputError,
     CheckSkipped,
     failed,
     passed,
@@ -75,7 +75,7 @@ def ready_pods(snap: Snapshot) -> list[dict]:
     try:
         pods = snap.owned_pods()
     except KubeError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise could_not_read(exc) from None
     return [pod for pod in pods
             if condition_true(pod, "Ready") and not (pod.get("metadata") or {}).get("deletionTimestamp")]
 

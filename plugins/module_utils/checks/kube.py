@@ -11,6 +11,13 @@ import datetime
 import re
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils.causes import (
+    CREDENTIALS,
+    NOT_THE_OBJECT,
+    THROTTLED,
+    UNREACHABLE,
+    CouldNotJudge,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     Cluster,
     ClusterTarget,
@@ -31,8 +38,30 @@ def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
     """The cluster the options name, or None when they name none."""
     if not (options.get("kubeconfig") or options.get("kube_context") or options.get("k8s_in_cluster")):
         return None
+    timeout = float(options.get("timeout") or 10.0)
+    # The checks' reads share one timeout in all, as the HTTP checks' concurrent requests do: a trickling API
+    # server costs the run one timeout, not one per round of calls.
     return ClusterTarget(options.get("kubeconfig") or None, options.get("kube_context") or None,
-                         bool(options.get("k8s_in_cluster")), float(options.get("timeout") or 10.0))
+                         bool(options.get("k8s_in_cluster")), timeout, total_timeout=timeout)
+
+
+def could_not_read(exc: KubeError) -> CouldNotJudge:
+    """A Kubernetes read that failed, as a FAIL that could not judge, with the remediation of its cause (not the
+    check's own: "set spec.replicas" is no advice when the Deployment could not be read)."""
+    if exc.status in (401, 403):
+        return CouldNotJudge(str(exc), CREDENTIALS, "Give the Kubernetes identity in use (the kubeconfig's user or "
+                             "the service account) get and list on what the message names, or renew its credentials.")
+    if exc.status == 404:
+        return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point k8s_namespace and k8s_deployment at Aragora's "
+                             "Deployment.")
+    if exc.status == 429:
+        return CouldNotJudge(str(exc), THROTTLED, "The API server throttled the reads: re-run later, or give the "
+                             "identity in use a FlowSchema with more concurrency.")
+    if exc.wrong_answer:
+        return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point the kubeconfig's server at the Kubernetes API server "
+                             "itself, not at a proxy or another service.")
+    return CouldNotJudge(str(exc), UNREACHABLE, "Make the Kubernetes API server reachable and answering (the "
+                         "kubeconfig's server, its certificate, the network), then re-run.")
 
 
 def k8s_given(options: t.Mapping[str, t.Any]) -> bool:
@@ -68,7 +97,7 @@ def snapshot(ctx: TargetContext) -> Snapshot:
             return api.snapshot(ctx.option("k8s_namespace"), ctx.option("k8s_deployment"),
                                 ctx.option("cert_manager_namespace"), ctx.option("monitoring_namespaces") or ())
         except KubeError as exc:
-            raise CheckInputError(str(exc)) from None
+            raise could_not_read(exc) from None
 
     return ctx.fact("k8s.snapshot", produce)
 
@@ -85,7 +114,7 @@ def listing(snap: Snapshot, name: str) -> list[dict]:
     try:
         return snap.items(name)
     except KubeError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise could_not_read(exc) from None
 
 
 def aragora_services(snap: Snapshot) -> list[dict]:
