@@ -3,6 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Kubernetes through the official client: one API client per target, and one snapshot of what the checks read.
 
+Reads go straight to the REST path of each kind we know (``Kind.path``), through the official client's connection
+pool and credentials: no API discovery, and none of the typed API classes, whose first use costs about a second of
+CPU in every fresh module process (kubernetes 37 builds CoreV1Api alone in ~0.5 s). A kind is one ``Kind`` line; a
+read is one call of ``Cluster.read``/``list_items``/``listing``. The typed APIs (``core``, ``apps``, ...) remain, built
+only when a caller asks for one.
+
 The snapshot reads the Deployment first (everything else is found from it: its pods and ReplicaSets by its selector
 and owner references, the HPA by what it targets, the PDBs by what they select), then every other listing
 concurrently. Objects are kept as the API's own JSON (camelCase, as ``kubectl get -o json`` shows them), so that the
@@ -17,18 +23,22 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import json
 import time
 import typing as t
+import urllib.parse
 
 try:
     import urllib3
     from kubernetes import client as k8s
     from kubernetes import config as k8s_config
+    from kubernetes.client import rest as k8s_rest
     from kubernetes.client.exceptions import ApiException
 except ImportError:  # reported by the module through missing_required_lib
     k8s = None  # type: ignore[assignment]
     k8s_config = None  # type: ignore[assignment]
+    k8s_rest = None  # type: ignore[assignment]
     urllib3 = None  # type: ignore[assignment]
 
     class ApiException(Exception):  # type: ignore[no-redef]
@@ -37,12 +47,52 @@ except ImportError:  # reported by the module through missing_required_lib
 HOSTNAME_KEY = "kubernetes.io/hostname"
 ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 
-# Custom resources: (group, version, plural, namespaced).
-CERTIFICATES = ("cert-manager.io", "v1", "certificates", True)
-ISSUERS = ("cert-manager.io", "v1", "issuers", True)
-CLUSTER_ISSUERS = ("cert-manager.io", "v1", "clusterissuers", False)
-SERVICE_MONITORS = ("monitoring.coreos.com", "v1", "servicemonitors", True)
-PROMETHEUS_RULES = ("monitoring.coreos.com", "v1", "prometheusrules", True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """A resource by its REST path, as the API server serves it: no discovery is needed for the kinds we know."""
+
+    group: str  # "" for the core API (/api/v1)
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def resource(self) -> str:
+        """The name RBAC rules and kubectl use: ``deployments.apps``, ``pods``."""
+        return "%s.%s" % (self.plural, self.group) if self.group else self.plural
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        """``/apis/apps/v1/namespaces/NS/deployments/NAME``; without a namespace, the cluster-wide list."""
+        parts = ["api", self.version] if not self.group else ["apis", self.group, self.version]
+        if self.namespaced and namespace:
+            parts += ["namespaces", namespace]
+        parts.append(self.plural)
+        parts += [part for part in (name, subresource) if part]
+        return "/" + "/".join(urllib.parse.quote(part, safe="") for part in parts)
+
+
+PODS = Kind("", "v1", "pods")
+NODES = Kind("", "v1", "nodes", namespaced=False)
+SERVICES = Kind("", "v1", "services")
+SECRETS = Kind("", "v1", "secrets")
+CONFIG_MAPS = Kind("", "v1", "configmaps")
+DEPLOYMENTS = Kind("apps", "v1", "deployments")
+REPLICA_SETS = Kind("apps", "v1", "replicasets")
+DAEMON_SETS = Kind("apps", "v1", "daemonsets")
+HPAS = Kind("autoscaling", "v2", "horizontalpodautoscalers")
+PDBS = Kind("policy", "v1", "poddisruptionbudgets")
+JOBS = Kind("batch", "v1", "jobs")
+CRON_JOBS = Kind("batch", "v1", "cronjobs")
+INGRESSES = Kind("networking.k8s.io", "v1", "ingresses")
+# Custom resources: served only where their CRD is installed.
+CERTIFICATES = Kind("cert-manager.io", "v1", "certificates")
+ISSUERS = Kind("cert-manager.io", "v1", "issuers")
+CLUSTER_ISSUERS = Kind("cert-manager.io", "v1", "clusterissuers", namespaced=False)
+SERVICE_MONITORS = Kind("monitoring.coreos.com", "v1", "servicemonitors")
+PROMETHEUS_RULES = Kind("monitoring.coreos.com", "v1", "prometheusrules")
+CUSTOM_KINDS = (CERTIFICATES, ISSUERS, CLUSTER_ISSUERS, SERVICE_MONITORS, PROMETHEUS_RULES)
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
             422: "Unprocessable", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -89,7 +139,7 @@ def _status_message(exc: ApiException) -> str:
 def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -> KubeError:
     """A KubeError saying which call failed and why, from an ApiException or a transport error."""
     where = " in namespace %s" % namespace if namespace else " (cluster-wide)"
-    if isinstance(exc, ApiException) and getattr(exc, "status", None):
+    if isinstance(exc, (ApiException, HttpStatus)) and getattr(exc, "status", None):
         status = int(exc.status)
         detail = _status_message(exc)
         phrase = "%d %s" % (status, _REASONS.get(status, exc.reason or "error"))
@@ -226,27 +276,88 @@ class Snapshot:
                 if any(ref.get("uid") in owned_rs for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])]
 
 
+class HttpStatus(Exception):
+    """A REST answer that is not 2xx: what api_error needs of it (the same fields as the client's ApiException)."""
+
+    def __init__(self, status: int, reason: str, body: bytes) -> None:
+        super().__init__("%d %s" % (status, reason))
+        self.status, self.reason, self.body = status, reason, body
+
+
 class Cluster:
-    """One target's API client: typed calls for built-in kinds, the custom objects API for CRDs."""
+    """One target's API client: REST reads by path for the kinds we know; the typed APIs on demand."""
 
     def __init__(self, target: ClusterTarget, api_client: t.Any = None) -> None:
         self.target = target
         self.api_client = api_client if api_client is not None else connect(target)
-        self.core = k8s.CoreV1Api(self.api_client)
-        self.apps = k8s.AppsV1Api(self.api_client)
-        self.batch = k8s.BatchV1Api(self.api_client)
-        self.autoscaling = k8s.AutoscalingV2Api(self.api_client)
-        self.policy = k8s.PolicyV1Api(self.api_client)
-        self.networking = k8s.NetworkingV1Api(self.api_client)
-        self.custom = k8s.CustomObjectsApi(self.api_client)
+        # The client's own pool: its TLS, client certificate, proxy and connection reuse, as every typed call has.
+        self._pool = self.api_client.rest_client.pool_manager
+
+    # The typed APIs, built on first use only (each costs tens to hundreds of ms of CPU to construct).
+    core = functools.cached_property(lambda self: k8s.CoreV1Api(self.api_client))
+    apps = functools.cached_property(lambda self: k8s.AppsV1Api(self.api_client))
+    batch = functools.cached_property(lambda self: k8s.BatchV1Api(self.api_client))
+    autoscaling = functools.cached_property(lambda self: k8s.AutoscalingV2Api(self.api_client))
+    policy = functools.cached_property(lambda self: k8s.PolicyV1Api(self.api_client))
+    networking = functools.cached_property(lambda self: k8s.NetworkingV1Api(self.api_client))
+    custom = functools.cached_property(lambda self: k8s.CustomObjectsApi(self.api_client))
 
     @property
     def _timeout(self) -> tuple[float, float]:
         return (self.target.timeout, self.target.timeout)
 
+    def _headers(self, content_type: str | None, raw: bool) -> dict[str, str]:
+        configuration = self.api_client.configuration
+        # Logs are text: the API server serves them as text/plain whatever JSON is asked for.
+        headers = {"Accept": "text/plain, */*" if raw else "application/json", "User-Agent": self.api_client.user_agent}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # The credentials as the typed calls send them (a bearer token, refreshed by the client when it expires).
+        for setting in configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
+        return headers
+
+    def request(self, verb: str, kind: Kind, namespace: str | None = None, name: str | None = None, *,
+                query: t.Mapping[str, t.Any] | None = None, body: t.Any = None, content_type: str | None = None,
+                subresource: str | None = None, raw: bool = False) -> t.Any:
+        """One REST call (verb: get, list, patch...) on ``kind``; its JSON answer (or text when ``raw``); KubeError
+        naming the call otherwise. Never retried: one timeout per call."""
+        resource = kind.resource + ("/" + subresource if subresource else "")
+        method = {"get": "GET", "list": "GET", "patch": "PATCH", "update": "PUT", "create": "POST",
+                  "delete": "DELETE"}[verb]
+        url = self.api_client.configuration.host.rstrip("/") + kind.path(namespace, name, subresource)
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
+        try:
+            response = self._pool.request(method, url, headers=self._headers(content_type, raw),
+                                          body=None if body is None else json.dumps(body),
+                                          timeout=urllib3.Timeout(connect=self.target.timeout,
+                                                                  read=self.target.timeout),
+                                          retries=False, preload_content=True)
+            if not 200 <= response.status <= 299:
+                raise HttpStatus(response.status, response.reason or "", response.data)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a KubeError
+            raise api_error(exc, verb, resource, namespace) from None
+        if raw:
+            return response.data.decode("utf-8", "replace")
+        try:
+            return json.loads(response.data)
+        except ValueError:
+            raise KubeError("%s %s: the API server's answer is not JSON: %r"
+                            % (verb, resource, response.data[:100])) from None
+
+    def read(self, kind: Kind, namespace: str | None, name: str) -> dict:
+        """One object, as the API's JSON."""
+        return self.request("get", kind, namespace, name)
+
+    def list_items(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
+        """The objects of a kind in a namespace (None: cluster-wide), optionally by label selector."""
+        return (self.request("list", kind, namespace, query={"labelSelector": label_selector}) or {}).get("items") or []
+
     def call(self, verb: str, resource: str, namespace: str | None, method: t.Callable, *args: t.Any,
              **kwargs: t.Any) -> t.Any:
-        """The call's JSON answer (raw, as the API sent it); KubeError naming the call otherwise."""
+        """A typed API call's JSON answer (raw, as the API sent it); KubeError naming the call otherwise."""
         try:
             response = method(*args, _request_timeout=self._timeout, _preload_content=False, **kwargs)
             data = response.data
@@ -257,38 +368,29 @@ class Cluster:
         except ValueError:
             raise KubeError("%s %s: the API server's answer is not JSON: %r" % (verb, resource, data[:100])) from None
 
-    def listing(self, verb: str, resource: str, namespace: str | None, method: t.Callable, *args: t.Any,
-                **kwargs: t.Any) -> Listing:
+    def listing(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> Listing:
+        """The kind's items, or the error that stopped the list; a custom resource whose API is not served (its
+        CRD is not installed) is recorded as missing."""
         try:
-            return Listing((self.call(verb, resource, namespace, method, *args, **kwargs) or {}).get("items") or [])
+            return Listing(self.list_items(kind, namespace, label_selector))
         except KubeError as exc:
+            if kind in CUSTOM_KINDS and exc.status == 404:
+                return Listing(missing="the API %s/%s %s is not served: its CRD is not installed"
+                               % (kind.group, kind.version, kind.plural))
             return Listing(error=exc)
-
-    def custom_listing(self, crd: tuple[str, str, str, bool], namespace: str) -> Listing:
-        group, version, plural, namespaced = crd
-        resource = "%s.%s" % (plural, group)
-        if namespaced:
-            listing = self.listing("list", resource, namespace, self.custom.list_namespaced_custom_object,
-                                   group, version, namespace, plural)
-        else:
-            listing = self.listing("list", resource, None, self.custom.list_cluster_custom_object,
-                                   group, version, plural)
-        if listing.error is not None and listing.error.status == 404:
-            return Listing(missing="the API %s/%s %s is not served: its CRD is not installed" % (group, version, plural))
-        return listing
 
     def read_deployment(self, namespace: str, name: str) -> dict:
         try:
-            return self.call("get", "deployments.apps", namespace, self.apps.read_namespaced_deployment, name, namespace)
+            return self.read(DEPLOYMENTS, namespace, name)
         except KubeError as exc:
             if exc.status == 404:
                 raise KubeError("Deployment %s not found in namespace %s (k8s_namespace, k8s_deployment): %s"
                                 % (name, namespace, exc), 404) from None
             raise
 
-    def _read_or_none(self, resource: str, method: t.Callable, namespace: str, name: str) -> dict | None:
+    def _read_or_none(self, kind: Kind, namespace: str, name: str) -> dict | None:
         try:
-            return self.call("get", resource, namespace, method, name, namespace)
+            return self.read(kind, namespace, name)
         except KubeError as exc:
             if exc.status == 404:
                 return None
@@ -296,19 +398,14 @@ class Cluster:
 
     def read_secret(self, namespace: str, name: str) -> dict | None:
         """The Secret, or None when it does not exist."""
-        return self._read_or_none("secrets", self.core.read_namespaced_secret, namespace, name)
+        return self._read_or_none(SECRETS, namespace, name)
 
     def read_config_map(self, namespace: str, name: str) -> dict | None:
         """The ConfigMap, or None when it does not exist."""
-        return self._read_or_none("configmaps", self.core.read_namespaced_config_map, namespace, name)
+        return self._read_or_none(CONFIG_MAPS, namespace, name)
 
     def pod_log_tail(self, namespace: str, pod: str, lines: int) -> str:
-        try:
-            response = self.core.read_namespaced_pod_log(pod, namespace, tail_lines=lines,
-                                                         _request_timeout=self._timeout, _preload_content=False)
-            return response.data.decode("utf-8", "replace")
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise api_error(exc, "get", "pods/log", namespace) from None
+        return self.request("get", PODS, namespace, pod, subresource="log", query={"tailLines": lines}, raw=True)
 
     def snapshot(self, namespace: str, deployment_name: str, cert_manager_namespace: str) -> Snapshot:
         """The Deployment (KubeError when it cannot be read), then every other listing concurrently."""
@@ -316,32 +413,27 @@ class Cluster:
         deployment = self.read_deployment(namespace, deployment_name)
         selector = selector_string((deployment.get("spec") or {}).get("selector"))
         ns = namespace
-        jobs: dict[str, t.Callable[[], Listing]] = {
-            "pods": lambda: self.listing("list", "pods", ns, self.core.list_namespaced_pod, ns, label_selector=selector),
-            "replicasets": lambda: self.listing("list", "replicasets.apps", ns, self.apps.list_namespaced_replica_set,
-                                                ns, label_selector=selector),
-            "nodes": lambda: self.listing("list", "nodes", None, self.core.list_node),
-            "hpas": lambda: self.listing("list", "horizontalpodautoscalers.autoscaling", ns,
-                                         self.autoscaling.list_namespaced_horizontal_pod_autoscaler, ns),
-            "pdbs": lambda: self.listing("list", "poddisruptionbudgets.policy", ns,
-                                         self.policy.list_namespaced_pod_disruption_budget, ns),
-            "services": lambda: self.listing("list", "services", ns, self.core.list_namespaced_service, ns),
-            "jobs": lambda: self.listing("list", "jobs.batch", ns, self.batch.list_namespaced_job, ns),
-            "cronjobs": lambda: self.listing("list", "cronjobs.batch", ns, self.batch.list_namespaced_cron_job, ns),
-            "ingresses": lambda: self.listing("list", "ingresses.networking.k8s.io", ns,
-                                              self.networking.list_namespaced_ingress, ns),
-            "daemonsets": lambda: self.listing("list", "daemonsets.apps", None,
-                                               self.apps.list_daemon_set_for_all_namespaces),
-            "cert_manager_pods": lambda: self.listing("list", "pods", cert_manager_namespace,
-                                                      self.core.list_namespaced_pod, cert_manager_namespace),
-            "certificates": lambda: self.custom_listing(CERTIFICATES, ns),
-            "issuers": lambda: self.custom_listing(ISSUERS, ns),
-            "cluster_issuers": lambda: self.custom_listing(CLUSTER_ISSUERS, ns),
-            "service_monitors": lambda: self.custom_listing(SERVICE_MONITORS, ns),
-            "prometheus_rules": lambda: self.custom_listing(PROMETHEUS_RULES, ns),
+        # Listing name -> (kind, namespace or None for cluster-wide, label selector).
+        reads: dict[str, tuple[Kind, str | None, str | None]] = {
+            "pods": (PODS, ns, selector),
+            "replicasets": (REPLICA_SETS, ns, selector),
+            "nodes": (NODES, None, None),
+            "hpas": (HPAS, ns, None),
+            "pdbs": (PDBS, ns, None),
+            "services": (SERVICES, ns, None),
+            "jobs": (JOBS, ns, None),
+            "cronjobs": (CRON_JOBS, ns, None),
+            "ingresses": (INGRESSES, ns, None),
+            "daemonsets": (DAEMON_SETS, None, None),
+            "cert_manager_pods": (PODS, cert_manager_namespace, None),
+            "certificates": (CERTIFICATES, ns, None),
+            "issuers": (ISSUERS, ns, None),
+            "cluster_issuers": (CLUSTER_ISSUERS, None, None),
+            "service_monitors": (SERVICE_MONITORS, ns, None),
+            "prometheus_rules": (PROMETHEUS_RULES, ns, None),
         }
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            futures = {name: pool.submit(job) for name, job in jobs.items()}
+            futures = {name: pool.submit(self.listing, *read) for name, read in reads.items()}
             listings = {name: future.result() for name, future in futures.items()}
         return Snapshot(namespace, self.target.describe(), deployment, listings,
                         round((time.monotonic() - started) * 1000, 1))
