@@ -27,6 +27,7 @@ class LatencyProxies:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="latency-proxy", daemon=True)
         self._servers: list[asyncio.base_events.Server] = []
+        self._writers: set[asyncio.StreamWriter] = set()
         self.connections = 0
 
     def __enter__(self) -> LatencyProxies:
@@ -43,10 +44,13 @@ class LatencyProxies:
 
     def close(self) -> None:
         async def stop() -> None:
+            # Aborting the connections ends every relay by itself (cancelling the relays' tasks would make
+            # asyncio's stream callback log each one as an error).
             for server in self._servers:
                 server.close()
-            for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-                task.cancel()
+            for writer in list(self._writers):
+                writer.transport.abort()
+            await asyncio.sleep(0.1)
 
         if self._thread.is_alive():
             asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
@@ -61,6 +65,7 @@ class LatencyProxies:
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
                      host: str, port: int) -> None:
         self.connections += 1
+        self._writers.add(client_writer)
         rtt = self.rtt
         try:
             if rtt:
@@ -68,7 +73,9 @@ class LatencyProxies:
             upstream_reader, upstream_writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
         except (OSError, asyncio.TimeoutError):
             client_writer.close()
+            self._writers.discard(client_writer)
             return
+        self._writers.add(upstream_writer)
         pumps = [asyncio.ensure_future(self._pump(client_reader, upstream_writer, rtt / 2)),
                  asyncio.ensure_future(self._pump(upstream_reader, client_writer, rtt / 2))]
         try:
@@ -82,6 +89,7 @@ class LatencyProxies:
         finally:
             for writer in (client_writer, upstream_writer):
                 writer.close()
+                self._writers.discard(writer)
 
     @staticmethod
     async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
