@@ -152,6 +152,9 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
                              % (verb, resource, where, phrase, verb, resource, verb, resource.split(".")[0], detail),
                              status)
         return KubeError("%s %s%s: %s: %s" % (verb, resource, where, phrase, detail), status)
+    # urllib3 2 makes a refused connection a ConnectTimeoutError too: it is not a timeout to the operator.
+    if urllib3 is not None and isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return KubeError("%s %s%s: cannot reach the API server: %s" % (verb, resource, where, exc))
     if urllib3 is not None and isinstance(exc, (urllib3.exceptions.TimeoutError,)):
         return KubeError("%s %s%s: no answer from the API server in time (%s)" % (verb, resource, where, exc))
     if urllib3 is not None and isinstance(exc, urllib3.exceptions.HTTPError):

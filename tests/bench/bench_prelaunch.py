@@ -43,6 +43,7 @@ from tests.support.playbook import BIN, read_report, write_inventory  # noqa: E4
 RTTS = (0.0, 0.020, 0.050)
 FLEET = (1, 10, 50)
 FLEET_FORKS = {1: (1,), 10: (10,), 50: (10, 25)}
+FLEET_ROUNDS = {1: 3, 10: 2, 50: 1}  # medians of this many runs per forks value (a run of 50 takes a minute here)
 READINESS_TASK = "aragora.ops.prelaunch : Run the readiness checks concurrently"
 # The bench's sandbox answers every probe: no 429 from Aragora's per-IP limit (200/min by default).
 RAISED_LIMITS = {"ARAGORA_IP_RATE_LIMIT": "1000000", "ARAGORA_RATE_LIMIT": "1000000"}
@@ -70,14 +71,15 @@ def children_cpu() -> float:
 class Link:
     """The sandbox seen through the latency proxies: URLs, an env file and a kubeconfig that point at them."""
 
-    def __init__(self, state: dict, proxies: LatencyProxies, scratch: str) -> None:
+    def __init__(self, state: dict, proxies: LatencyProxies, scratch: str, source: str | None = None) -> None:
         ports = state["ports"]
         self.proxies = proxies
-        via = {name: proxies.add("127.0.0.1", ports[name]) for name in ("http", "ws", "redis", "postgres")}
+        os.makedirs(scratch, exist_ok=True)
+        via = {name: proxies.add("127.0.0.1", ports[name], source) for name in ("http", "ws", "redis", "postgres")}
         with open(state["paths"]["kubeconfig"], encoding="utf-8") as handle:
             kubeconfig = handle.read()
         k8s_port = int(re.search(r"server: http://127\.0\.0\.1:(\d+)", kubeconfig).group(1))
-        via["k8s"] = proxies.add("127.0.0.1", k8s_port)
+        via["k8s"] = proxies.add("127.0.0.1", k8s_port, source)
         self.kubeconfig = os.path.join(scratch, "kubeconfig")
         with open(self.kubeconfig, "w", encoding="utf-8") as handle:
             handle.write(kubeconfig.replace(":%d" % k8s_port, ":%d" % via["k8s"]))
@@ -117,9 +119,9 @@ class Playbooks:
                          % (sys.executable, self.module_cpu_file))
         os.chmod(self.python, 0o755)
 
-    def inventory(self, name: str, targets: int, host_vars: dict[str, t.Any]) -> str:
-        hosts = {"target%02d" % index: {**host_vars, "ansible_python_interpreter": self.python}
-                 for index in range(targets)}
+    def inventory(self, name: str, host_vars: t.Sequence[dict[str, t.Any]]) -> str:
+        hosts = {"target%02d" % index: {**one, "ansible_python_interpreter": self.python}
+                 for index, one in enumerate(host_vars)}
         return write_inventory(os.path.join(self.scratch, name + ".yml"), hosts)
 
     def _module_cpu(self) -> float:
@@ -191,7 +193,7 @@ def latency(link: Link, playbooks: Playbooks, direct: dict, rounds: int) -> list
                                         websocat())
     # kubectl keeps its discovery cache per server (~/.kube/cache): warm, as on an SRE's machine.
     checklist_baseline.run_all(items)
-    inventory = playbooks.inventory("one", 1, link.host_vars())
+    inventory = playbooks.inventory("one", [link.host_vars()])
     lines: list[str] = []
     say(lines, "latency: prelaunch.yml vs the checklist's %d commands one after another (median of %d, interleaved)"
         % (len(items), rounds), "  %-8s %10s %10s %7s %16s" % ("RTT", "prelaunch", "baseline", "ratio", "readiness task"))
@@ -213,17 +215,20 @@ def latency(link: Link, playbooks: Playbooks, direct: dict, rounds: int) -> list
     return lines
 
 
-def fleet(link: Link, playbooks: Playbooks, direct: dict, rounds: int) -> list[str]:
+def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict) -> list[str]:
+    """Each target probes the sandbox from a loopback address of its own (127.0.1.N): Aragora's per-IP limits
+    then see 50 clients, as 50 servers would, not one client 50 times over."""
     lines: list[str] = []
-    say(lines, "fleet: prelaunch.yml over N targets at 0 ms, best forks (median of %d per forks value)" % rounds,
+    say(lines, "fleet: prelaunch.yml over N targets at 0 ms, best forks (medians of %s runs)"
+        % "/".join(str(FLEET_ROUNDS[n]) for n in FLEET),
         "  %-8s %6s %9s %8s %22s %20s" % ("targets", "forks", "wall", "vs 1", "controller CPU/target",
                                        "module CPU/target"))
     one = None
     for targets in FLEET:
-        inventory = playbooks.inventory("fleet-%d" % targets, targets, link.host_vars())
+        inventory = playbooks.inventory("fleet-%d" % targets, [link.host_vars() for link in links[:targets]])
         best = None
         for forks in FLEET_FORKS[targets]:
-            runs = [playbooks.run(inventory, forks) for _round in range(rounds)]
+            runs = [playbooks.run(inventory, forks) for _round in range(FLEET_ROUNDS[targets])]
             for run in runs:
                 same_verdicts(direct, run, "fleet of %d" % targets)
             summary = {"forks": forks, "wall": median(r["wall"] for r in runs),
@@ -253,11 +258,13 @@ def main() -> int:
             # The reference: the same checks without any proxy.
             direct_vars = {**link.host_vars(), "aragora_api_url": state["urls"]["api"], "aragora_ws_url": state["urls"]["ws"],
                            "aragora_env_file": state["paths"]["env_file"], "aragora_kubeconfig": state["paths"]["kubeconfig"]}
-            direct = playbooks.run(playbooks.inventory("direct", 1, direct_vars))
+            direct = playbooks.run(playbooks.inventory("direct", [direct_vars]))
             if args.only != "fleet":
                 lines += latency(link, playbooks, direct, args.rounds)
             if args.only != "latency":
-                lines += fleet(link, playbooks, direct, max(1, min(args.rounds, 3)))
+                links = [Link(state, proxies, os.path.join(scratch, "target%02d" % index), "127.0.1.%d" % (index + 1))
+                         for index in range(max(FLEET))]
+                lines += fleet(links, playbooks, direct)
     finally:
         sandbox.down(directory)
     print("\nbench (2 cores, shared with other work: compare the ratios, not the absolute times)")

@@ -37,9 +37,10 @@ class LatencyProxies:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def add(self, host: str, port: int) -> int:
-        """Start a relay to host:port; returns the loopback port clients connect to."""
-        future = asyncio.run_coroutine_threadsafe(self._listen(host, port), self._loop)
+    def add(self, host: str, port: int, source: str | None = None) -> int:
+        """Start a relay to host:port; returns the loopback port clients connect to. ``source``: the loopback
+        address the relay connects from (127.0.0.0/8), so that the server sees this client as a host of its own."""
+        future = asyncio.run_coroutine_threadsafe(self._listen(host, port, source), self._loop)
         return future.result(10)
 
     def close(self) -> None:
@@ -57,20 +58,21 @@ class LatencyProxies:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 
-    async def _listen(self, host: str, port: int) -> int:
-        server = await asyncio.start_server(lambda r, w: self._relay(r, w, host, port), "127.0.0.1", 0)
+    async def _listen(self, host: str, port: int, source: str | None) -> int:
+        server = await asyncio.start_server(lambda r, w: self._relay(r, w, host, port, source), "127.0.0.1", 0)
         self._servers.append(server)
         return server.sockets[0].getsockname()[1]
 
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
-                     host: str, port: int) -> None:
+                     host: str, port: int, source: str | None) -> None:
         self.connections += 1
         self._writers.add(client_writer)
         rtt = self.rtt
         try:
             if rtt:
                 await asyncio.sleep(rtt)  # the handshake of the real link
-            upstream_reader, upstream_writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
+            upstream_reader, upstream_writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port, local_addr=(source, 0) if source else None), 10)
         except (OSError, asyncio.TimeoutError):
             client_writer.close()
             self._writers.discard(client_writer)
