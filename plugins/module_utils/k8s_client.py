@@ -24,25 +24,28 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import importlib.util
 import json
 import time
+import types
 import typing as t
 import urllib.parse
 
 try:
-    import urllib3
-    from kubernetes import client as k8s
-    from kubernetes import config as k8s_config
-    from kubernetes.client import rest as k8s_rest
-    from kubernetes.client.exceptions import ApiException
+    import urllib3  # requests' transport too: already loaded by the HTTP probes
 except ImportError:  # reported by the module through missing_required_lib
-    k8s = None  # type: ignore[assignment]
-    k8s_config = None  # type: ignore[assignment]
-    k8s_rest = None  # type: ignore[assignment]
     urllib3 = None  # type: ignore[assignment]
 
-    class ApiException(Exception):  # type: ignore[no-redef]
-        status = None
+# The official client is imported when a cluster is first reached, not with this module: a target without a cluster
+# (the API-only checks, the health gate of a rollback) never pays its ~0.3 s of imports.
+HAS_KUBERNETES = importlib.util.find_spec("kubernetes") is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _kubernetes() -> types.SimpleNamespace:
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+
+    return types.SimpleNamespace(client=client, config=config)
 
 HOSTNAME_KEY = "kubernetes.io/hostname"
 ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
@@ -120,7 +123,7 @@ class ClusterTarget:
         return "kubeconfig %s%s" % (self.kubeconfig or "(default)", ", context %s" % self.context if self.context else "")
 
 
-def _status_message(exc: ApiException) -> str:
+def _status_message(exc: Exception) -> str:
     """The ``message`` of the API's Status body, else the raw body's start, else the reason phrase."""
     body = getattr(exc, "body", None)
     if isinstance(body, bytes):
@@ -139,7 +142,8 @@ def _status_message(exc: ApiException) -> str:
 def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -> KubeError:
     """A KubeError saying which call failed and why, from an ApiException or a transport error."""
     where = " in namespace %s" % namespace if namespace else " (cluster-wide)"
-    if isinstance(exc, (ApiException, HttpStatus)) and getattr(exc, "status", None):
+    # An answer of the API server (the client's ApiException, or HttpStatus from a REST read) carries its status.
+    if isinstance(getattr(exc, "status", None), int) and exc.status:
         status = int(exc.status)
         detail = _status_message(exc)
         phrase = "%d %s" % (status, _REASONS.get(status, exc.reason or "error"))
@@ -162,10 +166,11 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
     return KubeError("%s %s%s: %s: %s" % (verb, resource, where, type(exc).__name__, exc))
 
 
-def connect(target: ClusterTarget) -> "k8s.ApiClient":
+def connect(target: ClusterTarget) -> t.Any:
     """An ApiClient for the kubeconfig/context or the in-cluster service account; KubeError when none can be made."""
-    if k8s is None:
+    if not HAS_KUBERNETES:
         raise KubeError("the kubernetes Python client is needed on the host (pip install kubernetes)")
+    k8s, k8s_config = _kubernetes().client, _kubernetes().config
     configuration = k8s.Configuration()
     try:
         if target.in_cluster:
@@ -297,13 +302,13 @@ class Cluster:
         self._pool = self.api_client.rest_client.pool_manager
 
     # The typed APIs, built on first use only (each costs tens to hundreds of ms of CPU to construct).
-    core = functools.cached_property(lambda self: k8s.CoreV1Api(self.api_client))
-    apps = functools.cached_property(lambda self: k8s.AppsV1Api(self.api_client))
-    batch = functools.cached_property(lambda self: k8s.BatchV1Api(self.api_client))
-    autoscaling = functools.cached_property(lambda self: k8s.AutoscalingV2Api(self.api_client))
-    policy = functools.cached_property(lambda self: k8s.PolicyV1Api(self.api_client))
-    networking = functools.cached_property(lambda self: k8s.NetworkingV1Api(self.api_client))
-    custom = functools.cached_property(lambda self: k8s.CustomObjectsApi(self.api_client))
+    core = functools.cached_property(lambda self: _kubernetes().client.CoreV1Api(self.api_client))
+    apps = functools.cached_property(lambda self: _kubernetes().client.AppsV1Api(self.api_client))
+    batch = functools.cached_property(lambda self: _kubernetes().client.BatchV1Api(self.api_client))
+    autoscaling = functools.cached_property(lambda self: _kubernetes().client.AutoscalingV2Api(self.api_client))
+    policy = functools.cached_property(lambda self: _kubernetes().client.PolicyV1Api(self.api_client))
+    networking = functools.cached_property(lambda self: _kubernetes().client.NetworkingV1Api(self.api_client))
+    custom = functools.cached_property(lambda self: _kubernetes().client.CustomObjectsApi(self.api_client))
 
     @property
     def _timeout(self) -> tuple[float, float]:

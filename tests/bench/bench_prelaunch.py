@@ -75,11 +75,13 @@ class Link:
         ports = state["ports"]
         self.proxies = proxies
         os.makedirs(scratch, exist_ok=True)
-        via = {name: proxies.add("127.0.0.1", ports[name], source) for name in ("http", "ws", "redis", "postgres")}
+        # ``source`` for Aragora's ports only: its per-IP limits are what it is for; pg_hba.conf admits 127.0.0.1.
+        via = {name: proxies.add("127.0.0.1", ports[name], source if name in ("http", "ws") else None)
+               for name in ("http", "ws", "redis", "postgres")}
         with open(state["paths"]["kubeconfig"], encoding="utf-8") as handle:
             kubeconfig = handle.read()
         k8s_port = int(re.search(r"server: http://127\.0\.0\.1:(\d+)", kubeconfig).group(1))
-        via["k8s"] = proxies.add("127.0.0.1", k8s_port, source)
+        via["k8s"] = proxies.add("127.0.0.1", k8s_port)
         self.kubeconfig = os.path.join(scratch, "kubeconfig")
         with open(self.kubeconfig, "w", encoding="utf-8") as handle:
             handle.write(kubeconfig.replace(":%d" % k8s_port, ":%d" % via["k8s"]))
@@ -216,8 +218,8 @@ def latency(link: Link, playbooks: Playbooks, direct: dict, rounds: int) -> list
 
 
 def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict) -> list[str]:
-    """Each target probes the sandbox from a loopback address of its own (127.0.1.N): Aragora's per-IP limits
-    then see 50 clients, as 50 servers would, not one client 50 times over."""
+    """Each target probes Aragora from a loopback address of its own (127.0.1.N): its per-IP limits then see 50
+    clients, as 50 servers would, not one client 50 times over."""
     lines: list[str] = []
     say(lines, "fleet: prelaunch.yml over N targets at 0 ms, best forks (medians of %s runs)"
         % "/".join(str(FLEET_ROUNDS[n]) for n in FLEET),
