@@ -42,16 +42,17 @@ from tests.support.playbook import BIN, read_report, write_inventory  # noqa: E4
 
 RTTS = (0.0, 0.020, 0.050)
 FLEET = (1, 10, 50)
-FLEET_FORKS = {1: (1,), 10: (10,), 50: (10, 25)}
+# More forks than 10 only queue more work on 2 cores (and on the one server answering for every target).
+FLEET_FORKS = {1: (1,), 10: (5, 10), 50: (10,)}
 FLEET_ROUNDS = {1: 3, 10: 2, 50: 1}  # medians of this many runs per forks value (a run of 50 takes a minute here)
 READINESS_TASK = "aragora.ops.prelaunch : Run the readiness checks concurrently"
 # The bench's sandbox answers every probe: no 429 from Aragora's per-IP limit (200/min by default).
 RAISED_LIMITS = {"ARAGORA_IP_RATE_LIMIT": "1000000", "ARAGORA_RATE_LIMIT": "1000000"}
 TOOLS = os.path.join(ROOT, "build", "bench-tools")
 # A link with latency is slow by design: the latency checks would rightly WARN at 50 ms; the bench compares speed.
-# Nor would the response time with 50 targets probing one server on 2 shared cores.
-LATENCY_THRESHOLDS = {"redis_latency_warn_ms": 1000, "db_latency_warn_ms": 1000, "response_time_warn_ms": 5000,
-                      "response_time_fail_ms": 10000}
+# Nor would the response time with 50 targets probing one server on 2 shared cores (seen: 7 s at load average 17).
+LATENCY_THRESHOLDS = {"redis_latency_warn_ms": 1000, "db_latency_warn_ms": 1000, "response_time_warn_ms": 30000,
+                      "response_time_fail_ms": 60000}
 
 
 def websocat() -> str | None:
@@ -180,12 +181,17 @@ def median(samples: t.Iterable[float]) -> float:
     return statistics.median(list(samples))
 
 
+def verdict_differences(reference: dict, run: dict) -> list[str]:
+    """The checks of ``run`` (any target) whose status is not the reference (one target) run's."""
+    expected = {check_id: status for (_target, check_id), status in reference["statuses"].items()}
+    return sorted("%s %s: %s, not %s: %s" % (target, check_id, status, expected.get(check_id),
+                                             run["messages"][(target, check_id)])
+                  for (target, check_id), status in run["statuses"].items() if expected.get(check_id) != status)
+
+
 def same_verdicts(reference: dict, run: dict, where: str) -> None:
     """Every check of every target in ``run`` has the status of the reference (one target) run."""
-    expected = {check_id: status for (_target, check_id), status in reference["statuses"].items()}
-    differ = sorted("%s %s: %s, not %s: %s" % (target, check_id, status, expected.get(check_id),
-                                                run["messages"][(target, check_id)])
-                    for (target, check_id), status in run["statuses"].items() if expected.get(check_id) != status)
+    differ = verdict_differences(reference, run)
     if differ:
         raise RuntimeError("%s: the checks judged differently than without the proxy:\n  %s" % (where, "\n  ".join(differ[:10])))
 
@@ -223,24 +229,34 @@ def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict) -> list[s
     lines: list[str] = []
     say(lines, "fleet: prelaunch.yml over N targets at 0 ms, best forks (medians of %s runs)"
         % "/".join(str(FLEET_ROUNDS[n]) for n in FLEET),
-        "  %-8s %6s %9s %8s %22s %20s" % ("targets", "forks", "wall", "vs 1", "controller CPU/target",
-                                       "module CPU/target"))
+        "  %-8s %6s %9s %8s %22s %24s %20s" % ("targets", "forks", "wall", "vs 1", "controller CPU/target",
+                                            "controller CPU/added one", "module CPU/target"))
     one = None
+    one_controller = 0.0
     for targets in FLEET:
         inventory = playbooks.inventory("fleet-%d" % targets, [link.host_vars() for link in links[:targets]])
         best = None
         for forks in FLEET_FORKS[targets]:
             runs = [playbooks.run(inventory, forks) for _round in range(FLEET_ROUNDS[targets])]
-            for run in runs:
-                same_verdicts(direct, run, "fleet of %d" % targets)
-            summary = {"forks": forks, "wall": median(r["wall"] for r in runs),
+            # One server answering for 50 targets on 2 shared cores can be overwhelmed (timeouts, refused TLS
+            # handshakes): such a run is reported with its count of differing verdicts, never as a clean one.
+            differing = sum(len(verdict_differences(direct, run)) for run in runs)
+            for difference in sorted({d for run in runs for d in verdict_differences(direct, run)})[:5]:
+                print("    differs: " + difference, flush=True)
+            summary = {"forks": forks, "wall": median(r["wall"] for r in runs), "differing": differing,
                        "controller": median(r["controller_cpu"] for r in runs) / targets,
+                       "controller_total": median(r["controller_cpu"] for r in runs),
                        "module": median(r["module_cpu"] for r in runs) / targets}
             if best is None or summary["wall"] < best["wall"]:
                 best = summary
         one = one or best["wall"]
-        say(lines, "  %-8d %6d %8.2fs %7.2fx %21.3fs %19.3fs" % (targets, best["forks"], best["wall"],
-                                                                  best["wall"] / one, best["controller"], best["module"]))
+        one_controller = one_controller or best["controller_total"]
+        # What one more target costs the controller, its start-up (ansible-playbook, the report play) set apart.
+        added = (best["controller_total"] - one_controller) / (targets - 1) if targets > 1 else float("nan")
+        say(lines, "  %-8d %6d %8.2fs %7.2fx %21.3fs %23.3fs %19.3fs%s" % (
+            targets, best["forks"], best["wall"], best["wall"] / one, best["controller"], added, best["module"],
+            "  (%d verdicts differ from one target's: server overloaded)" % best["differing"] if best["differing"]
+            else ""))
     return lines
 
 
