@@ -47,9 +47,9 @@ def _kubernetes() -> types.SimpleNamespace:
 
     return types.SimpleNamespace(client=client, config=config)
 
+
 HOSTNAME_KEY = "kubernetes.io/hostname"
 ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
-
 
 
 @dataclasses.dataclass(frozen=True)

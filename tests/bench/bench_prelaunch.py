@@ -217,8 +217,8 @@ def latency(link: Link, playbooks: Playbooks, direct: dict, rounds: int) -> list
                     task.append(run["readiness_task"])
                 else:
                     theirs.append(checklist_baseline.run_all(items))
-        say(lines, "  %-8s %9.2fs %9.2fs %6.2fx %15.2fs" % ("%d ms" % (rtt * 1000), median(ours), median(theirs),
-                                                             median(ours) / median(theirs), median(task)))
+        row = ("%d ms" % (rtt * 1000), median(ours), median(theirs), median(ours) / median(theirs), median(task))
+        say(lines, "  %-8s %9.2fs %9.2fs %6.2fx %15.2fs" % row)
     link.proxies.rtt = 0.0
     return lines
 
@@ -229,8 +229,9 @@ def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict) -> list[s
     lines: list[str] = []
     say(lines, "fleet: prelaunch.yml over N targets at 0 ms, best forks (medians of %s runs)"
         % "/".join(str(FLEET_ROUNDS[n]) for n in FLEET),
-        "  %-8s %6s %9s %8s %22s %24s %20s" % ("targets", "forks", "wall", "vs 1", "controller CPU/target",
-                                            "controller CPU/added one", "module CPU/target"))
+        "  %-8s %6s %9s %8s %22s %24s %20s" % (
+            "targets", "forks", "wall", "vs 1", "controller CPU/target", "controller CPU/added one",
+            "module CPU/target"))
     one = None
     one_controller = 0.0
     for targets in FLEET:

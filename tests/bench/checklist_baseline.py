@@ -41,7 +41,10 @@ def commands(api: str, ws: str, env_file: str, ca: str, kubeconfig: str, backup_
     openssl = "{ echo | openssl s_client -connect %s -CAfile %s 2>/dev/null; true; }" % (q(host_port), q(ca))
     redis = "redis-cli -u %s" % q(env["ARAGORA_REDIS_URL"])
     psql = "psql %s -Atc" % q(env["DATABASE_URL"])
-    grep = lambda name: "grep -c '^%s=' %s || true" % (name, q(env_file))  # noqa: E731
+
+    def grep(name: str) -> str:
+        return "grep -c '^%s=' %s || true" % (name, q(env_file))
+
     # Aragora answers 400 to a handshake without its subprotocol; the first message is read, as the probe does.
     origin = env.get("ARAGORA_ALLOWED_ORIGINS", "").split(",")[0]
     if websocat:
@@ -137,8 +140,8 @@ def run_all(items: t.Sequence[tuple[str, str, bool]], env: t.Mapping[str, str] |
         proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True,
                               timeout=60, check=False, env=env)
         if must_succeed and proc.returncode != 0:
-            raise RuntimeError("baseline command for %r failed (%d): %s" % (name, proc.returncode,
-                                                                          proc.stderr.strip()[-300:]))
+            raise RuntimeError("baseline command for %r failed (%d): %s"
+                               % (name, proc.returncode, proc.stderr.strip()[-300:]))
     return time.perf_counter() - started
 
 
