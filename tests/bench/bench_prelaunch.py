@@ -253,8 +253,8 @@ def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict) -> list[s
         one = one or best["wall"]
         one_controller = one_controller or best["controller_total"]
         # What one more target costs the controller, its start-up (ansible-playbook, the report play) set apart.
-        added = (best["controller_total"] - one_controller) / (targets - 1) if targets > 1 else float("nan")
-        say(lines, "  %-8d %6d %8.2fs %7.2fx %21.3fs %23.3fs %19.3fs%s" % (
+        added = "%.3fs" % ((best["controller_total"] - one_controller) / (targets - 1)) if targets > 1 else "-"
+        say(lines, "  %-8d %6d %8.2fs %7.2fx %21.3fs %24s %19.3fs%s" % (
             targets, best["forks"], best["wall"], best["wall"] / one, best["controller"], added, best["module"],
             "  (%d verdicts differ from one target's: server overloaded)" % best["differing"] if best["differing"]
             else ""))
