@@ -38,8 +38,12 @@ PATCH_CPU: list[float] = []  # CPU seconds the bench's child processes (the comm
 _handle = KubernetesApiEmulator._handle
 
 
+SANDBOX_SESSIONS: set[int] = set()  # the sandbox's servers (session leaders), children of this process too
+
+
 def descendants_cpu() -> float:
-    """CPU seconds of every live descendant of this process, with the children each has reaped (from /proc)."""
+    """CPU seconds of every live descendant of this process but the sandbox's servers (the command under test and
+    its workers, which Ansible puts in sessions of their own), with the children each has reaped (from /proc)."""
     parents, cpu = {}, {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -49,7 +53,8 @@ def descendants_cpu() -> float:
             except OSError:
                 continue
             parents[int(entry)] = int(fields[1])
-            cpu[int(entry)] = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+            if int(fields[3]) not in SANDBOX_SESSIONS:
+                cpu[int(entry)] = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     total, me = 0.0, os.getpid()
     for pid in cpu:
         ancestor = parents.get(pid)
@@ -142,6 +147,7 @@ def main() -> int:
     detected, waited_out = failed_rollback_detection()
     directory = os.path.join(ROOT, "build", "bench-rollback-sandbox")
     state = sandbox.up(directory, os.path.join(ROOT, "build", "aragora-venv", "bin", "python"))
+    SANDBOX_SESSIONS.update(info["pid"] for info in state["processes"].values())
     try:
         with tempfile.TemporaryDirectory(prefix="bench-rollback-") as scratch:
             playbook, plain, playbook_patch, plain_patch, playbook_cpu, plain_cpu = playbook_vs_kubectl(state, scratch)
