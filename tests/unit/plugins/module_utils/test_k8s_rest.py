@@ -68,7 +68,7 @@ def test_paths_of_core_group_namespaced_and_cluster_wide_kinds():
 
 
 def test_a_read_sends_the_credentials_a_timeout_no_retry_and_the_selector():
-    api, pool = cluster({("GET", "/api/v1/namespaces/aragora/pods"): Response(200, {"items": [{"a": 1}]})})
+    api, pool = cluster({("GET", "/api/v1/namespaces/aragora/pods"): Response(200, {"kind": "PodList", "apiVersion": "v1", "items": [{"a": 1}]})})
     assert api.list_items(PODS, "aragora", "app=aragora,tier in (web)") == [{"a": 1}]
     sent = pool.requests[0]
     assert sent["headers"]["authorization"] == "Bearer t0ken" and sent["headers"]["Accept"] == "application/json"
@@ -122,7 +122,7 @@ def test_a_transport_failure_is_a_kube_error_naming_the_call():
             raise k8s_client.urllib3.exceptions.NewConnectionError(None, "connection refused")
 
     api = Cluster(ClusterTarget("/kubeconfig"), api_client=ApiClient(Broken({})))
-    with pytest.raises(KubeError, match="list pods in namespace aragora: cannot reach the API server"):
+    with pytest.raises(KubeError, match="list pods in namespace aragora: cannot connect to the API server"):
         api.list_items(PODS, "aragora")
 
 
