@@ -139,8 +139,8 @@ def playbook_vs_kubectl(state: dict, scratch: str) -> tuple[float, ...]:
             subprocess.run(base + ["rollout", "status", "deployment/aragora", "--timeout=60s"], check=True,
                            capture_output=True)
             plain.append(time.monotonic() - started)
-    return tuple(statistics.median(samples) for samples in (playbook, plain, playbook_patch, plain_patch,
-                                                              playbook_cpu, plain_cpu))
+    runs = (playbook, plain, playbook_patch, plain_patch, playbook_cpu, plain_cpu)
+    return tuple(statistics.median(samples) for samples in runs)
 
 
 def main() -> int:
