@@ -544,9 +544,9 @@ class Cluster:
                                % (kind.group, kind.version, kind.plural))
             return Listing(error=exc)
 
-    def custom_listing(self, kind: Kind, namespace: str | None) -> Listing:
+    def custom_listing(self, crd: Kind, namespace: str | None) -> Listing:
         """The custom objects of ``namespace`` (every namespace when None, or a cluster-scoped kind)."""
-        return self.listing(kind, namespace if kind.namespaced else None)
+        return self.listing(crd, namespace if crd.namespaced else None)
 
     def read_deployment(self, namespace: str, name: str) -> dict:
         try:
