@@ -26,6 +26,9 @@ from ansible_collections.aragora.ops.plugins.module_utils.result import (
 
 SIGN_OFF_ROLES = ("Engineering Lead", "Security Review", "Operations", "Product Owner")
 UNREACHABLE_CHECK_ID = "target.results"
+NO_TARGET = "(no target)"
+NO_CHECKS_REASON = ("no check ran (--tags, aragora_check_groups or aragora_skip_checks selected none), so nothing "
+                    "was judged")
 
 
 def missing_target_result(target: str, reason: str) -> dict:
@@ -44,7 +47,12 @@ class Report:
         self.strict = strict
         self.generated_at = (generated_at or datetime.datetime.now(datetime.timezone.utc)).isoformat(
             timespec="seconds")
-        self.targets = {target: [dict(check, target=target) for check in checks] for target, checks in results.items()}
+        # A report in which nothing was judged must not read GO: a target without results (every group left out by
+        # --tags or aragora_check_groups, every check skipped by name) and a report without targets are NO-GO.
+        results = dict(results) or {NO_TARGET: []}
+        self.targets = {target: [dict(check, target=target) for check in checks or [missing_target_result(
+            target, NO_CHECKS_REASON if target != NO_TARGET else "no target was checked (the host pattern, "
+            "--limit or the inventory left none)")]] for target, checks in results.items()}
 
     @property
     def checks(self) -> list[dict]:
@@ -141,8 +149,13 @@ class Report:
 
     def write(self, directory: str, basename: str = "readiness-report") -> list[str]:
         """Write the report files (and one JSON and Markdown per target when there are several); their paths."""
+        planned = self.files(directory, basename)
         os.makedirs(directory, exist_ok=True)
-        files = self._write_set(directory, basename, with_junit=True)
+        return [_write_atomically(path, text) for path, text in planned.items()]
+
+    def files(self, directory: str, basename: str = "readiness-report") -> dict[str, str]:
+        """The files `write` writes, by path, with their contents (check mode says these without writing)."""
+        planned = self._renderings(directory, basename, with_junit=True)
         if len(self.targets) > 1:
             used: set[str] = set()
             for target in self.targets:
@@ -150,15 +163,14 @@ class Report:
                 while name in used:  # 'web 1' and 'web_1' must not overwrite each other
                     name += "_"
                 used.add(name)
-                files += self.sub_report(target)._write_set(directory, "%s-%s" % (basename, name))
-        return files
+                planned.update(self.sub_report(target)._renderings(directory, "%s-%s" % (basename, name)))
+        return planned
 
-    def _write_set(self, directory: str, basename: str, with_junit: bool = False) -> list[str]:
+    def _renderings(self, directory: str, basename: str, with_junit: bool = False) -> dict[str, str]:
         renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n", ".md": self.markdown()}
         if with_junit:
             renderings[".xml"] = self.junit()
-        return [_write_atomically(os.path.join(directory, basename + suffix), text)
-                for suffix, text in renderings.items()]
+        return {os.path.join(directory, basename + suffix): text for suffix, text in renderings.items()}
 
 
 def _write_atomically(path: str, text: str) -> str:

@@ -25,7 +25,7 @@ extends_documentation_fragment:
 options:
   groups:
     description:
-      - Which groups of checks to run; all by default.
+      - Which groups of checks to run; all when omitted, none when empty (the report then says nothing was judged).
     type: list
     elements: str
     choices: [health, websocket, security, ha, database, migrations, redis, monitoring, observability, certificates,

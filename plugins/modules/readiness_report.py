@@ -15,7 +15,8 @@ description:
     C(readiness-report.xml) (JUnit, one test case per check) into O(dest).
   - With several targets, also writes one JSON and one Markdown report per target beside the combined ones.
   - Returns the console summary in the checklist's own style (V([PASS] Environment mode is production)).
-  - The report is an artifact of the run, not a change to a managed system, so it is written in check mode too.
+  - In check mode nothing is written and RV(files) lists what would be; the P(aragora.ops.readiness_report#role)
+    role runs this module with C(check_mode=false), as the report is the output of a run under C(--check) too.
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
@@ -47,7 +48,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: The report files are written in check mode as well; they are the run's output.
+    details: Computes the verdict and the report and writes no file; RV(files) lists the files it would write.
   diff_mode:
     support: none
   platform:
@@ -85,7 +86,7 @@ summary:
   returned: always
   type: str
 files:
-  description: Paths of the files written.
+  description: Paths of the files written (in check mode, of the files it would write).
   returned: always
   type: list
   elements: str
@@ -115,7 +116,10 @@ def main() -> None:
             results[target] = [missing_target_result(target, str(checks or "no results"))]
     report = Report(results, strict=module.params["strict"])
     try:
-        files = report.write(module.params["dest"], module.params["basename"])
+        if module.check_mode:
+            files = list(report.files(module.params["dest"], module.params["basename"]))
+        else:
+            files = report.write(module.params["dest"], module.params["basename"])
     except OSError as exc:
         module.fail_json(msg="cannot write the report into %s: %s" % (module.params["dest"], exc))
     summary = report.as_json()

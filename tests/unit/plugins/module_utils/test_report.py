@@ -44,12 +44,31 @@ def report(results=None, strict=False):
     (("PASS", "WARN"), False, "GO"),
     (("PASS", "WARN"), True, "NO-GO"),
     (("PASS", "FAIL"), False, "NO-GO"),
-    ((), False, "GO"),
+    # Nothing judged is not a GO (issue 13: --tags/--limit gave green runs without a verdict).
+    ((), False, "NO-GO"),
 ])
 def test_verdict(statuses, strict, verdict):
     r = report({"t": [check("x.%d" % i, s) for i, s in enumerate(statuses)]}, strict)
     assert r.verdict == verdict
     assert r.as_json()["verdict"] == verdict
+
+
+def test_a_target_without_checks_and_a_report_without_targets_say_why_they_are_no_go():
+    empty = report({"prod": [], "staging": [check("x.a", "PASS")]})
+    assert empty.verdict == "NO-GO" and empty.as_json()["targets"]["staging"]["verdict"] == "GO"
+    (why,) = empty.targets["prod"]
+    assert why["status"] == "FAIL" and "no check ran" in why["message"] and "--tags" in why["message"]
+    nothing = report({})
+    assert nothing.verdict == "NO-GO" and "no target was checked" in nothing.checks[0]["message"]
+
+
+def test_files_lists_what_write_writes(tmp_path):
+    r = report({"a": MIXED, "b": MIXED})
+    planned = r.files(str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    assert sorted(r.write(str(tmp_path / "out"))) == sorted(planned)
+    for path, text in planned.items():
+        assert open(path, encoding="utf-8").read() == text
 
 
 def test_one_failing_target_makes_overall_no_go():
