@@ -41,7 +41,9 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Takes no backup; says which archives retention would delete.
+    details: >-
+      Takes no backup and deletes nothing; says which archives retention would delete, and RV(changed) is true
+      when it would take a backup or delete one.
   diff_mode:
     support: none
   platform:
@@ -95,7 +97,9 @@ def main() -> None:
     params = module.params
     result = {"changed": False, "archive": None}
     try:
-        if params["backup"] and not module.check_mode:
+        if params["backup"] and module.check_mode:
+            result["changed"] = True  # the archive it would write
+        elif params["backup"]:
             manifest = pg_archive.take_backup(server_from(params), params["backup_dir"], timeout=params["timeout"])
             result.update(changed=True, archive=manifest.pop("archive_path"), manifest=manifest)
         if params["keep_days"] > 0:

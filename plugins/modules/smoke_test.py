@@ -98,7 +98,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Creates nothing and logs in nowhere; says what it would do.
+    details: Creates nothing and logs in nowhere; says what it would do, and RV(changed) that it would create a debate.
   diff_mode:
     support: none
   platform:
@@ -196,6 +196,8 @@ def main() -> None:
         module.no_log_values.add(token)
     created = any(check["id"] == "smoke.create_debate" and check["evidence"].get("debate_id")
                   for check in result["checks"])
+    if module.check_mode:  # the debate it would create, unless that step is left out
+        created = "smoke.create_debate" not in (params["skip_checks"] or ())
     module.exit_json(changed=created, **result)
 
 
