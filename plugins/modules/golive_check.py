@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - aragora.ops.target
+  - aragora.ops.kubernetes
   - aragora.ops.target.check_results
 options:
   check_ids:

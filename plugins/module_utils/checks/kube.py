@@ -15,16 +15,14 @@ from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Clus
 from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
-NOT_GIVEN = "no Kubernetes cluster given (kubeconfig, kube_context or k8s_in_cluster): the cluster was not inspected"
+NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context, k8s_in_cluster or k8s_host/K8S_AUTH_HOST): the "
+             "cluster was not inspected")
 _VAR_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 
 def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
     """The cluster the options name, or None when they name none."""
-    if not (options.get("kubeconfig") or options.get("kube_context") or options.get("k8s_in_cluster")):
-        return None
-    return ClusterTarget(options.get("kubeconfig") or None, options.get("kube_context") or None,
-                         bool(options.get("k8s_in_cluster")), float(options.get("timeout") or 10.0))
+    return ClusterTarget.from_options(options)
 
 
 def cluster(ctx: TargetContext) -> Cluster:
