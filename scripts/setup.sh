@@ -58,4 +58,19 @@ if [ ! -L "$link" ]; then
   mkdir -p "$(dirname "$link")"
   ln -s ../../../.. "$link"
 fi
+# awx.awx, for controller/configure.yml (the AWX/AAP configuration as code) and its lint: Galaxy cannot be reached
+# here, so it is taken from the `ansible` community package's wheel on PyPI (only that collection is unpacked).
+AWX_RELEASE=12.3.0
+awx_collection=build/collections/ansible_collections/awx/awx
+if [ ! -f "$awx_collection/MANIFEST.json" ]; then
+  echo "setup: unpacking awx.awx from ansible==$AWX_RELEASE"
+  wheel_dir=$(mktemp -d)
+  "$ROOT/.venv/bin/python" -m pip download -q --disable-pip-version-check --no-deps --dest "$wheel_dir" "ansible==$AWX_RELEASE"
+  "$ROOT/.venv/bin/python" - "$wheel_dir"/ansible-*.whl build/collections <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    wheel.extractall(sys.argv[2], [n for n in wheel.namelist() if n.startswith("ansible_collections/awx/awx/")])
+PY
+  rm -rf "$wheel_dir"
+fi
 echo "setup: ready (ansible-core $("$ROOT/.venv/bin/python" -c 'import ansible.release as r; print(r.__version__)'), aragora $ARAGORA_VERSION)"
