@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian 12 machine (root or passwordless sudo):
-# Debian packages (Redis 7, PostgreSQL 15, systemd-nspawn), the collection's venv (.venv: ansible-core 2.19 and the modules'
+# Debian packages (Redis 7, PostgreSQL 15, systemd-nspawn, Chromium for the HTML report's test), awx.awx, the collection's venv (.venv: ansible-core 2.19 and the modules'
 # libraries), the real Aragora 2.11.1 in its own venv (build/aragora-venv), and the collection link Ansible loads.
 # Idempotent: each step is skipped when its result is already there and up to date.
 set -euo pipefail
@@ -18,6 +18,8 @@ command -v redis-server >/dev/null || missing_packages+=(redis-server)
 command -v git >/dev/null || missing_packages+=(git)
 # systemd-nspawn: the rollback's end-to-end test boots real systemd in a container over an overlay of /.
 command -v systemd-nspawn >/dev/null || missing_packages+=(systemd-container)
+# chromium: the HTML report's test renders it in a real headless browser.
+command -v chromium >/dev/null || missing_packages+=(chromium)
 if [ ${#missing_packages[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing_packages[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -2,11 +2,17 @@
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The readiness report: check results of one or more targets rendered as a console summary, JSON, Markdown
-(the checklist's sections filled in, with a blank sign-off table) and JUnit XML."""
+(the checklist's sections filled in, with a blank sign-off table), a self-contained HTML page (the same content
+for people who open a file, no network and no script needed) and JUnit XML.
+
+Markdown and HTML are two formats of one view (`Report.view`): the same header, sections, rows and sign-off, so
+they cannot say different things."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import html
 import json
 import os
 import re
@@ -18,6 +24,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.result import (
     FAIL,
     SECTIONS,
     SKIP,
+    STATUSES,
     WARN,
     counts,
     section_label,
@@ -37,6 +44,37 @@ def missing_target_result(target: str, reason: str) -> dict:
             "status": FAIL, "message": "No check results from %s: %s" % (target, reason), "evidence": {},
             "remediation": "Make the target reachable (inventory, connection, credentials) and run again.",
             "duration_ms": 0.0}
+
+
+@dataclasses.dataclass
+class Row:
+    """One check as people read it: the item, its status, what was seen (message and evidence), what to do."""
+
+    title: str
+    status: str
+    detail: str
+    remediation: str
+
+
+@dataclasses.dataclass
+class TargetView:
+    name: str
+    verdict: str
+    sections: list[tuple[str, list[Row]]]
+
+
+@dataclasses.dataclass
+class View:
+    """What the Markdown and HTML reports show, in order."""
+
+    verdict: str
+    strict: bool
+    generated_at: str
+    targets: list[TargetView]
+    tally: str
+    statuses: list[str]  # every status present, the schema's first, then any other in order of appearance
+    grid: list[tuple[str, dict[str, int]]]  # checklist section -> checks by status, all targets together
+    sign_off_roles: tuple[str, ...] = SIGN_OFF_ROLES
 
 
 class Report:
@@ -97,25 +135,80 @@ class Report:
             lines.append("Overall verdict: %s (%s)" % (self.verdict, _tally(self.counts)))
         return "\n".join(lines)
 
+    def view(self) -> View:
+        """The one model the Markdown and HTML renderings format."""
+        statuses = list(STATUSES) + [c["status"] for c in self.checks if c["status"] not in STATUSES]
+        statuses = list(dict.fromkeys(statuses))
+        grid = [(section, {status: sum(1 for c in checks if c["status"] == status) for status in statuses})
+                for section, checks in _by_section(self.checks)]
+        targets = [TargetView(target, verdict(checks, self.strict), [
+            (section, [Row(check["title"], check["status"], check["message"] + _evidence_suffix(check["evidence"]),
+                           check["remediation"]) for check in section_checks])
+            for section, section_checks in _by_section(checks)]) for target, checks in self.targets.items()]
+        return View(self.verdict, self.strict, self.generated_at, targets, _tally(self.counts), statuses, grid)
+
     def markdown(self) -> str:
+        view = self.view()
         out = ["# Production Readiness Report", "",
                "| | |", "|---|---|",
-               "| **Verdict** | **%s**%s |" % (self.verdict, " (strict: WARN counts as NO-GO)" if self.strict else ""),
-               "| Generated | %s |" % self.generated_at,
-               "| Targets | %s |" % ", ".join(self.targets),
-               "| Checks | %s |" % _tally(self.counts), ""]
-        for target, checks in self.targets.items():
-            out += ["## Target: %s — %s" % (_md(target), verdict(checks, self.strict)), ""]
-            for section, section_checks in _by_section(checks):
+               "| **Verdict** | **%s**%s |" % (view.verdict, " (strict: WARN counts as NO-GO)" if view.strict else ""),
+               "| Generated | %s |" % view.generated_at,
+               "| Targets | %s |" % ", ".join(target.name for target in view.targets),
+               "| Checks | %s |" % view.tally, ""]
+        for target in view.targets:
+            out += ["## Target: %s — %s" % (_md(target.name), target.verdict), ""]
+            for section, rows in target.sections:
                 out += ["### %s" % section, "", "| Item | Status | Evidence | Remediation |",
                         "|------|--------|----------|-------------|"]
-                out += ["| **%s** | %s | %s | %s |" % (
-                    _md(check["title"]), _status_cell(check["status"]),
-                    _md(check["message"] + _evidence_suffix(check["evidence"])), _md(check["remediation"]))
-                    for check in section_checks]
+                out += ["| **%s** | %s | %s | %s |" % (_md(row.title), _status_cell(row.status), _md(row.detail),
+                                                       _md(row.remediation)) for row in rows]
                 out.append("")
         out += ["## Sign-Off", "", "| Role | Name | Date | Signature |", "|------|------|------|-----------|"]
-        out += ["| %s | | | |" % role for role in SIGN_OFF_ROLES]
+        out += ["| %s | | | |" % role for role in view.sign_off_roles]
+        return "\n".join(out) + "\n"
+
+    def html(self) -> str:
+        """One self-contained page: inline CSS, no script, no network; readable printed or without styles."""
+        view = self.view()
+        esc = html.escape
+        verdict_class = "go" if view.verdict == "GO" else "no-go"
+        out = ['<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
+               '<meta name="viewport" content="width=device-width, initial-scale=1">',
+               '<title>Production Readiness Report: %s</title>' % esc(view.verdict),
+               '<style>%s</style>' % _HTML_STYLE, '</head>', '<body>',
+               '<h1>Production Readiness Report</h1>',
+               '<p class="verdict %s">Verdict: <strong>%s</strong>%s</p>' % (
+                   verdict_class, esc(view.verdict), " (strict: WARN counts as NO-GO)" if view.strict else ""),
+               '<table class="facts"><tbody>',
+               '<tr><th scope="row">Generated</th><td>%s</td></tr>' % esc(view.generated_at),
+               '<tr><th scope="row">Targets</th><td>%s</td></tr>' % esc(", ".join(t.name for t in view.targets)),
+               '<tr><th scope="row">Checks</th><td>%s</td></tr>' % esc(view.tally),
+               '</tbody></table>',
+               '<h2>Sections by status</h2>',
+               '<table class="grid"><thead><tr><th scope="col">Section</th>%s</tr></thead><tbody>' % "".join(
+                   '<th scope="col">%s</th>' % esc(status) for status in view.statuses)]
+        for section, tally in view.grid:
+            out.append('<tr><th scope="row">%s</th>%s</tr>' % (esc(section), "".join(
+                '<td class="%s">%d</td>' % (_status_class(status) if number else "none", number)
+                for status, number in tally.items())))
+        out.append('</tbody></table>')
+        for target in view.targets:
+            out.append('<h2>Target: %s <span class="status %s">%s</span></h2>' % (
+                esc(target.name), "go" if target.verdict == "GO" else "no-go", esc(target.verdict)))
+            for section, rows in target.sections:
+                out += ['<h3>%s</h3>' % esc(section),
+                        '<table class="checks"><thead><tr><th scope="col">Item</th><th scope="col">Status</th>'
+                        '<th scope="col">Evidence</th><th scope="col">Remediation</th></tr></thead><tbody>']
+                out += ['<tr><th scope="row">%s</th><td><span class="status %s">%s</span></td><td>%s</td>'
+                        '<td>%s</td></tr>' % (esc(row.title), _status_class(row.status), esc(row.status),
+                                               esc(row.detail), esc(row.remediation)) for row in rows]
+                out.append('</tbody></table>')
+        out += ['<h2>Sign-Off</h2>',
+                '<table class="sign-off"><thead><tr><th scope="col">Role</th><th scope="col">Name</th>'
+                '<th scope="col">Date</th><th scope="col">Signature</th></tr></thead><tbody>']
+        out += ['<tr><th scope="row">%s</th><td></td><td></td><td></td></tr>' % esc(role)
+                for role in view.sign_off_roles]
+        out += ['</tbody></table>', '</body>', '</html>']
         return "\n".join(out) + "\n"
 
     def junit(self) -> str:
@@ -167,7 +260,8 @@ class Report:
         return planned
 
     def _renderings(self, directory: str, basename: str, with_junit: bool = False) -> dict[str, str]:
-        renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n", ".md": self.markdown()}
+        renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n", ".md": self.markdown(),
+                      ".html": self.html()}
         if with_junit:
             renderings[".xml"] = self.junit()
         return {os.path.join(directory, basename + suffix): text for suffix, text in renderings.items()}
@@ -208,7 +302,29 @@ def _evidence_suffix(evidence: t.Mapping[str, t.Any]) -> str:
 
 
 def _status_cell(status: str) -> str:
-    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP"}[status]
+    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP"}.get(status, status)
+
+
+def _status_class(status: str) -> str:
+    """CSS class of a status; one the stylesheet does not know is shown plain, never dropped."""
+    return "status-" + re.sub(r"[^a-z0-9]+", "-", status.lower()).strip("-")
+
+
+# Colours carry no meaning alone: every cell also says its status in words.
+_HTML_STYLE = (
+    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;"
+    "padding:0 1rem;color:#1d232a}"
+    "h1{margin-bottom:.3rem}h2{margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}"
+    "table{border-collapse:collapse;width:100%;margin:.6rem 0}"
+    "th,td{border:1px solid #d0d7de;padding:.35rem .55rem;text-align:left;vertical-align:top}"
+    "thead th{background:#f3f5f7}table.facts,table.grid{width:auto}table.grid td{text-align:center;min-width:3.5rem}"
+    ".verdict{font-size:1.5rem;padding:.5rem .9rem;display:inline-block;border-radius:6px}"
+    ".verdict.go{background:#dafbe1;color:#116329}.verdict.no-go{background:#ffebe9;color:#a40e26}"
+    ".status{font-weight:600;padding:0 .35rem;border-radius:4px}"
+    ".go,.status-pass{background:#dafbe1;color:#116329}.no-go,.status-fail{background:#ffebe9;color:#a40e26}"
+    ".status-warn{background:#fff8c5;color:#7d4e00}.status-skip{background:#eaeef2;color:#57606a}"
+    "td.none{color:#8c959f}"
+    "@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}")
 
 
 def _md(text: str) -> str:

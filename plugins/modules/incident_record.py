@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: incident_record
 short_description: Write the incident record of a rollback or restore, as JSON and Markdown
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Writes one record of an action taken during an incident - who ran it, when, against what, from what to what,
     the outcome and how it was verified - as C(<stem>.json) for machines and C(<stem>.md) for the postmortem.

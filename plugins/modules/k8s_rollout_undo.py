@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k8s_rollout_undo
 short_description: Roll a Kubernetes Deployment back to an earlier revision, like kubectl rollout undo, and wait
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the Deployment's revision history from the ReplicaSets it B(owns) (ownerReferences); a ReplicaSet that
     only matches its labels is never used.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: postgres_backup
 short_description: Back up Aragora's PostgreSQL database with pg_dump -Fc and a manifest, and apply retention
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Dumps O(database) with C(pg_dump --format=custom) into O(backup_dir) as C(<database>-<UTC time>.dump), written
     as C(.partial) and renamed once complete, with a manifest C(<database>-<UTC time>.manifest.json) beside it

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: postgres_restore
 short_description: One step of a PostgreSQL restore that cannot lose data, or a restore drill
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Runs one O(step) of the restore the aragora.ops.db_restore role sequences, in this order - V(plan) (what will
     be replaced by what; refuses without O(confirm)), V(validate) (the archive, before anything is touched - it

@@ -11,9 +11,12 @@ short_description: Write the go/no-go readiness report of one or more Aragora ta
 version_added: 0.1.0
 description:
   - Combines the check results of every target into one verdict and writes C(readiness-report.json),
-    C(readiness-report.md) (the checklist's sections filled in, with a blank sign-off table) and
-    C(readiness-report.xml) (JUnit, one test case per check) into O(dest).
-  - With several targets, also writes one JSON and one Markdown report per target beside the combined ones.
+    C(readiness-report.md) (the checklist's sections filled in, with a blank sign-off table),
+    C(readiness-report.html) (the same as one self-contained page - inline style, no script, nothing fetched - with
+    a grid of the sections by status) and C(readiness-report.xml) (JUnit, one test case per check) into O(dest).
+  - With several targets, also writes one JSON, Markdown and HTML report per target beside the combined ones.
+  - A target without any result, and a report without targets, are V(NO-GO) with the reason: nothing judged is
+    never a V(GO).
   - Returns the console summary in the checklist's own style (V([PASS] Environment mode is production)).
   - In check mode nothing is written and RV(files) lists what would be; the P(aragora.ops.readiness_report#role)
     role runs this module with C(check_mode=false), as the report is the output of a run under C(--check) too.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: smoke_test
 short_description: The checklist's Post-Launch Smoke Test against Aragora's real API contract
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Obtains a token, creates a debate, follows it until it completes, opens the WebSocket stream and reads
     C(/metrics); each step is a check of the common schema (V(smoke.token), V(smoke.create_debate),

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sqlite_backup
 short_description: Back up or restore Aragora's SQLite storage (its data directory) safely
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - V(state=backup) copies every SQLite file under O(data_dir) with SQLite's online backup API (consistent while the
     server writes), checks each copy with C(PRAGMA integrity_check), and writes a set directory with a manifest
