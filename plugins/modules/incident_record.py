@@ -16,12 +16,13 @@ description:
   - The same record serves every kind of action (systemd and Kubernetes rollbacks, database restores).
   - Usually run on the controller (with C(delegate_to) V(localhost)), so the records land beside the run's reports
     (see P(aragora.ops.output_dir#lookup)).
-  - The record documents an action that has already happened: a record that cannot be written (a read-only or
+  - The record documents an action that has already happened, so a record that cannot be written (a read-only or
     full directory) is a warning with the whole record in the result and the log, never a failure of the action.
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   dest:
     description: Directory of the record files; created when missing.

@@ -29,6 +29,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.kubernetes
 options:
   kubeconfig:

@@ -21,6 +21,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.postgres
 options:
   backup_dir:

@@ -30,6 +30,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.postgres
   - aragora.ops.kubernetes
 options:

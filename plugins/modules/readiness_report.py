@@ -15,7 +15,7 @@ description:
     C(readiness-report.html) (the same as one self-contained page - inline style, no script, nothing fetched - with
     a grid of the sections by status) and C(readiness-report.xml) (JUnit, one test case per check) into O(dest).
   - With several targets, also writes one JSON, Markdown and HTML report per target beside the combined ones.
-  - A target without any result, and a report without targets, are V(NO-GO) with the reason: nothing judged is
+  - A target without any result, and a report without targets, are V(NO-GO) with the reason; nothing judged is
     never a V(GO).
   - Returns the console summary in the checklist's own style (V([PASS] Environment mode is production)).
   - In check mode nothing is written and RV(files) lists what would be; the P(aragora.ops.readiness_report#role)
@@ -24,6 +24,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.target.check_results
 options:
   results:

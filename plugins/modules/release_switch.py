@@ -23,6 +23,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   root:
     description: Directory of the deployment, holding the releases directory and the link.

@@ -20,6 +20,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   state:
     description: Take a backup, or restore one.

@@ -26,6 +26,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   api_url:
     description: Base URL of the Aragora API whose C(/metrics) is scraped. Required without O(prometheus_url).
