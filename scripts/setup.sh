@@ -52,6 +52,8 @@ ensure_venv() {  # dir, then pip install arguments
 ensure_venv .venv -r requirements.txt -r tests/requirements.txt
 # bcrypt: register/login; redis: its Redis health checks; asyncpg: the PostgreSQL backend; prometheus-client: its
 # metrics server (without it the server logs an error at every start).
+# ansible-core 2.18, the oldest meta/runtime.yml admits: tests/integration/test_ansible_core_218.py runs with it.
+ensure_venv build/core218-venv "ansible-core>=2.18,<2.19" -r requirements.txt
 ensure_venv build/aragora-venv "aragora==$ARAGORA_VERSION" bcrypt redis asyncpg prometheus-client
 
 # Ansible finds the collection as ansible_collections/aragora/ops under build/collections (ansible.cfg).
