@@ -199,9 +199,10 @@ class Report:
                 out += ['<h3>%s</h3>' % esc(section),
                         '<table class="checks"><thead><tr><th scope="col">Item</th><th scope="col">Status</th>'
                         '<th scope="col">Evidence</th><th scope="col">Remediation</th></tr></thead><tbody>']
-                out += ['<tr><th scope="row">%s</th><td><span class="status %s">%s</span></td><td>%s</td>'
-                        '<td>%s</td></tr>' % (esc(row.title), _status_class(row.status), esc(row.status),
-                                               esc(row.detail), esc(row.remediation)) for row in rows]
+                row_html = ('<tr><th scope="row">%s</th><td><span class="status %s">%s</span></td><td>%s</td>'
+                            '<td>%s</td></tr>')
+                out += [row_html % (esc(row.title), _status_class(row.status), esc(row.status), esc(row.detail),
+                                    esc(row.remediation)) for row in rows]
                 out.append('</tbody></table>')
         out += ['<h2>Sign-Off</h2>',
                 '<table class="sign-off"><thead><tr><th scope="col">Role</th><th scope="col">Name</th>'

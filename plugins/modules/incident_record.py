@@ -73,7 +73,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Builds the record and returns it without writing any file; RV(changed) says that it would write one.
+    details: Builds the record and returns it without writing any file; C(changed) says that it would write one.
   diff_mode:
     support: none
   platform:

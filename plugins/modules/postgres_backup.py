@@ -43,7 +43,7 @@ attributes:
   check_mode:
     support: full
     details: >-
-      Takes no backup and deletes nothing; says which archives retention would delete, and RV(changed) is true
+      Takes no backup and deletes nothing; says which archives retention would delete, and C(changed) is true
       when it would take a backup or delete one.
   diff_mode:
     support: none

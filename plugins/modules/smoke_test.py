@@ -100,7 +100,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Creates nothing and logs in nowhere; says what it would do, and RV(changed) that it would create a debate.
+    details: Creates nothing and logs in nowhere; says what it would do, and C(changed) that it would create a debate.
   diff_mode:
     support: none
   platform:

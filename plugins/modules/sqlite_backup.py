@@ -49,7 +49,7 @@ attributes:
     support: full
     details: >-
       Nothing is written; V(backup) lists the files it would copy, V(restore) validates the set and says what it
-      would replace, and RV(changed) says whether the run would change anything.
+      would replace, and C(changed) says whether the run would change anything.
   diff_mode:
     support: none
   platform:

@@ -109,8 +109,8 @@ def test_golive_job_refuses_the_no_go_the_prelaunch_node_handed_over(tmp_path, p
     assert "smoke.create_debate" not in stdout  # nothing was created on the server
 
 
-def test_kubernetes_rollback_job_from_survey_answers_and_the_awx_credential(tmp_path, project, sandbox_state,
-                                                                             k8s_cluster):
+def test_kubernetes_rollback_job_from_survey_answers_and_the_awx_credential(
+        tmp_path, project, sandbox_state, k8s_cluster):
     cluster = k8s_cluster("bad_release")
     inventory = {"all": {"children": {"aragora_kubernetes": {"hosts": {"prod-k8s": target(
         sandbox_state, aragora_rollback_poll_interval=0.2, aragora_rollback_health_interval=1)}}}}}

@@ -23,9 +23,9 @@ def test_fragments_lint_and_a_release_renders_them_all(tmp_path):
     copy = tmp_path / "ansible_collections" / "aragora" / "ops"
     checkout(str(copy))
     version = yaml.safe_load((copy / "galaxy.yml").read_text())["version"]
+    release_env = {**env, "ANSIBLE_COLLECTIONS_PATH": str(tmp_path)}
     release = subprocess.run([tool, "release", "--version", version, "--date", "2026-12-01"], cwd=copy,
-                             capture_output=True, text=True, timeout=300, env={**env, "ANSIBLE_COLLECTIONS_PATH":
-                                                                                str(tmp_path)}, check=False)
+                             capture_output=True, text=True, timeout=300, env=release_env, check=False)
     assert release.returncode == 0, release.stdout + release.stderr
     changelog = (copy / "CHANGELOG.rst").read_text()
     assert "v%s" % version in changelog

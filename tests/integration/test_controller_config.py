@@ -77,8 +77,8 @@ def test_each_survey_question_is_a_declared_role_input_of_a_compatible_type(temp
             assert option["type"] == "str" and set(question["choices"]) <= set(option["choices"])
             assert default in question["choices"]
     elif kind == "multiselect":
-        assert option["type"] == "list" and set(question["choices"]) <= set(option.get("choices") or
-                                                                          question["choices"])
+        allowed = set(option.get("choices") or question["choices"])
+        assert option["type"] == "list" and set(question["choices"]) <= allowed
         assert set(default.split("\n")) <= set(question["choices"])
     else:
         pytest.fail("survey type %s not handled" % kind)

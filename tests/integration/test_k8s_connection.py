@@ -4,7 +4,6 @@ that say what to fix instead of "Failed to import". Against the emulated API ser
 
 from __future__ import annotations
 
-import os
 
 from tests.support.module_runner import run_module
 from tests.support.playbook import run_playbook, write_inventory

@@ -47,7 +47,7 @@ def test_sandbox_postgres_starts_from_a_clone_in_a_mode_700_directory():
                               timeout=120, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         archive_line = next(line for line in proc.stdout.splitlines() if line.startswith("ARCHIVE"))
-        _, size, pg_data = archive_line.split()
+        size, pg_data = archive_line.split()[1:]
         assert int(size) > 0 and not pg_data.startswith(home)
         assert "RUNTIME_LEFT False" in proc.stdout and "LOG_KEPT True" in proc.stdout
     finally:
