@@ -21,11 +21,13 @@ import typing as t
 import xml.etree.ElementTree as ET
 
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    ERROR,
     FAIL,
     SECTIONS,
     SKIP,
     STATUSES,
     WARN,
+    causes,
     counts,
     section_label,
     verdict,
@@ -61,6 +63,7 @@ class TargetView:
     name: str
     verdict: str
     sections: list[tuple[str, list[Row]]]
+    causes: list[dict] = dataclasses.field(default_factory=list)  # why checks could not judge, one per cause
 
 
 @dataclasses.dataclass
@@ -117,6 +120,7 @@ class Report:
             "strict": self.strict,
             "generated_at": self.generated_at,
             "counts": self.counts,
+            "causes": causes(self.checks),
             "targets": {target: {"verdict": verdict(checks, self.strict), "counts": counts(checks)}
                         for target, checks in self.targets.items()},
             "checks": self.checks,
@@ -130,6 +134,7 @@ class Report:
             for section, section_checks in _by_section(checks):
                 lines.append(section)
                 lines.extend("  [%s] %s" % (check["status"], check["message"]) for check in section_checks)
+            lines.extend(_cause_lines(causes(checks)))
             lines.append("Verdict for %s: %s (%s)" % (target, verdict(checks, self.strict), _tally(counts(checks))))
         if len(self.targets) > 1:
             lines.append("Overall verdict: %s (%s)" % (self.verdict, _tally(self.counts)))
@@ -144,7 +149,8 @@ class Report:
         targets = [TargetView(target, verdict(checks, self.strict), [
             (section, [Row(check["title"], check["status"], check["message"] + _evidence_suffix(check["evidence"]),
                            check["remediation"]) for check in section_checks])
-            for section, section_checks in _by_section(checks)]) for target, checks in self.targets.items()]
+            for section, section_checks in _by_section(checks)], causes(checks))
+            for target, checks in self.targets.items()]
         return View(self.verdict, self.strict, self.generated_at, targets, _tally(self.counts), statuses, grid)
 
     def markdown(self) -> str:
@@ -157,6 +163,14 @@ class Report:
                "| Checks | %s |" % view.tally, ""]
         for target in view.targets:
             out += ["## Target: %s — %s" % (_md(target.name), target.verdict), ""]
+            if target.causes:
+                out += ["### Checks that could not judge", "", _md(_causes_headline(target.causes)), "",
+                        "| Cause | Owning check | Checks that could not run | Remediation |",
+                        "|-------|--------------|---------------------------|-------------|"]
+                out += ["| %s: %s | %s | %s | %s |" % (_md(c["dependency"]), _md(c["reason"]), c["check"],
+                                                     ", ".join(c["checks"]), _md(c["remediation"]))
+                        for c in target.causes]
+                out.append("")
             for section, rows in target.sections:
                 out += ["### %s" % section, "", "| Item | Status | Evidence | Remediation |",
                         "|------|--------|----------|-------------|"]
@@ -195,6 +209,15 @@ class Report:
         for target in view.targets:
             out.append('<h2>Target: %s <span class="status %s">%s</span></h2>' % (
                 esc(target.name), "go" if target.verdict == "GO" else "no-go", esc(target.verdict)))
+            if target.causes:
+                out += ['<h3>Checks that could not judge</h3>', '<p>%s</p>' % esc(_causes_headline(target.causes)),
+                        '<table class="causes"><thead><tr><th scope="col">Cause</th><th scope="col">Owning check</th>'
+                        '<th scope="col">Checks that could not run</th><th scope="col">Remediation</th></tr></thead>'
+                        '<tbody>']
+                out += ['<tr><td>%s: %s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+                    esc(c["dependency"]), esc(c["reason"]), esc(c["check"]), esc(", ".join(c["checks"])),
+                    esc(c["remediation"])) for c in target.causes]
+                out.append('</tbody></table>')
             for section, rows in target.sections:
                 out += ['<h3>%s</h3>' % esc(section),
                         '<table class="checks"><thead><tr><th scope="col">Item</th><th scope="col">Status</th>'
@@ -214,10 +237,10 @@ class Report:
 
     def junit(self) -> str:
         suites = ET.Element("testsuites", name="aragora-readiness", tests=str(len(self.checks)),
-                            failures=str(self._junit_failures(self.checks)))
+                            failures=str(self._junit_failures(self.checks)), errors=str(counts(self.checks)[ERROR]))
         for target, checks in self.targets.items():
             suite = ET.SubElement(suites, "testsuite", name=_xml(target), tests=str(len(checks)),
-                                  failures=str(self._junit_failures(checks)),
+                                  failures=str(self._junit_failures(checks)), errors=str(counts(checks)[ERROR]),
                                   skipped=str(counts(checks)[SKIP]), timestamp=self.generated_at,
                                   time="%.3f" % (sum(c["duration_ms"] for c in checks) / 1000))
             for check in checks:
@@ -226,7 +249,10 @@ class Report:
                                      time="%.3f" % (check["duration_ms"] / 1000))
                 message = _xml(check["message"])
                 detail = _xml(check["message"] + _evidence_suffix(check["evidence"]))
-                if check["status"] == FAIL or (self.strict and check["status"] == WARN):
+                if check["status"] == ERROR:  # could not judge: JUnit's error beside failure
+                    ET.SubElement(case, "error", message=message, type=ERROR).text = (
+                        detail + "\nRemediation: " + _xml(check["remediation"]))
+                elif check["status"] == FAIL or (self.strict and check["status"] == WARN):
                     ET.SubElement(case, "failure", message=message, type=check["status"]).text = (
                         detail + "\nRemediation: " + _xml(check["remediation"]))
                 elif check["status"] == SKIP:
@@ -291,7 +317,25 @@ def _by_section(checks: t.Sequence[dict]) -> list[tuple[str, list[dict]]]:
 
 
 def _tally(tally: t.Mapping[str, int]) -> str:
-    return ", ".join("%d %s" % (number, status) for status, number in tally.items())
+    """'3 PASS, 0 WARN, 1 FAIL, 0 SKIP', with 'N ERROR' only when some checks could not judge."""
+    return ", ".join("%d %s" % (number, status) for status, number in tally.items() if number or status != ERROR)
+
+
+def _causes_headline(grouped: t.Sequence[dict]) -> str:
+    """'1 cause: API unreachable; 16 checks could not run'."""
+    total = sum(len(c["checks"]) for c in grouped)
+    return "%d cause%s: %s; %d check%s could not run" % (
+        len(grouped), "" if len(grouped) == 1 else "s", ", ".join("%s unavailable" % c["dependency"] for c in grouped),
+        total, "" if total == 1 else "s")
+
+
+def _cause_lines(grouped: t.Sequence[dict]) -> list[str]:
+    if not grouped:
+        return []
+    lines = ["Could not judge: " + _causes_headline(grouped)]
+    lines += ["  - %s (%s): %s -> %s. Remediation: %s" % (c["dependency"], c["check"], c["reason"],
+                                                          ", ".join(c["checks"]), c["remediation"]) for c in grouped]
+    return lines
 
 
 def _evidence_suffix(evidence: t.Mapping[str, t.Any]) -> str:
@@ -303,7 +347,8 @@ def _evidence_suffix(evidence: t.Mapping[str, t.Any]) -> str:
 
 
 def _status_cell(status: str) -> str:
-    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP"}.get(status, status)
+    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP",
+            "ERROR": "[?] **ERROR** (could not judge)"}.get(status, status)
 
 
 def _status_class(status: str) -> str:
@@ -324,6 +369,7 @@ _HTML_STYLE = (
     ".status{font-weight:600;padding:0 .35rem;border-radius:4px}"
     ".go,.status-pass{background:#dafbe1;color:#116329}.no-go,.status-fail{background:#ffebe9;color:#a40e26}"
     ".status-warn{background:#fff8c5;color:#7d4e00}.status-skip{background:#eaeef2;color:#57606a}"
+    ".status-error{background:#fbefff;color:#6e2b8a}"
     "td.none{color:#8c959f}"
     "@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}")
 

@@ -76,8 +76,10 @@ def test_one_failing_target_makes_overall_no_go():
     r = report({"a": [check("x.a", "PASS")], "b": [check("x.b", "FAIL")]})
     data = r.as_json()
     assert data["verdict"] == "NO-GO"
-    assert data["targets"] == {"a": {"verdict": "GO", "counts": {"PASS": 1, "WARN": 0, "FAIL": 0, "SKIP": 0}},
-                               "b": {"verdict": "NO-GO", "counts": {"PASS": 0, "WARN": 0, "FAIL": 1, "SKIP": 0}}}
+    assert data["targets"] == {"a": {"verdict": "GO", "counts": {"PASS": 1, "WARN": 0, "FAIL": 0, "ERROR": 0,
+                                                                           "SKIP": 0}},
+                               "b": {"verdict": "NO-GO", "counts": {"PASS": 0, "WARN": 0, "FAIL": 1, "ERROR": 0,
+                                                                              "SKIP": 0}}}
 
 
 def test_missing_target_result_is_a_fail():
@@ -92,7 +94,7 @@ def test_missing_target_result_is_a_fail():
 def test_json_shape():
     data = json.loads(json.dumps(report().as_json()))
     assert {"verdict", "counts", "checks"} <= set(data)
-    assert data["counts"] == {"PASS": 1, "WARN": 1, "FAIL": 1, "SKIP": 1}
+    assert data["counts"] == {"PASS": 1, "WARN": 1, "FAIL": 1, "ERROR": 0, "SKIP": 1}
     assert data["generated_at"] == "2025-01-02T03:04:05+00:00"
     assert len(data["checks"]) == 4
     assert all(c["target"] == "prod" for c in data["checks"])
@@ -239,6 +241,42 @@ def test_summary():
     assert text.endswith("Overall verdict: NO-GO (2 PASS, 1 WARN, 1 FAIL, 1 SKIP)")
 
 
+# --- checks that could not judge: one cause, many checks --------------------------------------------------
+
+
+def _outage_results():
+    cause = {"check": "health.liveness", "dependency": "API", "reason": "GET https://a/healthz -> connection refused"}
+    owner = {"id": "health.liveness", "section": "0. Go-Live Health", "title": "Liveness", "status": "FAIL",
+             "message": "Liveness: connection refused", "evidence": {}, "remediation": "Start the Aragora server.",
+             "duration_ms": 1.0}
+    dependants = [{"id": check_id, "section": "6. SSL/TLS Certificates", "title": check_id, "status": "ERROR",
+                   "message": "Could not judge: API unavailable (see health.liveness): connection refused",
+                   "evidence": {}, "remediation": "Start the Aragora server.", "duration_ms": 1.0, "cause": cause}
+                  for check_id in ("tls.expiry", "tls.hostname", "providers.circuit_breakers")]
+    return [owner, *dependants]
+
+
+def test_could_not_judge_is_no_go_and_grouped_by_cause():
+    report = Report({"a": _outage_results()})
+    assert report.verdict == "NO-GO"
+    assert report.counts["ERROR"] == 3 and report.counts["FAIL"] == 1
+    grouped = report.as_json()["causes"]
+    assert [(c["check"], c["dependency"], c["checks"]) for c in grouped] == [
+        ("health.liveness", "API", ["tls.expiry", "tls.hostname", "providers.circuit_breakers"])]
+    summary = report.summary()
+    assert "Could not judge: 1 cause: API unavailable; 3 checks could not run" in summary
+    markdown = report.markdown()
+    assert "1 cause: API unavailable; 3 checks could not run" in markdown
+    assert "Renew" not in markdown and "[?] **ERROR** (could not judge)" in markdown
+
+
+def test_junit_reports_could_not_judge_as_error_not_failure():
+    suites = ET.fromstring(Report({"a": _outage_results()}).junit().split("\n", 1)[1])
+    assert suites.get("errors") == "3" and suites.get("failures") == "1"
+    errors = [case.get("name").split(":")[0] for case in suites.iter("testcase") if case.find("error") is not None]
+    assert errors == ["tls.expiry", "tls.hostname", "providers.circuit_breakers"]
+
+
 # --- HTML ---------------------------------------------------------------------------------------------------------
 
 
@@ -252,10 +290,16 @@ def test_html_is_the_markdown_view_self_contained_and_escaped():
     assert "Verdict: <strong>NO-GO</strong>" in page and "prod &lt;1&gt;" in page
     assert "a &lt;b&gt;status&lt;/b&gt; &amp; more" in page and "<b>status</b>" not in page
     # every status present is a grid column, a status the schema does not know included
-    assert view.statuses == ["PASS", "WARN", "FAIL", "SKIP", "UNKNOWABLE"] and "status-unknowable" in page
+    assert view.statuses == ["PASS", "WARN", "FAIL", "ERROR", "SKIP", "UNKNOWABLE"] and "status-unknowable" in page
     for role in SIGN_OFF_ROLES:
         assert role in page and role in r.markdown()
     for target in view.targets:
         for _section, rows in target.sections:
             for row in rows:
                 assert html.escape(row.detail) in page
+
+
+def test_html_shows_what_could_not_judge_and_why():
+    page = Report({"a": _outage_results()}).html()
+    assert "Checks that could not judge" in page and "1 cause: API unavailable; 3 checks could not run" in page
+    assert '<span class="status status-error">ERROR</span>' in page and "<th scope=\"col\">ERROR</th>" in page
