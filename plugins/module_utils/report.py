@@ -167,9 +167,9 @@ class Report:
                 out += ["### Checks that could not judge", "", _md(_causes_headline(target.causes)), "",
                         "| Cause | Owning check | Checks that could not run | Remediation |",
                         "|-------|--------------|---------------------------|-------------|"]
-                out += ["| %s: %s | %s | %s | %s |" % (_md(c["dependency"]), _md(c["reason"]), c["check"],
-                                                     ", ".join(c["checks"]), _md(c["remediation"]))
-                        for c in target.causes]
+                cause_row = "| %s: %s | %s | %s | %s |"
+                out += [cause_row % (_md(c["dependency"]), _md(c["reason"]), c["check"], ", ".join(c["checks"]),
+                                     _md(c["remediation"])) for c in target.causes]
                 out.append("")
             for section, rows in target.sections:
                 out += ["### %s" % section, "", "| Item | Status | Evidence | Remediation |",
