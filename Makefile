@@ -6,7 +6,8 @@ SANDBOX := build/sandbox
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup sandbox-up sandbox-down sandbox-status demo test test-unit test-integration lint sanity bench build clean
+.PHONY: setup sandbox-up sandbox-down sandbox-status demo test test-unit test-integration lint sanity bench build clean \
+	changelog ee-context
 
 setup:
 	@bash scripts/setup.sh
@@ -47,6 +48,14 @@ bench: setup
 # The collection tarball, as Galaxy/Automation Hub would take it.
 build:
 	@$(VENV)/bin/ansible-galaxy collection build --force --output-path build/dist .
+
+# At a release: CHANGELOG.rst from changelogs/fragments, for galaxy.yml's version (the fragments are then consumed).
+changelog: setup
+	@$(VENV)/bin/antsibull-changelog release
+
+# The execution environment's build context (build/ee); `ansible-builder build` with podman or docker builds it.
+ee-context: build
+	@$(VENV)/bin/ansible-builder create -f execution-environment.yml -c build/ee --output-filename Containerfile
 
 clean: sandbox-down
 	rm -rf build/reports build/dist build/sanity

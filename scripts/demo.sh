@@ -23,5 +23,5 @@ print("demo: verdict %s (%s); prelaunch.yml ran in %s s." % (report["verdict"], 
 if report["verdict"] != "GO":
     print("demo: NO-GO means the sandbox is not ready for production as configured; the FAIL lines say why")
     print("      (the sandbox has no real AI provider key, for one). The demo itself succeeded.")
-print("demo: report in build/reports/readiness-report.{md,json,xml}; stop the sandbox with: make sandbox-down")
+print("demo: report in build/reports/readiness-report.{md,html,json,xml}; stop the sandbox with: make sandbox-down")
 PYTHON

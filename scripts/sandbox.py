@@ -30,7 +30,8 @@ Layout of the sandbox directory (``--dir``)::
     tls/               ca.pem, ca-key.pem, server.pem, server-key.pem (keys 0600)
     logs/              aragora.log, redis.log, postgres.log (kept by ``down``)
     redis/ redis.conf  Redis data (AOF) and its config (0600: it holds requirepass)
-    pgdata/ pgsock/    PostgreSQL cluster and its Unix socket (owned by postgres)
+    pg -> /var/tmp/aragora-sandbox-pg-<digest>/   PostgreSQL's own directory, outside the checkout (see
+                       Layout.pg_runtime): pgdata/, pgsock/ and postgres.log there, owned by postgres
     data/ home/        ARAGORA_DATA_DIR and the server's HOME
     backups/           a pg_dump -Fc archive of the aragora database, taken once the server is ready
 
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import ipaddress
 import json
 import os
@@ -77,6 +79,9 @@ PG_OS_USER = "postgres"
 DB_NAME = DB_USER = "aragora"
 LOOPBACK = "127.0.0.1"
 MARKER = ".aragora-sandbox"
+# PostgreSQL runs as the postgres user, who cannot traverse a checkout under a mode-700 directory (root's home,
+# mktemp -d): its data, socket and log live under here instead, in one directory per sandbox directory.
+PG_RUNTIME_PARENT = Path("/var/tmp")
 STATE_VERSION = 1
 
 READY_TIMEOUT = 90.0  # Aragora needs 5-11 s to become ready; leave room for a slow machine.
@@ -120,12 +125,15 @@ class Layout:
     logs = property(lambda s: s.root / "logs")
     aragora_log = property(lambda s: s.logs / "aragora.log")
     redis_log = property(lambda s: s.logs / "redis.log")
-    postgres_log = property(lambda s: s.logs / "postgres.log")
+    # pg_ctl opens the log as postgres: it lives beside the cluster; logs/postgres.log links to it.
+    postgres_log = property(lambda s: s.pg_runtime / "postgres.log")
+    postgres_log_link = property(lambda s: s.logs / "postgres.log")
     redis_dir = property(lambda s: s.root / "redis")
     redis_conf = property(lambda s: s.root / "redis.conf")
     redis_pidfile = property(lambda s: s.redis_dir / "redis.pid")
-    pg_data = property(lambda s: s.root / "pgdata")
-    pg_sock = property(lambda s: s.root / "pgsock")
+    pg_runtime = property(lambda s: pg_runtime_dir(s.root))
+    pg_data = property(lambda s: s.pg_runtime / "pgdata")
+    pg_sock = property(lambda s: s.pg_runtime / "pgsock")
     data = property(lambda s: s.root / "data")
     home = property(lambda s: s.root / "home")
     backups = property(lambda s: s.root / "backups")
@@ -137,8 +145,26 @@ class Layout:
     # Removed and recreated by every `up`: each sandbox starts from nothing, with fresh
     # secrets. Logs are truncated by the new run, not deleted.
     def disposable(self) -> list[Path]:
-        return [self.tls, self.redis_dir, self.redis_conf, self.pg_data, self.pg_sock,
-                self.data, self.home, self.backups, self.env_file, self.inventory, self.k8s]
+        return [self.tls, self.redis_dir, self.redis_conf, self.data, self.home, self.backups, self.env_file, self.inventory, self.k8s]
+
+
+def pg_runtime_dir(root: Path, parent: Path = PG_RUNTIME_PARENT) -> Path:
+    """PostgreSQL's directory for the sandbox in `root`: outside it, so that postgres can reach it wherever the
+    checkout is, and named by a digest of `root`'s real path, so that two checkouts (or two sandboxes of one, as
+    the tests start) never share a cluster."""
+    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:16]
+    return parent / f"aragora-sandbox-pg-{digest}"
+
+
+def _make_pg_runtime(layout: Layout) -> None:
+    """Create (or re-create) the PostgreSQL directory: ours (root, 0755, not a link), in a world-writable parent."""
+    path = layout.pg_runtime
+    if path.is_symlink() or (path.exists() and path.stat().st_uid != os.geteuid()):
+        raise SandboxError(f"{path} exists and is not the sandbox's (a link, or owned by another user): remove it")
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(mode=0o755)
+    path.chmod(0o755)  # whatever the umask: postgres must traverse it
 
 
 def _write_file(path: Path, text: str, mode: int = 0o644) -> None:
@@ -387,12 +413,16 @@ def start_postgres(layout: Layout, port: int, password: str,
     if os.geteuid() != 0:
         raise SandboxError("PostgreSQL is run as the postgres user through runuser: run the sandbox as root")
 
-    # initdb refuses root: the cluster, its socket dir and its log belong to postgres.
+    # initdb refuses root: the cluster, its socket dir and its log belong to postgres, outside the checkout.
+    _make_pg_runtime(layout)
     for path, mode in ((layout.pg_data, 0o700), (layout.pg_sock, 0o700)):
         path.mkdir(mode=mode)
         os.chown(path, pg_user.pw_uid, pg_user.pw_gid)
     layout.postgres_log.write_text("")
     os.chown(layout.postgres_log, pg_user.pw_uid, pg_user.pw_gid)
+    layout.logs.mkdir(exist_ok=True)
+    layout.postgres_log_link.unlink(missing_ok=True)
+    layout.postgres_log_link.symlink_to(layout.postgres_log)
 
     _run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(layout.pg_data), "-U", PG_OS_USER,
                       "--auth-local=peer", "--auth-host=scram-sha-256", "--encoding=UTF8",
@@ -440,6 +470,7 @@ def stop_postgres(layout: Layout, recorded: dict[str, Any] | None) -> None:
     pid = _postmaster_pid(layout) or (recorded or {}).get("pid")
     if not _owned(pid, layout.pg_data):  # The postmaster chdirs into its data directory.
         print("  postgres: not running")
+        remove_pg_runtime(layout)
         return
     try:
         _run(_as_postgres(str(PG_BIN / "pg_ctl"), "stop", "-D", str(layout.pg_data), "-m", "fast",
@@ -449,6 +480,17 @@ def stop_postgres(layout: Layout, recorded: dict[str, Any] | None) -> None:
     if not _wait_until(lambda: _gone(pid), 5.0):
         _signal_and_wait(pid, "postgres", SERVICE_TIMEOUT)
     print(f"  postgres (pid {pid}): stopped")
+    remove_pg_runtime(layout)
+
+
+def remove_pg_runtime(layout: Layout) -> None:
+    """Once the cluster is stopped: keep its log in logs/ (in place of the link), remove its directory."""
+    if not layout.pg_runtime.is_dir() or layout.pg_runtime.is_symlink():
+        return
+    if layout.postgres_log.exists() and layout.logs.is_dir():
+        layout.postgres_log_link.unlink(missing_ok=True)
+        shutil.copyfile(layout.postgres_log, layout.postgres_log_link)
+    shutil.rmtree(layout.pg_runtime)
 
 
 # ------------------------------------------------------------------ TLS

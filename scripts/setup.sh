@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian 12 machine (root or passwordless sudo):
-# Debian packages (Redis 7, PostgreSQL 15, systemd-nspawn), the collection's venv (.venv: ansible-core 2.19 and the modules'
+# Debian packages (Redis 7, PostgreSQL 15, systemd-nspawn, Chromium for the HTML report's test), awx.awx, the collection's venv (.venv: ansible-core 2.19 and the modules'
 # libraries), the real Aragora 2.11.1 in its own venv (build/aragora-venv), and the collection link Ansible loads.
 # Idempotent: each step is skipped when its result is already there and up to date.
 set -euo pipefail
@@ -18,6 +18,8 @@ command -v redis-server >/dev/null || missing_packages+=(redis-server)
 command -v git >/dev/null || missing_packages+=(git)
 # systemd-nspawn: the rollback's end-to-end test boots real systemd in a container over an overlay of /.
 command -v systemd-nspawn >/dev/null || missing_packages+=(systemd-container)
+# chromium: the HTML report's test renders it in a real headless browser.
+command -v chromium >/dev/null || missing_packages+=(chromium)
 if [ ${#missing_packages[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing_packages[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -50,6 +52,8 @@ ensure_venv() {  # dir, then pip install arguments
 ensure_venv .venv -r requirements.txt -r tests/requirements.txt
 # bcrypt: register/login; redis: its Redis health checks; asyncpg: the PostgreSQL backend; prometheus-client: its
 # metrics server (without it the server logs an error at every start).
+# ansible-core 2.18, the oldest meta/runtime.yml admits: tests/integration/test_ansible_core_218.py runs with it.
+ensure_venv build/core218-venv "ansible-core>=2.18,<2.19" -r requirements.txt
 ensure_venv build/aragora-venv "aragora==$ARAGORA_VERSION" bcrypt redis asyncpg prometheus-client
 
 # Ansible finds the collection as ansible_collections/aragora/ops under build/collections (ansible.cfg).
@@ -57,5 +61,20 @@ link=build/collections/ansible_collections/aragora/ops
 if [ ! -L "$link" ]; then
   mkdir -p "$(dirname "$link")"
   ln -s ../../../.. "$link"
+fi
+# awx.awx, for controller/configure.yml (the AWX/AAP configuration as code) and its lint: Galaxy cannot be reached
+# here, so it is taken from the `ansible` community package's wheel on PyPI (only that collection is unpacked).
+AWX_RELEASE=12.3.0
+awx_collection=build/collections/ansible_collections/awx/awx
+if [ ! -f "$awx_collection/MANIFEST.json" ]; then
+  echo "setup: unpacking awx.awx from ansible==$AWX_RELEASE"
+  wheel_dir=$(mktemp -d)
+  "$ROOT/.venv/bin/python" -m pip download -q --disable-pip-version-check --no-deps --dest "$wheel_dir" "ansible==$AWX_RELEASE"
+  "$ROOT/.venv/bin/python" - "$wheel_dir"/ansible-*.whl build/collections <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    wheel.extractall(sys.argv[2], [n for n in wheel.namelist() if n.startswith("ansible_collections/awx/awx/")])
+PY
+  rm -rf "$wheel_dir"
 fi
 echo "setup: ready (ansible-core $("$ROOT/.venv/bin/python" -c 'import ansible.release as r; print(r.__version__)'), aragora $ARAGORA_VERSION)"

@@ -13,7 +13,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.report import REPORT_A
 
 
 class ActionModule(ActionBase):
-    _supports_check_mode = True  # the report is the run's output: written in check mode too, as the module does
+    _supports_check_mode = True  # under --check the files are named, not written (the role's task sets check_mode: false)
     _supports_async = False
 
     def _runs_here(self) -> bool:
@@ -27,7 +27,7 @@ class ActionModule(ActionBase):
         validation, params = self.validate_argument_spec(argument_spec=REPORT_ARGUMENT_SPEC)
         del validation  # validate_argument_spec raised already when the options were invalid
         try:
-            result.update(write_report(params))
+            result.update(write_report(params, bool(self._task.check_mode)))
         except OSError as exc:
             result.update(failed=True, msg="cannot write the report into %s: %s" % (params["dest"], exc))
         return result

@@ -37,6 +37,18 @@ options:
     description: Seconds to wait for each connection.
     type: int
     default: 10
+  ssl_mode:
+    description:
+      - Whether and how TLS is required to the server, as community.postgresql's C(ssl_mode) and libpq's
+        C(sslmode). Omitted, libpq's C(PGSSLMODE) or V(prefer).
+    type: str
+    choices: [allow, disable, prefer, require, verify-ca, verify-full]
+  ca_cert:
+    description:
+      - CA certificate(s) the server's certificate must chain to (with O(ssl_mode=verify-ca) or
+        V(verify-full)), as community.postgresql's C(ca_cert) and libpq's C(sslrootcert).
+    type: path
+    aliases: [ssl_rootcert]
 requirements:
   - The PostgreSQL client tools (C(psql), C(pg_dump), C(pg_restore)) on the host the module runs on, of the
     server's major version or newer.

@@ -13,6 +13,7 @@ import typing as t
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_args import K8S_REQUIRED_TOGETHER
 from ansible_collections.aragora.ops.plugins.module_utils.masked_module import MaskedModule
 from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
     invalid_params,
@@ -27,7 +28,8 @@ def target_module(extra: t.Mapping[str, dict[str, t.Any]],
                   registry: t.Mapping[str, t.Any] | None = None) -> tuple[MaskedModule, dict[str, t.Any]]:
     """The module of a target's checks with the ``extra`` options, its parameters validated (or fail_json); the
     secrets in its parameters are masked from the first failure on."""
-    module = MaskedModule(argument_spec=target_argument_spec(**extra), supports_check_mode=True)
+    module = MaskedModule(argument_spec=target_argument_spec(**extra), supports_check_mode=True,
+                          required_together=K8S_REQUIRED_TOGETHER)
     params = dict(module.params)
     library = missing_library(params)
     if library:

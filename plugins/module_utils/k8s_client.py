@@ -139,17 +139,59 @@ class KubeError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class ClusterTarget:
+    """How to reach the cluster, in kubernetes.core's terms: a kubeconfig (and context), the pod's service account,
+    or an API server URL with a token or client certificate (what AWX's Kubernetes credential injects as
+    K8S_AUTH_*); the explicit fields override what the kubeconfig says."""
+
     kubeconfig: str | None = None
     context: str | None = None
     in_cluster: bool = False
     timeout: float = 10.0  # seconds for each call, from connecting to the last byte of the answer
     total_timeout: float | None = None  # seconds for every call of this client together (None: no such bound)
     max_body_bytes: int = MAX_BODY_BYTES
+    host: str | None = None
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    validate_certs: bool | None = None
+    proxy: str | None = None
+
+    @classmethod
+    def from_options(cls, options: t.Mapping[str, t.Any], timeout: float | None = None,
+                     total_timeout: float | None = None) -> "ClusterTarget | None":
+        """The cluster the modules' connection options (k8s_args.K8S_CONNECTION_SPEC) name; None for none."""
+        if not any(options.get(name) for name in ("kubeconfig", "kube_context", "k8s_in_cluster", "k8s_host")):
+            return None
+        return cls(kubeconfig=options.get("kubeconfig") or None, context=options.get("kube_context") or None,
+                   in_cluster=bool(options.get("k8s_in_cluster")),
+                   timeout=float(timeout or options.get("timeout") or 10.0), total_timeout=total_timeout,
+                   host=options.get("k8s_host") or None, api_key=options.get("k8s_api_key") or None,
+                   ca_cert=options.get("k8s_ca_cert") or None, client_cert=options.get("k8s_client_cert") or None,
+                   client_key=options.get("k8s_client_key") or None,
+                   validate_certs=options.get("k8s_validate_certs"), proxy=options.get("k8s_proxy") or None)
 
     def describe(self) -> str:
         if self.in_cluster:
             return "in-cluster service account"
-        return "kubeconfig %s%s" % (self.kubeconfig or "(default)", ", context %s" % self.context if self.context else "")
+        if self.host and not (self.kubeconfig or self.context):
+            return "API server %s" % self.host
+        return "kubeconfig %s%s%s" % (self.kubeconfig or "(default)", ", context %s" % self.context if self.context
+                                      else "", ", server %s" % self.host if self.host else "")
+
+    def apply(self, configuration: t.Any) -> None:
+        """Put the explicit connection fields over what the kubeconfig or service account set."""
+        if self.host:
+            configuration.host = self.host.rstrip("/")
+        if self.api_key:
+            # BearerToken: the key the client's auth settings read (kubernetes >= 12); authorization: older ones.
+            configuration.api_key = {"BearerToken": "Bearer " + self.api_key, "authorization": "Bearer " + self.api_key}
+        for field, attribute in (("ca_cert", "ssl_ca_cert"), ("client_cert", "cert_file"),
+                                 ("client_key", "key_file"), ("proxy", "proxy")):
+            if getattr(self, field):
+                setattr(configuration, attribute, getattr(self, field))
+        if self.validate_certs is not None:
+            configuration.verify_ssl = self.validate_certs
 
 
 def _status_message(exc: Exception) -> str:
@@ -316,9 +358,10 @@ def connect(target: ClusterTarget) -> t.Any:
     try:
         if target.in_cluster:
             k8s_config.load_incluster_config(client_configuration=configuration)
-        else:
+        elif target.kubeconfig or target.context or not target.host:
             k8s_config.load_kube_config(config_file=target.kubeconfig, context=target.context,
                                         client_configuration=configuration, persist_config=False)
+        target.apply(configuration)
     except Exception as exc:  # pylint: disable=broad-exception-caught  # ConfigException, OSError, YAML errors
         raise KubeError("cannot use %s: %s" % (target.describe(), exc)) from None
     configuration.retries = False  # one timeout per call, never four

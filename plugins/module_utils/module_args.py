@@ -9,6 +9,7 @@ import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils import http_client, k8s_client
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_args import K8S_CONNECTION_SPEC, invalid_k8s_connection
 from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
 TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -41,9 +42,7 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "rate_limit_burst": {"type": "bool", "default": False},
     "provider_api_urls": {"type": "dict", "default": {}},
     # Kubernetes (target.DEFAULT_OPTIONS).
-    "kubeconfig": {"type": "path"},
-    "kube_context": {"type": "str"},
-    "k8s_in_cluster": {"type": "bool", "default": False},
+    **K8S_CONNECTION_SPEC,
     "k8s_namespace": {"type": "str", "default": "aragora"},
     "k8s_deployment": {"type": "str", "default": "aragora"},
     "k8s_container": {"type": "str"},
@@ -66,14 +65,8 @@ def missing_library(params: t.Mapping[str, t.Any]) -> str | None:
     """The PyPI name of a library the given options need and the host lacks."""
     if params.get("api_url") and http_client.requests is None:
         return "requests"
-    if (params.get("kubeconfig") or params.get("kube_context") or params.get("k8s_in_cluster")) \
-            and not k8s_client.HAS_KUBERNETES:
+    if k8s_client.ClusterTarget.from_options(params) is not None and not k8s_client.HAS_KUBERNETES:
         return "kubernetes"
-    if params.get("kubeconfig") and params.get("k8s_in_cluster"):
-        return "kubeconfig and k8s_in_cluster are mutually exclusive: give one way to reach the cluster"
-    grafana = params.get("grafana_url")
-    if grafana and not grafana.lower().startswith(("http://", "https://")):
-        return "grafana_url must start with http:// or https://, got %r" % grafana
     return None
 
 
@@ -81,6 +74,12 @@ def invalid_params(params: t.Mapping[str, t.Any], registry: t.Mapping[str, t.Any
     """Why the target options cannot be used, naming the option to fix; None when they can. ``skip_checks`` names
     checks of ``registry`` (the readiness checks by default)."""
     registry = REGISTRY if registry is None else registry
+    problem = invalid_k8s_connection(params)
+    if problem:
+        return problem
+    grafana = params.get("grafana_url")
+    if grafana and not grafana.lower().startswith(("http://", "https://")):
+        return "grafana_url must start with http:// or https://, got %r" % grafana
     for option, known in (("endpoints", DEFAULT_ENDPOINTS), ("thresholds", DEFAULT_THRESHOLDS)):
         unknown = sorted(set(params.get(option) or {}) - set(known))
         if unknown:

@@ -85,11 +85,14 @@ class Server:
     database: str | None = None
     maintenance_database: str = "postgres"
     connect_timeout: int = 10
+    ssl_mode: str | None = None  # community.postgresql's ssl_mode and ca_cert, as libpq's PGSSLMODE/PGSSLROOTCERT
+    ca_cert: str | None = None
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         for key, value in (("PGHOST", self.host), ("PGPORT", self.port), ("PGUSER", self.user),
-                           ("PGPASSWORD", self.password), ("PGDATABASE", self.database)):
+                           ("PGPASSWORD", self.password), ("PGDATABASE", self.database),
+                           ("PGSSLMODE", self.ssl_mode), ("PGSSLROOTCERT", self.ca_cert)):
             if value not in (None, ""):
                 env[key] = str(value)
         env["PGCONNECT_TIMEOUT"] = str(max(2, int(self.connect_timeout)))

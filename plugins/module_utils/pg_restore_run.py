@@ -856,9 +856,10 @@ class Writers:
 
     def _connect(self) -> t.Any:
         from ansible_collections.aragora.ops.plugins.module_utils import k8s_client  # pylint: disable=import-outside-toplevel
-        target = k8s_client.ClusterTarget(kubeconfig=self.params.get("kubeconfig"), context=self.params.get("context"),
-                                          in_cluster=bool(self.params.get("in_cluster")),
-                                          timeout=float(self.params.get("api_timeout") or 10))
+        timeout = float(self.params.get("api_timeout") or 10)
+        # No connection option at all: the default kubeconfig.
+        target = (k8s_client.ClusterTarget.from_options(self.params, timeout)
+                  or k8s_client.ClusterTarget(timeout=timeout))
         try:
             return k8s_client.Cluster(target)
         except k8s_client.KubeError as exc:

@@ -107,8 +107,8 @@ class CheckInputError(Exception):
 
 def counts(results: t.Iterable[dict]) -> dict[str, int]:
     tally = dict.fromkeys(STATUSES, 0)
-    for result in results:
-        tally[result["status"]] += 1
+    for result in results:  # a status outside STATUSES is counted too, never a KeyError in a report
+        tally[result["status"]] = tally.get(result["status"], 0) + 1
     return tally
 
 

@@ -72,6 +72,14 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "kubeconfig": None,
     "kube_context": None,
     "k8s_in_cluster": False,
+    # kubernetes.core's connection options (module_args.K8S_CONNECTION_SPEC; K8S_AUTH_* in the environment).
+    "k8s_host": None,
+    "k8s_api_key": None,
+    "k8s_ca_cert": None,
+    "k8s_client_cert": None,
+    "k8s_client_key": None,
+    "k8s_validate_certs": None,
+    "k8s_proxy": None,
     "k8s_namespace": "aragora",
     "k8s_deployment": "aragora",
     "k8s_container": None,  # default: the container named as the Deployment, else the first

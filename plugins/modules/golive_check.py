@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: golive_check
 short_description: The checklist's Pre-Launch Health Check, printed as its script prints it
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Runs the seven steps of the checklist's C(pre_launch_check.sh) as readiness checks of one target, concurrently,
     and returns their results (the common schema) and the script's lines.
@@ -21,7 +21,9 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.target
+  - aragora.ops.kubernetes
   - aragora.ops.target.check_results
 options:
   check_ids:

@@ -8,18 +8,21 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: incident_record
 short_description: Write the incident record of a rollback or restore, as JSON and Markdown
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Writes one record of an action taken during an incident - who ran it, when, against what, from what to what,
     the outcome and how it was verified - as C(<stem>.json) for machines and C(<stem>.md) for the postmortem.
   - The file stem is C(incident-<UTC start time>-<kind>-<target values>).
   - The same record serves every kind of action (systemd and Kubernetes rollbacks, database restores).
-  - Usually run on the controller (with C(delegate_to) V(localhost)), so the records land in the project's
-    C(build/reports/).
+  - Usually run on the controller (with C(delegate_to) V(localhost)), so the records land beside the run's reports
+    (see P(aragora.ops.output_dir#lookup)).
+  - The record documents an action that has already happened, so a record that cannot be written (a read-only or
+    full directory) is a warning with the whole record in the result and the log, never a failure of the action.
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   dest:
     description: Directory of the record files; created when missing.
@@ -70,7 +73,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Builds the record and returns it without writing any file.
+    details: Builds the record and returns it without writing any file; C(changed) says that it would write one.
   diff_mode:
     support: none
   platform:
@@ -80,7 +83,7 @@ attributes:
 EXAMPLES = r"""
 - name: Record the rollback
   aragora.ops.incident_record:
-    dest: "{{ playbook_dir | dirname }}/build/reports"
+    dest: "{{ lookup('aragora.ops.output_dir') }}"
     kind: systemd-rollback
     target: {host: "{{ inventory_hostname }}"}
     from: "2.11.1"
@@ -97,11 +100,16 @@ record:
   returned: always
   type: dict
 files:
-  description: Paths of the JSON and Markdown files; empty in check mode.
+  description: Paths of the JSON and Markdown files; empty in check mode and when they could not be written.
   returned: always
   type: list
   elements: str
   sample: [build/reports/incident-20250101T120000-systemd-rollback-web-1.json]
+write_error:
+  description: Why the record could not be written (also given as a warning); absent when it was.
+  returned: when the files could not be written
+  type: str
+  sample: "[Errno 13] Permission denied: '/usr/share/ansible/collections/reports'"
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -130,14 +138,16 @@ def main() -> None:
     record = build_record(params["kind"], params["target"], params["from"], params["to"], params["outcome"],
                           params["summary"], params["verification"], params["events"], params["actor"] or None,
                           params["started"] or None)
-    files = []
-    if not module.check_mode:
-        try:
-            files = write_record(record, params["dest"])
-        except OSError as exc:
-            module.fail_json(msg="cannot write the incident record under %s: %s; set the report directory "
-                                 "(aragora_report_dir) to a writable place" % (params["dest"], exc), record=record)
-    module.exit_json(changed=bool(files), record=record, files=files)
+    if module.check_mode:
+        module.exit_json(changed=True, record=record, files=[])
+    try:
+        files = write_record(record, params["dest"])
+    except OSError as exc:
+        # The action is over whatever happens here: its outcome is the record's, not this write's.
+        module.warn("the incident record could not be written under %s (%s); set aragora_report_dir to a "
+                    "writable directory. The record is in this task's result." % (params["dest"], exc))
+        module.exit_json(changed=False, record=record, files=[], write_error=str(exc))
+    module.exit_json(changed=True, record=record, files=files)
 
 
 if __name__ == "__main__":

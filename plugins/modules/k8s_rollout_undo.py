@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k8s_rollout_undo
 short_description: Roll a Kubernetes Deployment back to an earlier revision, like kubectl rollout undo, and wait
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the Deployment's revision history from the ReplicaSets it B(owns) (ownerReferences); a ReplicaSet that
     only matches its labels is never used.
@@ -29,21 +29,38 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
+  - aragora.ops.kubernetes
 options:
   kubeconfig:
     description:
-      - Kubeconfig file; C(KUBECONFIG) or C(~/.kube/config) when omitted.
+      - Kubeconfig file; C(KUBECONFIG) or C(~/.kube/config) when omitted. Falls back on E(K8S_AUTH_KUBECONFIG).
     type: path
-  context:
+  kube_context:
     description:
-      - Kubeconfig context; the current context when omitted.
+      - Kubeconfig context; the current context when omitted. Falls back on E(K8S_AUTH_CONTEXT).
     type: str
-    aliases: [kube_context]
-  in_cluster:
+    aliases: [context]
+  k8s_in_cluster:
     description:
-      - Use the pod's service account; O(kubeconfig) and O(context) are then ignored.
+      - Use the pod's service account; mutually exclusive with O(kubeconfig) and O(k8s_host).
     type: bool
     default: false
+    aliases: [in_cluster]
+  k8s_host:
+    aliases: [host]
+  k8s_api_key:
+    aliases: [api_key]
+  k8s_ca_cert:
+    aliases: [ca_cert]
+  k8s_client_cert:
+    aliases: [client_cert]
+  k8s_client_key:
+    aliases: [client_key]
+  k8s_validate_certs:
+    aliases: [validate_certs]
+  k8s_proxy:
+    aliases: [proxy]
   namespace:
     description:
       - Namespace of the Deployment.
@@ -193,6 +210,12 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aragora.ops.plugins.module_utils import rollout
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_args import (
+    K8S_REQUIRED_TOGETHER,
+    KUBERNETES_CORE_ALIASES,
+    invalid_k8s_connection,
+    k8s_connection_spec,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, ClusterTarget, KubeError
 
 
@@ -210,9 +233,7 @@ def _plan_result(result: rollout.ApplyResult) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "kubeconfig": {"type": "path"},
-            "context": {"type": "str", "aliases": ["kube_context"]},
-            "in_cluster": {"type": "bool", "default": False},
+            **k8s_connection_spec(KUBERNETES_CORE_ALIASES),
             "namespace": {"type": "str", "default": "aragora"},
             "name": {"type": "str", "default": "aragora"},
             "revision": {"type": "int", "default": 0},
@@ -223,8 +244,12 @@ def main() -> None:
             "timeout": {"type": "float", "default": 10},
         },
         supports_check_mode=True,
+        required_together=K8S_REQUIRED_TOGETHER,
     )
     p = module.params
+    problem = invalid_k8s_connection(p)
+    if problem:
+        module.fail_json(msg=problem)
     refused = [("revision must be 0 or more, got %r" % p["revision"]) if p["revision"] < 0 else "",
                ("wait_timeout must be 0 or more seconds, got %r" % p["wait_timeout"]) if p["wait_timeout"] < 0 else "",
                ("poll_interval must be above 0 seconds, got %r" % p["poll_interval"]) if p["poll_interval"] <= 0 else "",
@@ -235,7 +260,8 @@ def main() -> None:
     timings = {"plan": 0.0, "patch": 0.0, "wait": 0.0, "total": 0.0, "polls": 0}
     fail = {"rollout": "skipped", "conflicts_retried": 0, "timings": timings, "changed": False}
     try:
-        cluster = Cluster(ClusterTarget(p["kubeconfig"], p["context"], p["in_cluster"], p["timeout"]))
+        # No option at all: the default kubeconfig, as kubectl does.
+        cluster = Cluster(ClusterTarget.from_options(p) or ClusterTarget(timeout=p["timeout"]))
         result = rollout.apply(cluster, p["namespace"], p["name"], p["revision"] or None, p["resume_paused"],
                                module.check_mode)
     except KubeError as exc:

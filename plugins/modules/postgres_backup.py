@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: postgres_backup
 short_description: Back up Aragora's PostgreSQL database with pg_dump -Fc and a manifest, and apply retention
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Dumps O(database) with C(pg_dump --format=custom) into O(backup_dir) as C(<database>-<UTC time>.dump), written
     as C(.partial) and renamed once complete, with a manifest C(<database>-<UTC time>.manifest.json) beside it
@@ -21,6 +21,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.postgres
 options:
   backup_dir:
@@ -41,7 +42,9 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Takes no backup; says which archives retention would delete.
+    details: >-
+      Takes no backup and deletes nothing; says which archives retention would delete, and C(changed) is true
+      when it would take a backup or delete one.
   diff_mode:
     support: none
   platform:
@@ -95,7 +98,9 @@ def main() -> None:
     params = module.params
     result = {"changed": False, "archive": None}
     try:
-        if params["backup"] and not module.check_mode:
+        if params["backup"] and module.check_mode:
+            result["changed"] = True  # the archive it would write
+        elif params["backup"]:
             manifest = pg_archive.take_backup(server_from(params), params["backup_dir"], timeout=params["timeout"])
             result.update(changed=True, archive=manifest.pop("archive_path"), manifest=manifest)
         if params["keep_days"] > 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: postgres_restore
 short_description: One step of a PostgreSQL restore that cannot lose data, or a restore drill
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Runs one O(step) of the restore the aragora.ops.db_restore role sequences, in this order - V(plan) (what will
     be replaced by what; refuses without O(confirm)), V(validate) (the archive, before anything is touched - it
@@ -30,7 +30,9 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.postgres
+  - aragora.ops.kubernetes
 options:
   step:
     description: The step to run.
@@ -102,15 +104,17 @@ options:
     type: str
     default: aragora
   kubeconfig:
-    description: Kubeconfig file; the client's default when omitted.
+    description: Kubeconfig file; the client's default when omitted. Falls back on E(K8S_AUTH_KUBECONFIG).
     type: path
-  context:
-    description: Kubeconfig context; its current context when omitted.
+  kube_context:
+    description: Kubeconfig context; its current context when omitted. Falls back on E(K8S_AUTH_CONTEXT).
     type: str
-  in_cluster:
+    aliases: [context]
+  k8s_in_cluster:
     description: Use the pod's service account instead of a kubeconfig.
     type: bool
     default: false
+    aliases: [in_cluster]
   api_timeout:
     description: Seconds for each Kubernetes API call.
     type: float
@@ -209,6 +213,11 @@ evidence:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aragora.ops.plugins.module_utils import pg_restore_run
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_args import (
+    K8S_REQUIRED_TOGETHER,
+    invalid_k8s_connection,
+    k8s_connection_spec,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
 from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
@@ -265,9 +274,7 @@ def main() -> None:
             "writers_timeout": {"type": "float", "default": 300},
             "namespace": {"type": "str", "default": "aragora"},
             "deployment": {"type": "str", "default": "aragora"},
-            "kubeconfig": {"type": "path"},
-            "context": {"type": "str"},
-            "in_cluster": {"type": "bool", "default": False},
+            **k8s_connection_spec({"kube_context": ["context"], "k8s_in_cluster": ["in_cluster"]}),
             "api_timeout": {"type": "float", "default": 10},
             "unit": {"type": "str", "default": "aragora.service"},
             "run_token": {"type": "str", "no_log": False},  # names a run, grants nothing
@@ -276,8 +283,12 @@ def main() -> None:
             "evidence_file": {"type": "path"},
         },
         supports_check_mode=True,
+        required_together=K8S_REQUIRED_TOGETHER,
     )
     params, step = module.params, module.params["step"]
+    problem = invalid_k8s_connection(params)
+    if problem:
+        module.fail_json(msg=problem)
     problem = invalid_numbers(params)
     if problem:
         module.fail_json(msg="step %s: %s; nothing was touched" % (step, problem), step=step)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: preflight
 short_description: Validate the inputs of a rollback, restore or go-live before anything is changed
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - The first task of the roles that change production (aragora.ops.systemd_rollback, aragora.ops.kubernetes_rollback,
     aragora.ops.db_restore, aragora.ops.golive). Checks every role variable given in O(inputs) against the rule of
@@ -22,6 +22,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   role:
     description: The role whose inputs these are.

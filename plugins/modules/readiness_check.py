@@ -20,12 +20,14 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.target
+  - aragora.ops.kubernetes
   - aragora.ops.target.check_results
 options:
   groups:
     description:
-      - Which groups of checks to run; all by default.
+      - Which groups of checks to run; all when omitted, none when empty (the report then says nothing was judged).
     type: list
     elements: str
     choices: [health, websocket, security, ha, database, migrations, redis, monitoring, observability, certificates,

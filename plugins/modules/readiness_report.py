@@ -11,15 +11,20 @@ short_description: Write the go/no-go readiness report of one or more Aragora ta
 version_added: 0.1.0
 description:
   - Combines the check results of every target into one verdict and writes C(readiness-report.json),
-    C(readiness-report.md) (the checklist's sections filled in, with a blank sign-off table) and
-    C(readiness-report.xml) (JUnit, one test case per check) into O(dest).
-  - With several targets, also writes one JSON and one Markdown report per target beside the combined ones.
+    C(readiness-report.md) (the checklist's sections filled in, with a blank sign-off table),
+    C(readiness-report.html) (the same as one self-contained page - inline style, no script, nothing fetched - with
+    a grid of the sections by status) and C(readiness-report.xml) (JUnit, one test case per check) into O(dest).
+  - With several targets, also writes one JSON, Markdown and HTML report per target beside the combined ones.
+  - A target without any result, and a report without targets, are V(NO-GO) with the reason; nothing judged is
+    never a V(GO).
   - Returns the console summary in the checklist's own style (V([PASS] Environment mode is production)).
-  - The report is an artifact of the run, not a change to a managed system, so it is written in check mode too.
+  - In check mode nothing is written and RV(files) lists what would be; the P(aragora.ops.readiness_report#role)
+    role runs this module with C(check_mode=false), as the report is the output of a run under C(--check) too.
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.target.check_results
 options:
   results:
@@ -47,7 +52,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: The report files are written in check mode as well; they are the run's output.
+    details: Computes the verdict and the report and writes no file; RV(files) lists the files it would write.
   diff_mode:
     support: none
   platform:
@@ -85,7 +90,7 @@ summary:
   returned: always
   type: str
 files:
-  description: Paths of the files written.
+  description: Paths of the files written (in check mode, of the files it would write).
   returned: always
   type: list
   elements: str
@@ -102,7 +107,7 @@ def main() -> None:
     # (the readiness_report role's case); this module runs wherever else the task is sent.
     module = AnsibleModule(argument_spec=REPORT_ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        module.exit_json(**write_report(module.params))
+        module.exit_json(**write_report(module.params, module.check_mode))
     except OSError as exc:
         module.fail_json(msg="cannot write the report into %s: %s" % (module.params["dest"], exc))
 

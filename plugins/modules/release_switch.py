@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: release_switch
 short_description: List Aragora releases on a systemd host and switch the current symlink atomically
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Lists the release directories under O(root)/O(releases_dir) and the one the O(link) symlink points at.
   - With O(release), points the link at another release, the previous one or a named version. The new link is
@@ -23,6 +23,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   root:
     description: Directory of the deployment, holding the releases directory and the link.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: smoke_test
 short_description: The checklist's Post-Launch Smoke Test against Aragora's real API contract
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Obtains a token, creates a debate, follows it until it completes, opens the WebSocket stream and reads
     C(/metrics); each step is a check of the common schema (V(smoke.token), V(smoke.create_debate),
@@ -27,7 +27,9 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.target
+  - aragora.ops.kubernetes
   - aragora.ops.target.check_results
 options:
   token_source:
@@ -98,7 +100,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Creates nothing and logs in nowhere; says what it would do.
+    details: Creates nothing and logs in nowhere; says what it would do, and C(changed) that it would create a debate.
   diff_mode:
     support: none
   platform:
@@ -193,6 +195,8 @@ def main() -> None:
     module.register_secrets([token] if token else [])
     created = any(check["id"] == "smoke.create_debate" and check["evidence"].get("debate_id")
                   for check in result["checks"])
+    if module.check_mode:  # the debate it would create, unless that step is left out
+        created = "smoke.create_debate" not in (params["skip_checks"] or ())
     finish(module, context, changed=created, **result)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sqlite_backup
 short_description: Back up or restore Aragora's SQLite storage (its data directory) safely
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - V(state=backup) copies every SQLite file under O(data_dir) with SQLite's online backup API (consistent while the
     server writes), checks each copy with C(PRAGMA integrity_check), and writes a set directory with a manifest
@@ -20,6 +20,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   state:
     description: Take a backup, or restore one.
@@ -46,7 +47,9 @@ options:
 attributes:
   check_mode:
     support: full
-    details: V(restore) validates the set and reports what it would replace; nothing is written.
+    details: >-
+      Nothing is written; V(backup) lists the files it would copy, V(restore) validates the set and says what it
+      would replace, and C(changed) says whether the run would change anything.
   diff_mode:
     support: none
   platform:
@@ -99,7 +102,9 @@ def main() -> None:
     try:
         if params["state"] == "backup":
             if module.check_mode:
-                module.exit_json(changed=False, path=None, files=sqlite_archive.database_files(params["data_dir"]))
+                files = sqlite_archive.database_files(params["data_dir"])
+                module.exit_json(changed=bool(files), path=None, files=files,
+                                 msg="would back up %d SQLite files into %s" % (len(files), params["backup_dir"]))
             manifest = sqlite_archive.backup(params["data_dir"], params["backup_dir"])
             module.exit_json(changed=True, path=manifest["path"], files=manifest["files"],
                              msg="backed up %d SQLite files into %s" % (len(manifest["files"]), manifest["path"]))
@@ -108,7 +113,7 @@ def main() -> None:
             module.fail_json(msg="no backup set in %s: nothing was touched" % params["backup_dir"], path=None)
         if module.check_mode:
             manifest = sqlite_archive.validate(backup_set)
-            module.exit_json(changed=False, path=backup_set, files=sorted(manifest["files"]),
+            module.exit_json(changed=True, path=backup_set, files=sorted(manifest["files"]),
                              msg="would replace %d files in %s with %s"
                              % (len(manifest["files"]), params["data_dir"], backup_set))
         result = sqlite_archive.restore(backup_set, params["data_dir"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: watch_window
 short_description: Watch Aragora's error rate, latency and circuit breakers after go-live; return on a breach
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Samples the server every O(interval) seconds for O(window) seconds, inside this one module call, and returns as
     soon as a threshold is crossed, with the evidence and the time the breach was seen, so that the play can roll
@@ -26,6 +26,7 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
 options:
   api_url:
     description: Base URL of the Aragora API whose C(/metrics) is scraped. Required without O(prometheus_url).

@@ -28,7 +28,9 @@ author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - aragora.ops.python
   - aragora.ops.target
+  - aragora.ops.kubernetes
   - aragora.ops.target.check_results
 attributes:
   check_mode:

@@ -156,7 +156,8 @@ def test_smoke_check_mode_posts_nothing():
     with FaultServer("debates") as server:
         result = smoke(server, check_mode=True)
         assert [method for method, _path in server.seen] == ["GET"]  # /metrics only
-    assert statuses(result)["smoke.create_debate"] == "SKIP" and not result["changed"]
+    # changed: it would create a debate (issue 13: check mode says what a run would change)
+    assert statuses(result)["smoke.create_debate"] == "SKIP" and result["changed"]
 
 
 # ---- the guarded watch window ---------------------------------------------------------------------------------------

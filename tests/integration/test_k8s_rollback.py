@@ -241,7 +241,7 @@ def test_playbook_rolls_back_verifies_and_records(tmp_path, bad_release, sandbox
 def test_playbook_fails_loudly_when_verification_fails(tmp_path, bad_release, sandbox_state):
     # Revision 1 is 2.10.0, but the server answering still reports 2.11.1: the verification must not pass.
     inventory = _inventory(tmp_path, bad_release, sandbox_state, aragora_rollback_health_timeout=1)
-    run = run_playbook("rollback.yml", inventory, {"revision": 1}, timeout=120)
+    run = run_playbook("rollback.yml", inventory, {"aragora_rollback_revision": 1}, timeout=120)
     assert run.returncode != 0
     assert "ROLLBACK FAILED" in run.stdout and "THE DEPLOYMENT IS NOW AT revision 4" in run.stdout, run.stdout[-4000:]
     assert "Nothing was rolled forward" in run.stdout

@@ -140,7 +140,7 @@ def test_no_secret_reaches_the_output_or_the_reports(tmp_path, sandbox_state, sa
     assert len(secrets_used) >= 8
     outputs = {"stdout": result.stdout, "stderr": result.stderr}
     outputs |= {path: open(path, encoding="utf-8").read() for path in glob.glob(str(tmp_path / "readiness-report*"))}
-    assert len(outputs) == 5
+    assert len(outputs) == 6  # stdout, stderr and the report as JSON, Markdown, HTML and JUnit
     for where, text in outputs.items():
         leaked = [secret[:4] + "..." for secret in secrets_used if secret in text]
         assert not leaked, "secrets %s found in %s" % (leaked, where)

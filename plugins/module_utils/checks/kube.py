@@ -29,20 +29,18 @@ from ansible_collections.aragora.ops.plugins.module_utils.k8s_manifests import M
 from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
-NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context or k8s_in_cluster) and no k8s_manifests: the "
+NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context, k8s_in_cluster or k8s_host/K8S_AUTH_HOST) and "
+             "no k8s_manifests: the "
              "cluster was not inspected")
 _VAR_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 
 def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
     """The cluster the options name, or None when they name none."""
-    if not (options.get("kubeconfig") or options.get("kube_context") or options.get("k8s_in_cluster")):
-        return None
     timeout = float(options.get("timeout") or 10.0)
     # The checks' reads share one timeout in all, as the HTTP checks' concurrent requests do: a trickling API
     # server costs the run one timeout, not one per round of calls.
-    return ClusterTarget(options.get("kubeconfig") or None, options.get("kube_context") or None,
-                         bool(options.get("k8s_in_cluster")), timeout, total_timeout=timeout)
+    return ClusterTarget.from_options(options, timeout, total_timeout=timeout)
 
 
 def could_not_read(exc: KubeError) -> CouldNotJudge:

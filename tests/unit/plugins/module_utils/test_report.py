@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -44,12 +45,31 @@ def report(results=None, strict=False):
     (("PASS", "WARN"), False, "GO"),
     (("PASS", "WARN"), True, "NO-GO"),
     (("PASS", "FAIL"), False, "NO-GO"),
-    ((), False, "GO"),
+    # Nothing judged is not a GO (issue 13: --tags/--limit gave green runs without a verdict).
+    ((), False, "NO-GO"),
 ])
 def test_verdict(statuses, strict, verdict):
     r = report({"t": [check("x.%d" % i, s) for i, s in enumerate(statuses)]}, strict)
     assert r.verdict == verdict
     assert r.as_json()["verdict"] == verdict
+
+
+def test_a_target_without_checks_and_a_report_without_targets_say_why_they_are_no_go():
+    empty = report({"prod": [], "staging": [check("x.a", "PASS")]})
+    assert empty.verdict == "NO-GO" and empty.as_json()["targets"]["staging"]["verdict"] == "GO"
+    (why,) = empty.targets["prod"]
+    assert why["status"] == "FAIL" and "no check ran" in why["message"] and "--tags" in why["message"]
+    nothing = report({})
+    assert nothing.verdict == "NO-GO" and "no target was checked" in nothing.checks[0]["message"]
+
+
+def test_files_lists_what_write_writes(tmp_path):
+    r = report({"a": MIXED, "b": MIXED})
+    planned = r.files(str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    assert sorted(r.write(str(tmp_path / "out"))) == sorted(planned)
+    for path, text in planned.items():
+        assert open(path, encoding="utf-8").read() == text
 
 
 def test_one_failing_target_makes_overall_no_go():
@@ -166,7 +186,7 @@ def test_junit_survives_control_characters_in_messages():
 def test_write_single_target(tmp_path):
     files = report().write(str(tmp_path))
     names = sorted(os.path.basename(f) for f in files)
-    assert names == ["readiness-report.json", "readiness-report.md", "readiness-report.xml"]
+    assert names == ["readiness-report.html", "readiness-report.json", "readiness-report.md", "readiness-report.xml"]
     assert sorted(os.listdir(tmp_path)) == names  # no .tmp- leftovers
     assert json.loads((tmp_path / "readiness-report.json").read_text())["verdict"] == "NO-GO"
     ET.parse(str(tmp_path / "readiness-report.xml"))
@@ -177,9 +197,10 @@ def test_write_several_targets_per_target_files(tmp_path):
     r = report({"web-1": MIXED, "https://api.example.com": [check("x.a", "PASS")]})
     files = r.write(str(tmp_path / "out"), basename="rr")
     names = sorted(os.listdir(tmp_path / "out"))
-    assert names == sorted(["rr.json", "rr.md", "rr.xml", "rr-web-1.json", "rr-web-1.md",
-                            "rr-https_api.example.com.json", "rr-https_api.example.com.md"])
-    assert len(files) == 7
+    assert names == sorted(["rr.json", "rr.md", "rr.html", "rr.xml", "rr-web-1.json", "rr-web-1.md", "rr-web-1.html",
+                            "rr-https_api.example.com.json", "rr-https_api.example.com.md",
+                            "rr-https_api.example.com.html"])
+    assert len(files) == 10
     assert not any(n.startswith(".tmp-") for n in names)
     sub = json.loads((tmp_path / "out" / "rr-https_api.example.com.json").read_text())
     assert sub["verdict"] == "GO" and len(sub["checks"]) == 1 and sub["checks"][0]["target"] == "https://api.example.com"
@@ -190,7 +211,7 @@ def test_write_overwrites_previous_report(tmp_path):
     report({"t": [check("x.a", "FAIL")]}).write(str(tmp_path))
     report({"t": [check("x.a", "PASS")]}).write(str(tmp_path))
     assert json.loads((tmp_path / "readiness-report.json").read_text())["verdict"] == "GO"
-    assert len(os.listdir(tmp_path)) == 3
+    assert len(os.listdir(tmp_path)) == 4
 
 
 def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
@@ -254,3 +275,31 @@ def test_junit_reports_could_not_judge_as_error_not_failure():
     assert suites.get("errors") == "3" and suites.get("failures") == "1"
     errors = [case.get("name").split(":")[0] for case in suites.iter("testcase") if case.find("error") is not None]
     assert errors == ["tls.expiry", "tls.hostname", "providers.circuit_breakers"]
+
+
+# --- HTML ---------------------------------------------------------------------------------------------------------
+
+
+def test_html_is_the_markdown_view_self_contained_and_escaped():
+    r = report({"prod <1>": MIXED + [check("x.new", "UNKNOWABLE", message="a <b>status</b> & more")]})
+    page = r.html()
+    view = r.view()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page.lower()
+    assert not [word for word in ("http://", "https://", "src=", "@import", "url(") if word in page.replace(
+        "https://www.w3.org", "")]  # nothing fetched
+    assert "Verdict: <strong>NO-GO</strong>" in page and "prod &lt;1&gt;" in page
+    assert "a &lt;b&gt;status&lt;/b&gt; &amp; more" in page and "<b>status</b>" not in page
+    # every status present is a grid column, a status the schema does not know included
+    assert view.statuses == ["PASS", "WARN", "FAIL", "ERROR", "SKIP", "UNKNOWABLE"] and "status-unknowable" in page
+    for role in SIGN_OFF_ROLES:
+        assert role in page and role in r.markdown()
+    for target in view.targets:
+        for _section, rows in target.sections:
+            for row in rows:
+                assert html.escape(row.detail) in page
+
+
+def test_html_shows_what_could_not_judge_and_why():
+    page = Report({"a": _outage_results()}).html()
+    assert "Checks that could not judge" in page and "1 cause: API unavailable; 3 checks could not run" in page
+    assert '<span class="status status-error">ERROR</span>' in page and "<th scope=\"col\">ERROR</th>" in page
