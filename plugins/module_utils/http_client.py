@@ -23,6 +23,8 @@ except ImportError:  # reported by the module through missing_required_lib
     requests = None  # type: ignore[assignment]
     CaseInsensitiveDict = dict  # type: ignore[misc,assignment]
 
+from ansible_collections.aragora.ops.plugins.module_utils.config import mask_url
+
 _Adapter = requests.adapters.HTTPAdapter if requests is not None else object
 
 
@@ -99,7 +101,7 @@ class HttpClient:
     def request(self, method: str, path: str, headers: t.Mapping[str, str] | None = None,
                 allow_redirects: bool = True, json_body: t.Any = None) -> HttpObservation:
         url = self.url(path)
-        observation = HttpObservation(method, url)
+        observation = HttpObservation(method, mask_url(url))  # the URL is evidence; a password in it is not
         started = time.monotonic()
         try:
             with requests.Session() as session:
@@ -110,7 +112,7 @@ class HttpClient:
                                      allow_redirects=allow_redirects) as response:
                     observation.status = response.status_code
                     observation.headers = CaseInsensitiveDict(response.headers)
-                    observation.body = self._read_body(response, started)
+                    observation.body = read_bounded(response.raw, started, self.timeout, self.max_body_bytes)
         except BodyTooLarge:
             observation.error = "answered %s with a body larger than %d bytes (limit: max_body_bytes)" % (
                 observation.status, self.max_body_bytes)
@@ -124,24 +126,6 @@ class HttpClient:
     def get(self, path: str, **kwargs: t.Any) -> HttpObservation:
         return self.request("GET", path, **kwargs)
 
-    def _read_body(self, response: t.Any, started: float) -> bytes:
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise BodyTooLarge()
-        chunks, size = [], 0
-        while True:
-            # read1: at most one socket read, so a server trickling a byte a second still meets the deadline
-            # (iter_content would wait for a whole chunk).
-            chunk = response.raw.read1(_CHUNK, decode_content=True)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BodyTooLarge()
-            if time.monotonic() - started > self.timeout:
-                raise DeadlineExceeded()
-            chunks.append(chunk)
-
 
 class BodyTooLarge(Exception):
     pass
@@ -149,6 +133,27 @@ class BodyTooLarge(Exception):
 
 class DeadlineExceeded(Exception):
     pass
+
+
+def read_bounded(raw: t.Any, started: float, timeout: float, max_body_bytes: int) -> bytes:
+    """The body of a urllib3 response, read by at most ``max_body_bytes`` (BodyTooLarge past them) and within
+    ``timeout`` seconds of ``started`` (DeadlineExceeded after): what every HTTP client here reads bodies with."""
+    declared = raw.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        raise BodyTooLarge()
+    chunks, size = [], 0
+    while True:
+        # read1: at most one socket read, so a server trickling a byte a second still meets the deadline
+        # (iter_content would wait for a whole chunk).
+        chunk = raw.read1(_CHUNK, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_body_bytes:
+            raise BodyTooLarge()
+        if time.monotonic() - started > timeout:
+            raise DeadlineExceeded()
+        chunks.append(chunk)
 
 
 def describe_request_error(exc: Exception, timeout: float) -> str:
@@ -165,6 +170,8 @@ def describe_request_error(exc: Exception, timeout: float) -> str:
         if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
             return "TLS handshake failed: the port does not speak TLS (use http:// or the TLS port)"
         return "TLS handshake failed: %s" % _last_reason(text)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "redirected again and again (%s): a redirect loop; point the URL at the server itself" % text
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
         return "no answer within %g s (timeout)" % timeout
     if isinstance(exc, requests.exceptions.ConnectionError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
+import threading
 import time
 import typing as t
 import urllib.parse
@@ -144,11 +145,41 @@ def observe(target: RedisTarget, options: ProbeOptions) -> RedisObservation:
         if target.mode == CLUSTER:
             return _observe_cluster(target, options)
         client = redis.Redis.from_url(target.url, **_client_kwargs(options, _url_uses_tls(target.url)))
-        return RedisObservation(target, [_observe_node(client, _url_address(target.url), options)])
+        with _Deadline(client, options.timeout) as deadline:
+            try:
+                return RedisObservation(target, [_observe_node(client, _url_address(target.url), options)])
+            except (redis.RedisError, OSError, ValueError):  # ValueError: a read on the socket the deadline closed
+                if deadline.passed.is_set():
+                    raise RedisProbeError("Redis at %s did not answer within %g s (timeout): no complete answer "
+                                          "came (silent, trickling or endless); is it a Redis server?"
+                                          % (target.describe(), options.timeout)) from None
+                raise
     except RedisProbeError as exc:
         raise RedisProbeError(_scrub(str(exc), secrets)) from None
     except (redis.RedisError, OSError, ValueError) as exc:
         raise RedisProbeError(_scrub(describe_error(exc, target.describe(), options.timeout), secrets)) from None
+
+
+class _Deadline:
+    """Cuts the client's connections once ``seconds`` have passed: redis-py bounds each socket read, not a reply
+    that trickles in a byte at a time or never ends."""
+
+    def __init__(self, client: t.Any, seconds: float) -> None:
+        self.client = client
+        self.passed = threading.Event()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self) -> None:
+        self.passed.set()
+        self.client.connection_pool.disconnect()
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self._timer.cancel()
 
 
 def describe_error(exc: BaseException, where: str, timeout: float) -> str:

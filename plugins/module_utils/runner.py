@@ -33,7 +33,7 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
         http_url=params.get("http_url"),
         options={name: params.get(name) for name in DEFAULT_OPTIONS},
     )
-    if kube.cluster_target(context.options) is not None:
+    if kube.k8s_given(context.options):
         # No env file and no variables: the configuration checks read the Deployment's env, when first asked.
         context.config.attach(lambda: kube.cluster_config(context))
     return context

@@ -10,7 +10,10 @@ The defaults here are the real Aragora 2.11.1's (docs/aragora-2.11.1.md); every 
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.causes import retry_after_seconds, throttled
 
 from ansible_collections.aragora.ops.plugins.module_utils.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient, HttpObservation
@@ -76,6 +79,8 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "backup_cronjob": None,  # default: the CronJob that runs pg_dump or is named *backup*
     "certificate_name": None,  # default: the Certificates behind the Ingress's TLS secrets
     "cert_manager_namespace": "cert-manager",
+    "k8s_manifests": None,  # rendered manifests (file, directory, kustomization) instead of the live cluster
+    "monitoring_namespaces": None,  # where Prometheus looks; default: every namespace the identity may list
     "grafana_url": None,
     "grafana_token": None,
 }
@@ -139,4 +144,19 @@ class TargetContext:
             request_headers["Authorization"] = "Bearer " + token
         path = self.endpoints.get(endpoint, endpoint)
         key = ("http", path, tuple(sorted(request_headers.items())), allow_redirects)
-        return self.fact(key, lambda: self.client.get(path, headers=request_headers, allow_redirects=allow_redirects))
+        return self.fact(key, lambda: self._get_unthrottled(path, request_headers, allow_redirects))
+
+    def _get_unthrottled(self, path: str, headers: t.Mapping[str, str], allow_redirects: bool) -> HttpObservation:
+        """GET, waiting out one 429 whose Retry-After fits in the timeout; a 429 that persists is a throttled probe
+        (causes.THROTTLED), not an answer of the endpoint."""
+        observation = self.client.get(path, headers=headers, allow_redirects=allow_redirects)
+        if observation.status != 429:
+            return observation
+        wait = retry_after_seconds(observation.headers)
+        if wait is not None and wait <= self.timeout:
+            time.sleep(wait)
+            observation = self.client.get(path, headers=headers, allow_redirects=allow_redirects)
+            if observation.status != 429:
+                return observation
+            wait = retry_after_seconds(observation.headers)
+        raise throttled(observation.describe(), wait)

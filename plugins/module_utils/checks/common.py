@@ -8,8 +8,14 @@ from __future__ import annotations
 import typing as t
 import urllib.parse
 
+from ansible_collections.aragora.ops.plugins.module_utils.causes import (
+    CREDENTIALS,
+    NOT_THE_OBJECT,
+    UNREACHABLE,
+    CouldNotJudge,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
-from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause
 
 # The dependencies whose loss stops other checks from judging, each with the check that judges it itself.
 API_UNREACHABLE = Cause("health.liveness", "API",
@@ -46,23 +52,25 @@ _AUTH_HINT = {
 
 
 def answered(observation: HttpObservation) -> HttpObservation:
-    """The observation, or CheckInputError when no HTTP answer came back at all."""
+    """The observation, or a FAIL that could not judge (causes.UNREACHABLE) when no HTTP answer came back at all."""
     if observation.error:
-        raise CheckInputError(observation.describe(), cause_of(observation.error))
+        raise CouldNotJudge(observation.describe(), UNREACHABLE, cause=cause_of(observation.error))
     return observation
 
 
 def json_object(observation: HttpObservation) -> dict[str, t.Any]:
-    """The answer's JSON object, whatever the status; CheckInputError (a FAIL) when there is none."""
+    """The answer's JSON object, whatever the status; a FAIL naming why there is none (no answer, credentials
+    refused, not a JSON object)."""
     answered(observation)
     if observation.status in _AUTH_HINT:
-        raise CheckInputError("%s: %s" % (observation.describe(), _AUTH_HINT[observation.status]))
+        raise CouldNotJudge("%s: %s" % (observation.describe(), _AUTH_HINT[observation.status]), CREDENTIALS)
     try:
         data = observation.json()
     except ValueError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise CouldNotJudge(str(exc), NOT_THE_OBJECT) from None
     if not isinstance(data, dict):
-        raise CheckInputError("%s: expected a JSON object, got %s" % (observation.describe(), type(data).__name__))
+        raise CouldNotJudge("%s: expected a JSON object, got %s" % (observation.describe(), type(data).__name__),
+                            NOT_THE_OBJECT)
     return data
 
 

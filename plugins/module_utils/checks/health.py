@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
+from ansible_collections.aragora.ops.plugins.module_utils.causes import NOT_THE_OBJECT, CouldNotJudge
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import json_object
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
@@ -102,7 +103,13 @@ def release_version(ctx: TargetContext):
 @check("health.response_time", SECTION, "Health endpoint response time",
        "Find what slows the server down (CPU limits, database, Redis latency) before going live.")
 def response_time(ctx: TargetContext):
-    observation = answered(ctx.api("health"))
+    observation = ctx.api("health")
+    # The time of an error page or a cut answer is not the health answer's: only Aragora's own health answer
+    # (healthy, or degraded with its 503) is timed.
+    if "status" not in json_object(observation):
+        raise CouldNotJudge("%s: not Aragora's health answer (no status), so its time is not the health endpoint's "
+                            "response time" % observation.describe(), NOT_THE_OBJECT,
+                            "Make /api/health answer (see health.api_health), then re-run.")
     elapsed = round(observation.elapsed_ms)
     warn_ms, fail_ms = ctx.threshold("response_time_warn_ms"), ctx.threshold("response_time_fail_ms")
     evidence = {"elapsed_ms": elapsed, "warn_ms": warn_ms, "fail_ms": fail_ms}

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+from ansible_collections.aragora.ops.plugins.module_utils.causes import CREDENTIALS, NOT_THE_OBJECT, CouldNotJudge
 from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, url_parts
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.metrics import parse_samples, with_prefix
-from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError, failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "5"
@@ -20,22 +21,27 @@ METRICS_UNAVAILABLE = Cause("monitoring.prometheus_metrics", "/metrics",
 
 
 def scrape(ctx: TargetContext):
-    """The /metrics samples, scraped as Prometheus would; CheckInputError when they cannot be had."""
+    """The /metrics samples, scraped as Prometheus would; CouldNotJudge (a FAIL naming the cause) when they cannot
+    be had."""
     observation = answered(ctx.api("metrics", token=ctx.metrics_token))
     if observation.status in (401, 403):
-        raise CheckInputError("%s: set metrics_token to ARAGORA_METRICS_TOKEN so the scrape is authorised"
-                              % observation.describe(), METRICS_UNAVAILABLE)
+        raise CouldNotJudge("%s: set metrics_token to ARAGORA_METRICS_TOKEN so the scrape is authorised"
+                            % observation.describe(), CREDENTIALS,
+                            "Set metrics_token to the server's ARAGORA_METRICS_TOKEN, then re-run.",
+                            cause=METRICS_UNAVAILABLE)
     if observation.status != 200:
-        raise CheckInputError("%s: the metrics endpoint did not answer 200" % observation.describe(),
-                              METRICS_UNAVAILABLE)
+        raise CouldNotJudge("%s: the metrics endpoint did not answer 200" % observation.describe(), NOT_THE_OBJECT,
+                            "Make /metrics answer 200 with Prometheus text (look at the server log), then re-run.",
+                            cause=METRICS_UNAVAILABLE)
     try:
         return observation, parse_samples(observation.text)
     except ValueError as exc:
         # Prometheus rejects such a scrape whole. Aragora 2.11 renders a fallback text (suffixes such as _count after
         # the labels) when prometheus-client is missing from its own environment.
-        raise CheckInputError("%s: %s; Prometheus would reject this scrape (install prometheus-client in the "
-                              "server's Python environment)" % (observation.describe(), exc),
-                              METRICS_UNAVAILABLE) from None
+        raise CouldNotJudge("%s: %s; Prometheus would reject this scrape (install prometheus-client in the "
+                            "server's Python environment)" % (observation.describe(), exc), NOT_THE_OBJECT,
+                            "Make /metrics serve valid Prometheus text: install prometheus-client in the server's "
+                            "Python environment and restart it.", cause=METRICS_UNAVAILABLE) from None
 
 
 @check("monitoring.prometheus_metrics", SECTION, "Prometheus scraping",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils.causes import CREDENTIALS, CouldNotJudge
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import json_object
 from ansible_collections.aragora.ops.plugins.module_utils.checks.limits import judge_int_setting
 from ansible_collections.aragora.ops.plugins.module_utils.checks.monitoring import scrape
@@ -171,6 +172,11 @@ def circuit_breakers(ctx: TargetContext):
 
 def _breakers_from_admin_api(ctx: TargetContext) -> dict[str, str]:
     observation = ctx.api("circuit_breakers", token=ctx.api_token)
+    if observation.status in (401, 403):
+        raise CouldNotJudge("%s: the admin API refuses the credentials given (api_token), so the breakers could not be read"
+                            % observation.describe(), CREDENTIALS,
+                            "Give an api_token the admin API accepts (an admin's token), or none to read the "
+                            "breakers from /metrics.")
     body = json_object(observation)
     if observation.status != 200:
         raise CheckInputError("%s: the circuit-breaker endpoint did not answer 200" % observation.describe())

@@ -154,6 +154,9 @@ def test_circuit_breakers_admin_api_refuses_token_fails():
     result = run("providers.circuit_breakers", ctx)
     assert result["status"] == "FAIL"
     assert "refuses the credentials" in result["message"]
+    # The remediation is about the token, not about an open breaker the check never saw.
+    assert "api_token" in result["remediation"] and "is open" not in result["remediation"]
+    assert result["evidence"]["could_not_judge"] == "credentials"
 
 
 @pytest.mark.parametrize("answer", [obs(500, {"error": "internal error"}), obs(404, {"error": "not found"})])
