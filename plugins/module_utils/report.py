@@ -107,8 +107,9 @@ class Report:
                 out += ["### Checks that could not judge", "", _md(_causes_headline(grouped)), "",
                         "| Cause | Owning check | Checks that could not run | Remediation |",
                         "|-------|--------------|---------------------------|-------------|"]
-                out += ["| %s: %s | %s | %s | %s |" % (_md(c["dependency"]), _md(c["reason"]), c["check"],
-                                                     ", ".join(c["checks"]), _md(c["remediation"])) for c in grouped]
+                out += ["| %s: %s | %s | %s | %s |" % (
+                    _md(c["dependency"]), _md(c["reason"]), c["check"], ", ".join(c["checks"]), _md(c["remediation"]))
+                    for c in grouped]
                 out.append("")
             for section, section_checks in _by_section(checks):
                 out += ["### %s" % section, "", "| Item | Status | Evidence | Remediation |",
