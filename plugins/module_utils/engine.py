@@ -99,11 +99,13 @@ def _could_not_judge(spec: CheckSpec, exc: CheckInputError) -> tuple[Outcome, di
         kind = getattr(exc, "kind", None)
         return Outcome(FAIL, "%s: %s" % (spec.title, exc), {"could_not_judge": kind} if kind else {},
                        getattr(exc, "remediation", None)), None
-    if exc.cause.owner == spec.id:
-        return Outcome(FAIL, "%s: %s" % (spec.title, exc),
-                       remediation=getattr(exc, "remediation", None) or exc.cause.remediation), None
+    kind = getattr(exc, "kind", None)
+    named = {"could_not_judge": kind} if kind else {}
+    if exc.cause.owner == spec.id:  # the dependency is this check's object: its failure is the verdict
+        return Outcome(FAIL, "%s: %s" % (spec.title, exc), named,
+                       getattr(exc, "remediation", None) or exc.cause.remediation), None
     message = "Could not judge: %s unavailable (see %s): %s" % (exc.cause.dependency, exc.cause.owner, exc)
-    return Outcome(ERROR, message, remediation=exc.cause.remediation), exc.cause.as_dict(str(exc))
+    return Outcome(ERROR, message, named, exc.cause.remediation), exc.cause.as_dict(str(exc))
 
 
 def run_one(spec: CheckSpec, context: t.Any) -> dict:

@@ -505,7 +505,8 @@ def cell_problems(cell: dict[str, t.Any]) -> list[str]:
         if cell["dependency"].split()[0] in NAMED_CAUSE and check["status"] == "FAIL" \
                 and not check["evidence"].get("could_not_judge"):
             problems.append("%s does not say it could not judge (evidence.could_not_judge)" % check_id)
-        if check["status"] != "FAIL":
+        # FAIL, or ERROR (could not judge) naming the check that owns the cause (result.Cause, issue 11).
+        if check["status"] != "FAIL" and not (check["status"] == "ERROR" and check.get("cause")):
             problems.append("%s is %s: %s" % (check_id, check["status"], check["message"][:200]))
         elif not re.search(cell["cause"], check["message"]):
             problems.append("%s does not name the cause /%s/: %s" % (check_id, cell["cause"], check["message"][:300]))
