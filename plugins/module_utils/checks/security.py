@@ -269,13 +269,13 @@ def rate_limiting(ctx: TargetContext):
     /api/rate-limits/config does not exist in 2.11.1."""
     evidence: dict = {"variables_read_by_server": list(RATE_LIMIT_VARIABLES_READ),
                       "variables_ignored_by_server": list(RATE_LIMIT_VARIABLES_IGNORED)}
+    if ctx.client is not None:  # the checklist's probe: absent from 2.11.1, kept as evidence
+        # No answer at all means the server is out of reach: the live probe below would wait out a second timeout.
+        evidence["rate_limits_config_endpoint"] = answered(ctx.api("rate_limits_config")).describe()
     ignored = {name: ctx.config.get(name) for name in RATE_LIMIT_VARIABLES_IGNORED if ctx.config.get(name)}
     if ignored:
         evidence["ignored_but_set"] = ignored
-    # The live probe first: a server that does not answer ends the check after one timeout, not two.
     live = observe_rate_limiter(ctx, bool(ctx.option("rate_limit_burst")))
-    if ctx.client is not None:  # the checklist's probe: absent from 2.11.1, kept as evidence
-        evidence["rate_limits_config_endpoint"] = ctx.api("rate_limits_config").describe()
     evidence["live"] = live if live is not None else (
         "not probed: no api_url, or no token (ARAGORA_JWT_SECRET or api_token)")
     switch = ctx.config.get(DISABLE_ALL_SWITCH)
