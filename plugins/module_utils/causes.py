@@ -17,9 +17,9 @@ CREDENTIALS = "credentials"  # the server refused the credentials we were given
 NOT_THE_OBJECT = "not_the_object"  # an answer came back, but not the one asked for
 
 REMEDIATION = {
-    THROTTLED: "The server's rate limiter refused the probe (Aragora limits each client address, 200 requests a "
-               "minute by default): wait for the limit to pass and re-run, or run the probes from an address the "
-               "limiter exempts.",
+    THROTTLED: "The server's rate limiter refused the probe (Aragora 2.11.1 limits unauthenticated requests to 30 a "
+               "minute per client address, burst 60, /healthz and /metrics included: docs/aragora-2.11.1.md): wait "
+               "for the limit to pass and re-run, or run the probes from an address the limiter exempts.",
     UNREACHABLE: "Make the endpoint reachable from where the checks run (address, port, firewall, TLS), then re-run.",
     CREDENTIALS: "Give a valid token for this endpoint (api_token for the admin API, metrics_token for /metrics).",
     NOT_THE_OBJECT: "Check that the URL points at the service itself, not at a proxy or another service.",

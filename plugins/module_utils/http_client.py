@@ -40,6 +40,7 @@ class ServerNameAdapter(_Adapter):  # type: ignore[misc,valid-type]
         kwargs.update(server_hostname=self.server_name, assert_hostname=self.server_name)
         super().init_poolmanager(*args, **kwargs)
 
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 _CHUNK = 64 * 1024

@@ -45,8 +45,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "restore_test_max_age_days": 30,
     "tls_expiry_fail_days": 7,  # the checklist's CertificateExpiring alert
     "tls_expiry_warn_days": 30,
-    "min_replicas": 2,
-    "rate_limit_burst_max": 60,  # requests of the optional burst (rate_limit_burst) before "the server does not limit"  # the checklist's "Minimum 2 replicas": desired, ready, and the HPA's floor
+    "min_replicas": 2,  # the checklist's "Minimum 2 replicas": desired, ready, and the HPA's floor
+    "rate_limit_burst_max": 60,  # requests of the optional burst (rate_limit_burst) before "the server does not limit"
 }
 
 # Options of the dependency probes, with their defaults; the modules' argument spec has the same names.

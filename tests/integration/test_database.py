@@ -139,7 +139,9 @@ def test_wrong_password_fails_naming_the_user_not_the_password(sandbox_dsn):
     assert connection["status"] == "FAIL"
     assert connection["message"] == ("Database connection failed: PostgreSQL at 127.0.0.1:%d/aragora refused the "
                                      "password of user aragora: set the DSN's password to the role's" % port)
-    assert results["database.pool_sizing"]["status"] == "FAIL"  # cannot be judged, for the same reason
+    # Cannot be judged, for the same reason: ERROR, naming database.connection.
+    assert results["database.pool_sizing"]["status"] == "ERROR"
+    assert results["database.pool_sizing"]["cause"]["check"] == "database.connection"
     assert_no_secret(results, wrong, urllib.parse.urlsplit(sandbox_dsn).password)
 
 
@@ -178,7 +180,8 @@ def test_pool_does_not_fit_a_small_server(small_server):
     assert pool["status"] == "FAIL"
     assert pool["message"].startswith("Connection pools need up to 105 connections ((20 + 15) x 3 replicas) but "
                                       "PostgreSQL allows 17 (max_connections - reserved)")
-    assert "ARAGORA_DB_MAX_OVERFLOW is ignored by Aragora 2.11" in pool["message"]
+    assert "ARAGORA_DB_MAX_OVERFLOW=10 is read by nothing on Aragora 2.11; the overflow in force is the default 15 " \
+           "(ARAGORA_DB_POOL_OVERFLOW unset)" in pool["message"]
     assert pool["evidence"]["max_connections"] == 20
     assert pool["evidence"]["superuser_reserved_connections"] == 3
     # A bare database: the server never started against it.
@@ -202,7 +205,8 @@ def test_tls_required_from_a_server_without_it_fails(sandbox_dsn):
     results = run_database(variables={"DATABASE_URL": sandbox_dsn + "?sslmode=require"})
     assert results["database.connection"]["status"] == "FAIL"
     assert "requires TLS (sslmode=require)" in results["database.connection"]["message"]
-    assert results["database.tls"]["status"] == "FAIL"
+    assert results["database.tls"]["status"] == "ERROR"  # no session to judge: the connection's failure says why
+    assert "requires TLS (sslmode=require)" in results["database.tls"]["message"]
 
 
 def test_stopped_server_fails_naming_host_and_port(small_server):

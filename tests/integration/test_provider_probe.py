@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks import catalog  # noqa: F401  registers the checks
+# Through catalog: importing it registers every check.
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY, run_one
+from ansible_collections.aragora.ops.plugins.module_utils.engine import run_one
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 from tests.support.fault_server import FaultServer
 

@@ -54,8 +54,8 @@ def wait_ready(server: Server) -> None:
                 if answer.status == 200:
                     return
         time.sleep(0.3)
-    raise AssertionError("Aragora not ready at %s after %g s: see %s" % (server.api_url, READY_TIMEOUT,
-                                                                        server.layout.aragora_log))
+    raise AssertionError("Aragora not ready at %s after %g s: see %s" % (
+        server.api_url, READY_TIMEOUT, server.layout.aragora_log))
 
 
 @contextlib.contextmanager

@@ -43,6 +43,7 @@ def cause_of(error: str) -> Cause:
         return TLS_HANDSHAKE
     return API_UNREACHABLE
 
+
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
 
 _AUTH_HINT = {

@@ -333,8 +333,8 @@ def pool_sizing(ctx: TargetContext) -> Outcome:
     if ignored is not None and overflow_unset:
         # The checklist's name alone: the same verdict as ARAGORA_AGENT_TIMEOUT_SECONDS alone (providers.agent_timeout).
         return warned("%s: %d%% of the %d PostgreSQL allows%s" % (need, round(ratio * 100), usable, note),
-                      "Rename %s to %s, the variable Aragora 2.11 reads." % (IGNORED_OVERFLOW_VARIABLE,
-                                                                              POOL_OVERFLOW.name), **evidence)
+                      "Rename %s to %s, the variable Aragora 2.11 reads." % (
+                          IGNORED_OVERFLOW_VARIABLE, POOL_OVERFLOW.name), **evidence)
     return passed("%s: %d%% of the %d PostgreSQL allows%s" % (need, round(ratio * 100), usable, note), **evidence)
 
 

@@ -65,9 +65,10 @@ def redirect_urls(ctx: TargetContext):
     names = ("GOOGLE_OAUTH_REDIRECT_URI", "OAUTH_SUCCESS_URL", "OAUTH_ERROR_URL")
     urls = {name: ctx.config.get(name) for name in names}
     problems = [problem for name in names for problem in [_url_problem(name, urls[name])] if problem]
-    problems += ["%s host %s is not an allowed redirect host (%s: %s)" % (name, host_of(url), source,
-                                                                       ", ".join(allowed))
-                 for name, url in urls.items() if url and url_parts(url) and not host_allowed(host_of(url), allowed)]
+    refused = [(name, host_of(url)) for name, url in urls.items()
+               if url and url_parts(url) and not host_allowed(host_of(url), allowed)]
+    problems += ["%s host %s is not an allowed redirect host (%s: %s)" % (name, host, source, ", ".join(allowed))
+                 for name, host in refused]
     evidence = dict(urls)
     evidence["allowed_hosts"] = allowed
     evidence["allowed_hosts_from"] = source

@@ -443,8 +443,8 @@ def _contents(node: NodeObservation) -> tuple[list[str], int | None, dict[str, t
 def _holdings(streams: list[str], persistent: int | None, revocations: bool | None) -> list[str]:
     held = []
     if streams:
-        held.append("queues (%d stream%s: %s)" % (len(streams), "" if len(streams) == 1 else "s",
-                                                 ", ".join(streams[:5])))
+        held.append("queues (%d stream%s: %s)" % (
+            len(streams), "" if len(streams) == 1 else "s", ", ".join(streams[:5])))
     if persistent:
         held.append("%d key%s without expiry" % (persistent, "" if persistent == 1 else "s"))
     if revocations:

@@ -38,7 +38,6 @@ OTHER_PROVIDER_KEYS = ("MISTRAL_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY")
 PROVIDER_KEYS = PRIMARY_PROVIDER_KEYS + FALLBACK_PROVIDER_KEYS + OTHER_PROVIDER_KEYS
 
 
-
 def shannon_bits_per_char(value: str) -> float:
     """Empirical entropy of the characters of ``value``: 0 for 'aaaa', about 4.5-5 for random base64."""
     if not value:
@@ -277,8 +276,8 @@ def rate_limiting(ctx: TargetContext):
     if ignored:
         evidence["ignored_but_set"] = ignored
     live = observe_rate_limiter(ctx, bool(ctx.option("rate_limit_burst")))
-    evidence["live"] = live if live is not None else "not probed: no api_url, or no token (ARAGORA_JWT_SECRET or " \
-                                                       "api_token)"
+    evidence["live"] = live if live is not None else (
+        "not probed: no api_url, or no token (ARAGORA_JWT_SECRET or api_token)")
     switch = ctx.config.get(DISABLE_ALL_SWITCH)
     evidence[DISABLE_ALL_SWITCH] = switch
     if live and not live["limited"] and live.get("burst"):

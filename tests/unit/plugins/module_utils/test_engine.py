@@ -205,8 +205,7 @@ def test_verdict(statuses, strict, expected):
 
 
 def test_counts_has_every_status():
-    assert result.counts(rs("PASS", "PASS", "SKIP")) == {"PASS": 2, "WARN": 0, "FAIL": 0, "ERROR": 0,
-                                                           "SKIP": 1}
+    assert result.counts(rs("PASS", "PASS", "SKIP")) == {"PASS": 2, "WARN": 0, "FAIL": 0, "ERROR": 0, "SKIP": 1}
 
 
 def test_section_label():

@@ -108,7 +108,8 @@ def test_circuit_breakers_from_metrics(breakers, status, open_, half_open):
 
 def test_circuit_breakers_absent_series_reports_zero_of_zero():
     result = run("providers.circuit_breakers", make_ctx(answers={"/metrics": metrics()}))
-    assert result["message"] == "No circuit breaker registered yet (one appears per agent once it is used): none is open, which says nothing yet about the providers"
+    assert result["message"] == ("No circuit breaker registered yet (one appears per agent once it is used): none is "
+                                 "open, which says nothing yet about the providers")
 
 
 def test_circuit_breakers_scrape_sends_metrics_token():

@@ -10,7 +10,6 @@ import secrets
 import pytest
 from ops_fakes import NEUTRAL, make_ctx, obs, refused, run
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks import security
 from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.security import shannon_bits_per_char
 
