@@ -67,6 +67,14 @@ def condition(kind: str, healthy: bool, reason: str, message: str, old: list[Obj
     }
 
 
+class PodRuntime(Protocol):
+    """What runs a pod's containers (tests/support/k8s_process_driver.py); without one, pods are ready at once."""
+
+    def start(self, pod: Obj) -> str | None: ...  # None: started (ready later); else the container's waiting reason
+
+    def stop(self, pod: Obj, remove_when_gone: bool = True) -> None: ...
+
+
 class Controllers:
     """Reconciles Deployments, ReplicaSets and DaemonSets into pods placed on nodes."""
 
@@ -77,6 +85,8 @@ class Controllers:
         self.pins: dict[tuple[str, str], list[str]] = {}
         # Namespaces whose pods, once deleted, stay Terminating for ever (a finalizer or a stuck preStop hook).
         self.undying_namespaces: set[str] = set()
+        # Runs the pods' containers: pods are created not ready, and terminated pods wait for it to stop them.
+        self.runtime: PodRuntime | None = None
         self._next_node = itertools.count()
         self._next_ip = itertools.count(10)
         self._random = random.Random(4)  # reproducible pod names
@@ -230,9 +240,11 @@ class Controllers:
         # Scaling down removes the newest pods first.
         pods.sort(key=lambda p: (p["metadata"]["creationTimestamp"], int(p["metadata"]["resourceVersion"])))
         for pod in pods[max(wanted, 0):]:
-            if pod["metadata"]["namespace"] in self.undying_namespaces:
+            if pod["metadata"]["namespace"] in self.undying_namespaces or self.runtime is not None:
                 pod["metadata"]["deletionTimestamp"] = timestamp()
                 self.store.save("pods", pod)
+                if self.runtime is not None and pod["metadata"]["namespace"] not in self.undying_namespaces:
+                    self.runtime.stop(pod)  # removes the pod once its process has exited
             else:
                 self.store.remove("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
         pods = pods[:max(wanted, 0)]
@@ -280,12 +292,14 @@ class Controllers:
         suffix = "".join(self._random.choice("bcdfghjklmnpqrstvwxz2456789") for _position in range(5))
         broken = self._broken(template)
         started = timestamp()
-        ready = "False" if broken or node is None else "True"
+        starting = self.runtime is not None and not broken and node is not None
+        ready = "False" if broken or node is None or starting else "True"
         if node is None:
             status: dict[str, Any] = {"phase": "Pending", "conditions": [
                 {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}
         else:
             state: Obj = ({"waiting": {"reason": "CrashLoopBackOff"}} if broken
+                          else {"waiting": {"reason": "ContainerCreating"}} if starting
                           else {"running": {"startedAt": started}})
             status = {
                 "phase": "Running", "hostIP": self._node_ip(node), "podIP": f"10.244.0.{next(self._next_ip) % 250}",
@@ -295,7 +309,8 @@ class Controllers:
                                for kind in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
                 "containerStatuses": [
                     {"name": c["name"], "image": c["image"], "imageID": f"{c['image']}@sha256:{'0' * 64}",
-                     "ready": not broken, "started": not broken, "restartCount": 5 if broken else 0, "state": state}
+                     "ready": ready == "True", "started": ready == "True", "restartCount": 5 if broken else 0,
+                     "state": state}
                     for c in template["spec"]["containers"]
                 ],
             }
@@ -313,7 +328,14 @@ class Controllers:
             "spec": spec,
             "status": status,
         }
-        return self.store.save("pods", pod)
+        pod = self.store.save("pods", pod)
+        if starting and self.runtime is not None:
+            reason = self.runtime.start(pod)
+            if reason:
+                for container in pod["status"]["containerStatuses"]:
+                    container["state"] = {"waiting": {"reason": reason}}
+                pod = self.store.save("pods", pod)
+        return pod
 
     def _node_ip(self, node: str) -> str:
         for candidate in self.store.live("nodes"):
