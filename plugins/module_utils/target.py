@@ -51,6 +51,7 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "redis_url": None,
     "backup_dir": None,
     "restore_evidence_file": None,
+    "running_release": None,
     "app_replicas": 1,
     "tls_server_name": None,
     # The TLS settings of the API, for the other TLS clients of the target (rediss://, wss://, the TLS probe).
