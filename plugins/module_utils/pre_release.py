@@ -84,7 +84,7 @@ def schema_difference(backup: t.Mapping[str, t.Mapping[str, str]] | None,
     """Tables and columns the live schema has that the backup's has not, and the other way round."""
     if backup is None:
         return {"compared": False, "differs": None,
-                "message": "the archive's manifest records no schema (taken before aragora.ops 0.4): not compared"}
+                "message": "The manifest of the archive records no schema (an older backup): schemas not compared"}
     added_tables = sorted(set(live) - set(backup))
     dropped_tables = sorted(set(backup) - set(live))
     added_columns = {table: sorted(set(live[table]) - set(backup[table]))
@@ -103,9 +103,9 @@ def schema_difference(backup: t.Mapping[str, t.Mapping[str, str]] | None,
     if dropped_columns:
         parts.append("columns dropped: %s" % "; ".join("%s.%s" % (tbl, ", ".join(cols))
                                                      for tbl, cols in dropped_columns.items()))
-    message = ("the live schema DIFFERS from the backup's (%s): the release that ran on the backup's schema would "
-               "run on the new one after an application-only rollback" % "; ".join(parts)) if differs else \
-        "the live schema is the backup's (same tables and columns)"
+    message = ("The live schema DIFFERS from the schema in the backup (%s): an application-only rollback would run "
+               "the old release on the new schema" % "; ".join(parts)) if differs else \
+        "The live schema is the schema in the backup (same tables and columns)"
     return {"compared": True, "differs": differs, "tables_added": added_tables, "tables_dropped": dropped_tables,
             "columns_added": added_columns, "columns_dropped": dropped_columns, "message": message}
 

@@ -74,7 +74,7 @@ def test_schema_difference_names_tables_and_columns():
     diff = pre_release.schema_difference(backup, live)
     assert diff["differs"] and diff["tables_added"] == ["public.notes"] and diff["tables_dropped"] == ["public.old"]
     assert diff["columns_added"] == {"public.users": ["locale"]} and diff["columns_dropped"] == {}
-    assert "application-only rollback" in diff["message"] and "public.users.locale" in diff["message"]
+    assert "application-only rollback would run the old release" in diff["message"] and "public.users.locale" in diff["message"]
     assert not pre_release.schema_difference(backup, backup)["differs"]
     assert pre_release.schema_difference(None, live)["compared"] is False
 
