@@ -38,6 +38,7 @@ import urllib.request
 
 from tests.support.k8s_objects import Obj, dig, timestamp
 from tests.support.playbook import ROOT
+from tests.support.systemd_host import free_ports
 
 if t.TYPE_CHECKING:
     from tests.support.k8s_emulator import EmulatedCluster
@@ -58,19 +59,6 @@ def image_tag(image: str) -> str:
     name = image.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else "latest"
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _index in range(count):
-            sock = socket.socket()
-            sock.bind((LOOPBACK, 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _ready(port: int) -> bool:
@@ -149,7 +137,7 @@ class ProcessDriver:
             self.pods[entry.key] = entry
         if not python or not os.path.exists(python):
             return "ErrImagePull"
-        http, ws, control_ws, nomic_ws, canvas_ws = _free_ports(5)
+        http, ws, control_ws, nomic_ws, canvas_ws = free_ports(5)
         env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % os.path.dirname(python), "LANG": "C.UTF-8",
                "HOME": os.path.join(directory, "home"), "ARAGORA_DATA_DIR": directory, "ARAGORA_ENV": "development",
                "ARAGORA_CONTROL_PLANE_WS_PORT": str(control_ws), "ARAGORA_NOMIC_LOOP_WS_PORT": str(nomic_ws),

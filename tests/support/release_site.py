@@ -17,7 +17,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.support import systemctl_standin
+from tests.support import pg_instance, systemctl_standin
 from tests.support.k8s_process_driver import venv_python
 from tests.support.playbook import BIN, run_playbook
 from tests.support.systemd_host import get, make_host, wait_ready
@@ -149,11 +149,7 @@ class SystemdSite:
         return archives[0]
 
     def open_state(self) -> dict | None:
-        path = os.path.join(self.state_dir, "restore-aragora.json")
-        if not os.path.exists(path):
-            return None
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        return pg_instance.read_restore_state(self.state_dir)
 
     def incidents(self) -> list[dict]:
         records = []
