@@ -120,6 +120,19 @@ class CoordinatedRollback(Restore):
                 discarded["message"], self.old_database, " ; ".join(discarded.get("export_commands") or [])))
         return report
 
+    def where_things_stand(self) -> dict[str, t.Any]:
+        """The restore's account, with the release switch, and this playbook as the way to finish."""
+        summary = super().where_things_stand()
+        application = self.application
+        switched = self.state.done("switch_release")
+        text = summary["where_things_stand"].replace(
+            "rerun db_restore.yml with the same archive (safe: it resumes)",
+            "rerun rollback.yml -e aragora_rollback_database=true (safe: it resumes)")
+        summary["where_things_stand"] = "%s The application is %s." % (text, (
+            "switched to %s" % application.get("to")) if switched else "still on %s" % application.get("from"))
+        summary["steps"]["switch_release"] = self.state.step("switch_release").get("status", "not run")
+        return summary
+
     # ---- the application ----------------------------------------------------------------------------------------
 
     def switch_release(self) -> dict[str, t.Any]:
