@@ -42,7 +42,9 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for each network call (connect, and the whole answer).
+      - Seconds to wait for each network call (connect, and the whole answer). The Kubernetes reads of one target
+        share one such timeout in all, and a Redis probe's commands too; a C(429) whose C(Retry-After) fits in it is
+        waited out once.
     type: float
     default: 10
   validate_certs:
@@ -111,12 +113,13 @@ options:
   database_url:
     description:
       - PostgreSQL DSN to probe; by default the one the application uses (C(DATABASE_URL), legacy
-        C(ARAGORA_POSTGRES_DSN)) from the configuration.
+        C(ARAGORA_POSTGRES_DSN)) from the configuration. Its password is masked in every output; the rest of
+        the URL is shown as evidence.
     type: str
   redis_url:
     description:
       - Redis URL to probe; by default the one the application uses (C(ARAGORA_REDIS_URL), legacy C(REDIS_URL)) from
-        the configuration.
+        the configuration. Its password is masked in every output; the rest of the URL is shown as evidence.
     type: str
   backup_dir:
     description:
@@ -139,7 +142,30 @@ options:
   tls_server_name:
     description:
       - Host name to send (SNI) and verify in the TLS certificate, when O(api_url) names an address or another host.
+      - Used by every HTTPS and WSS request of the checks (the API, the WebSocket, the TLS probe).
     type: str
+  provider_probe:
+    description:
+      - Ask each configured AI provider (Anthropic, OpenAI, OpenRouter, Mistral, Gemini, xAI) whether it accepts its
+        key, with one authenticated read of its models (OpenRouter, key) endpoint bounded by O(timeout).
+      - A refused key (401/403) makes the provider check V(FAIL); no answer makes it V(WARN). Off, the keys are
+        judged by their shape only (a placeholder such as C(sk-ant-xxx) V(FAIL)s, a key of the wrong shape V(WARN)s).
+      - The probe leaves the host that runs the checks, which may reach the providers differently from the servers.
+    type: bool
+    default: false
+  rate_limit_burst:
+    description:
+      - Prove the rate limiter on the live server with a short burst of GETs on the C(rate_limited) endpoint with a
+        member token of its own (signed with C(ARAGORA_JWT_SECRET) from the configuration, else O(api_token)), up to
+        the C(rate_limit_burst_max) threshold (60) or the first 429. Off, one request is made.
+    type: bool
+    default: false
+  provider_api_urls:
+    description:
+      - Base URLs of the providers' APIs for O(provider_probe), by provider (C(anthropic), C(openai), C(openrouter),
+        C(mistral), C(gemini), C(xai)), when a proxy or gateway stands in front of them.
+    type: dict
+    default: {}
   kubeconfig:
     description:
       - Kubeconfig file of the cluster Aragora runs in (on the host the module runs on). With O(kube_context) or
@@ -175,13 +201,17 @@ options:
     type: str
   migration_job:
     description:
-      - Name of the migration Job; Jobs whose name starts with it and a dash also count (the newest is judged).
+      - Name of the migration Job, preferred when several Jobs run the upgrade. A Job counts as the migration only by
+        what it runs (C(aragora.migrations upgrade)); one that runs C(migrations status) or anything else never does,
+        whatever its name. Among the Jobs of the running release, the newest is judged.
     type: str
     default: aragora-migrate
   backup_cronjob:
     description:
-      - Name of the backup CronJob; by default the CronJob of the namespace that runs C(pg_dump) or is named
-        C(*backup*).
+      - Name of the backup CronJob; by default the CronJobs of the namespace that run a database dump (C(pg_dump),
+        C(pg_basebackup), C(sqlite3 .backup)) or are named C(*backup*). Each is judged by the database the
+        Deployment uses (its C(DATABASE_URL) and C(ARAGORA_DB_BACKEND)), its last successful run, and whether the
+        namespace's Pod Security level would admit its pods.
     type: str
   certificate_name:
     description:
@@ -192,6 +222,23 @@ options:
       - Namespace cert-manager's pods run in.
     type: str
     default: cert-manager
+  k8s_manifests:
+    description:
+      - Rendered manifests to check instead of the live cluster (before apply) - a YAML file, a directory of YAML
+        files, or a kustomization directory, rendered with C(kubectl kustomize) as C(kubectl apply -k) would.
+      - The same checks run on these objects; those that judge live state (pods, nodes, ready replicas, Job and
+        Certificate status, cert-manager's pods) are V(SKIP) and say so. A kustomization that does not build is a
+        V(FAIL) quoting kustomize. Objects without a namespace are taken to be in O(k8s_namespace).
+      - When given, it is used instead of O(kubeconfig), O(kube_context) and O(k8s_in_cluster).
+    type: path
+  monitoring_namespaces:
+    description:
+      - Namespaces holding the ServiceMonitors and PrometheusRules (kube-prometheus-stack keeps them in
+        C(monitoring)). Empty reads every namespace the identity may list, and only O(k8s_namespace) when listing
+        every namespace is refused (said in the evidence).
+    type: list
+    elements: str
+    default: []
   grafana_url:
     description:
       - Base URL of Grafana; with O(grafana_token), the dashboards check searches it for the Aragora dashboards.
@@ -213,7 +260,10 @@ requirements:
 options: {}
 notes:
   - Each check result is a dictionary with C(id) (stable, for example C(security.jwt_secret)), C(section) (the
-    checklist's section number and name), C(title) (the checklist item), C(status) (C(PASS), C(WARN), C(FAIL) or
-    C(SKIP)), C(message) (one sentence on the outcome), C(evidence) (what was observed; secrets masked),
-    C(remediation) (what to do, for C(WARN) and C(FAIL)) and C(duration_ms).
+    checklist's section number and name), C(title) (the checklist item), C(status) (C(PASS), C(WARN), C(FAIL),
+    C(ERROR) or C(SKIP)), C(message) (one sentence on the outcome), C(evidence) (what was observed; secrets masked),
+    C(remediation) (what to do, for C(WARN), C(FAIL) and C(ERROR)) and C(duration_ms).
+  - C(ERROR) means the check could not judge (a dependency it needs is down, refused or timed out). Such a result
+    also has C(cause) with C(check) (the check that judges that dependency and V(FAIL)s), C(dependency) and
+    C(reason), and carries the cause's remediation. It counts as V(NO-GO), like V(FAIL).
 """

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.masked_module import MaskedModule
 from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
     invalid_params,
     missing_library,
     target_argument_spec,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 
 def target_module(extra: t.Mapping[str, dict[str, t.Any]],
-                  registry: t.Mapping[str, t.Any] | None = None) -> tuple[AnsibleModule, dict[str, t.Any]]:
-    """The module of a target's checks with the ``extra`` options, its parameters validated (or fail_json)."""
-    module = AnsibleModule(argument_spec=target_argument_spec(**extra), supports_check_mode=True)
+                  registry: t.Mapping[str, t.Any] | None = None) -> tuple[MaskedModule, dict[str, t.Any]]:
+    """The module of a target's checks with the ``extra`` options, its parameters validated (or fail_json); the
+    secrets in its parameters are masked from the first failure on."""
+    module = MaskedModule(argument_spec=target_argument_spec(**extra), supports_check_mode=True)
     params = dict(module.params)
     library = missing_library(params)
     if library:
@@ -35,15 +38,25 @@ def target_module(extra: t.Mapping[str, dict[str, t.Any]],
     return module, params
 
 
+def masked_context(module: MaskedModule, params: t.Mapping[str, t.Any]) -> TargetContext:
+    """The target's context, the secrets of its env file masked before any check runs (those read from the cluster
+    while the checks run are registered by ``finish``)."""
+    context = build_context(params)
+    module.register_secrets(context.config.secrets())
+    return context
+
+
+def finish(module: MaskedModule, context: TargetContext, **result: t.Any) -> t.NoReturn:
+    """exit_json with every secret the checks came to know masked."""
+    module.register_secrets(context.config.secrets())
+    module.exit_json(**result)
+
+
 def run_check_module(groups: t.Sequence[str] | None = None) -> None:
     """Run as an Ansible module: the given groups, or (None) an option ``groups`` the caller chooses from."""
     extra = {} if groups else {"groups": {"type": "list", "elements": "str", "choices": list(GROUPS)}}
     module, params = target_module(extra)
     if groups:
         params["groups"] = list(groups)
-    context = build_context(params)
-    result = run_target(params, context)
-    # Secrets read from the env file, given in config or read from the cluster (which happens while the checks run)
-    # are masked in everything the module returns.
-    module.no_log_values.update(context.config.secrets())
-    module.exit_json(changed=False, **result)
+    context = masked_context(module, params)
+    finish(module, context, changed=False, **run_target(params, context))

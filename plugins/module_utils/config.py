@@ -17,7 +17,7 @@ import threading
 import typing as t
 import urllib.parse
 
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError, CheckSkipped
 
 try:
     from dotenv import dotenv_values
@@ -27,14 +27,25 @@ except ImportError:  # reported by the module through missing_required_lib
 # Names whose values are secrets. ARAGORA_REDIS_KEY_PREFIX holds no secret, hence the anchored _KEY$.
 _SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$|^KEY$|_DSN$|^DSN$)", re.I)
 MASK = "********"
+# security.environment_mode, the first configuration check, judges a configuration source that cannot be read.
+CONFIG_UNREADABLE = Cause("security.environment_mode", "configuration",
+                          "Make the configuration readable (env_file path, permissions, syntax, or the cluster's "
+                          "Deployment); then run the checks again.")
 
 
 def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
+_DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
+
+
 def url_password(value: str) -> str | None:
-    """The password inside a URL such as redis://:pw@host or postgresql://user:pw@host/db, if any."""
+    """The password inside a URL such as redis://:pw@host or postgresql://user:pw@host/db, or inside a libpq
+    keyword DSN (host=db password=pw), if any."""
+    if "://" not in value and "=" in value:
+        found = _DSN_PASSWORD.search(value)
+        return found.group(1).strip("'") if found else None
     try:
         return urllib.parse.urlsplit(value).password
     except ValueError:
@@ -44,6 +55,8 @@ def url_password(value: str) -> str | None:
 def mask_url(value: str) -> str:
     """The URL with its password replaced, for evidence: postgresql://aragora:********@db:5432/aragora."""
     password = url_password(value)
+    if password and "://" not in value:
+        return value.replace(password, MASK)
     return value.replace(":" + password + "@", ":" + MASK + "@", 1) if password else value
 
 
@@ -55,10 +68,32 @@ def secret_values(values: t.Mapping[str, str]) -> set[str]:
             continue
         if is_secret_name(name):
             found.add(value)
-        password = url_password(value) if "://" in value else None
+        password = url_password(value) if "://" in value or "password" in value else None
         if password:
             found.add(password)
             found.add(urllib.parse.unquote(password))
+    return found
+
+
+# The module options that hold a URL, which may carry a password (https://user:pw@host, redis://:pw@host).
+URL_OPTIONS = ("api_url", "http_url", "ws_url", "grafana_url", "database_url", "redis_url", "prometheus_url")
+
+
+def parameter_secrets(params: t.Mapping[str, t.Any]) -> set[str]:
+    """The secrets inside a module's parameters beyond its no_log options: the secret values of ``config`` and the
+    passwords of URL options. Tolerant of parameters not yet validated (any shape)."""
+    config = params.get("config")
+    found = set()
+    if isinstance(config, dict):
+        found = secret_values({str(k): "" if v is None else str(v) for k, v in config.items()})
+    for name in URL_OPTIONS:
+        value = params.get(name)
+        if not isinstance(value, str) or ("@" not in value and "password" not in value):
+            continue
+        # A URL given without its scheme (rejected, and echoed in the message) may still carry a password.
+        password = url_password(value if "://" in value else "//" + value)
+        if password:
+            found.update((password, urllib.parse.unquote(password)))
     return found
 
 
@@ -78,8 +113,13 @@ def read_env_file(path: str) -> tuple[dict[str, str], EnvFileInfo]:
     if dotenv_values is None:
         raise CheckInputError("python-dotenv is needed on the host to read %s (pip install python-dotenv)" % path)
     try:
-        with open(path, encoding="utf-8") as handle:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(descriptor, encoding="utf-8", closefd=True) as handle:
             info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise CheckInputError("env file %s is not a regular file (it is a %s): give the path of the "
+                                      "EnvironmentFile itself" % (path, _file_type(info.st_mode)))
             content = handle.read()
     except OSError as exc:
         raise CheckInputError("cannot read env file %s: %s" % (path, exc.strerror or exc)) from None
@@ -88,6 +128,14 @@ def read_env_file(path: str) -> tuple[dict[str, str], EnvFileInfo]:
     values = {name: value for name, value in dotenv_values(stream=io.StringIO(content)).items() if name}
     return {name: "" if value is None else value for name, value in values.items()}, EnvFileInfo(
         path, stat.S_IMODE(info.st_mode), info.st_uid)
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISDIR, "directory"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "special file"
 
 
 class Config:
@@ -143,7 +191,7 @@ class Config:
         """Called by every configuration check: SKIP when no source was given, FAIL when the given one broke."""
         self._load()
         if self.error:
-            raise CheckInputError(self.error)
+            raise CheckInputError(self.error, CONFIG_UNREADABLE)
         if not self.sources:
             raise CheckSkipped("no configuration to inspect: give env_file (read on the host) or config variables")
 

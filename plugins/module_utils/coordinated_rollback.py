@@ -67,7 +67,7 @@ class CoordinatedRollback(Restore):
     def _begin(self) -> None:
         opened = not self.state.open
         super()._begin()
-        if opened or "application" not in self.state.data:
+        if self.locked and (opened or "application" not in self.state.data):
             self.state.data["application"] = self.given_application
             self.state.save()
 
@@ -107,7 +107,7 @@ class CoordinatedRollback(Restore):
         """Count what the kept database holds that the restored one does not (writers stopped: the final count),
         record it with the commands that export it, then verify and swap as the restore does."""
         self._begin()
-        if not self.state.data.get("swapped") and "discarded" not in self.state.data:
+        if not self.state.data.get("swapped") and "discarded" not in self.state.data and self.locked:
             discarded = self.impact()["discarded"]
             discarded["export_commands"] = pre_release.export_commands(self.old_database, discarded)
             self.state.data["discarded"] = discarded
@@ -120,14 +120,14 @@ class CoordinatedRollback(Restore):
                 discarded["message"], self.old_database, " ; ".join(discarded.get("export_commands") or [])))
         return report
 
-    def where_things_stand(self) -> dict[str, t.Any]:
+    def where_things_stand(self, writers: Writers | None = None) -> dict[str, t.Any]:
         """The restore's account, with the release switch, and this playbook as the way to finish."""
-        summary = super().where_things_stand()
+        summary = super().where_things_stand(writers)
         application = self.application
         switched = self.state.done("switch_release")
         text = summary["where_things_stand"].replace(
-            "rerun db_restore.yml with the same archive (safe: it resumes)",
-            "rerun rollback.yml -e aragora_rollback_database=true (safe: it resumes)")
+            "rerunning db_restore.yml with the same archive resumes it",
+            "rerunning rollback.yml -e aragora_rollback_database=true resumes it")
         summary["where_things_stand"] = "%s The application is %s." % (text, (
             "switched to %s" % application.get("to")) if switched else "still on %s" % application.get("from"))
         summary["steps"]["switch_release"] = self.state.step("switch_release").get("status", "not run")

@@ -16,6 +16,7 @@ import time
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    ERROR,
     FAIL,
     SKIP,
     WARN,
@@ -73,23 +74,42 @@ def select(groups: t.Iterable[str] | None = None, skip: t.Iterable[str] = (), id
     return [s for s in specs if s.id not in skip], [s for s in specs if s.id in skip]
 
 
-def _result(spec: CheckSpec, outcome: Outcome, duration_ms: float) -> dict:
+def _result(spec: CheckSpec, outcome: Outcome, duration_ms: float, cause: dict | None = None) -> dict:
     remediation = spec.remediation if outcome.remediation is None else outcome.remediation
-    return {
+    result = {
         "id": spec.id,
         "section": section_label(spec.section),
         "title": spec.title,
         "status": outcome.status,
         "message": outcome.message,
         "evidence": outcome.evidence,
-        "remediation": remediation if outcome.status in (FAIL, WARN) else "",
+        "remediation": remediation if outcome.status in (FAIL, WARN, ERROR) else "",
         "duration_ms": round(duration_ms, 1),
     }
+    if cause:
+        result["cause"] = cause
+    return result
+
+
+def _could_not_judge(spec: CheckSpec, exc: CheckInputError) -> tuple[Outcome, dict | None]:
+    """The owner of the cause judges it (FAIL); every other check says it could not judge, and why (ERROR)."""
+    if exc.cause is None:
+        # A named reason (causes.CouldNotJudge) brings its own remediation: the check's own is about the defect it
+        # looks for, which it could not see.
+        kind = getattr(exc, "kind", None)
+        return Outcome(FAIL, "%s: %s" % (spec.title, exc), {"could_not_judge": kind} if kind else {},
+                       getattr(exc, "remediation", None)), None
+    if exc.cause.owner == spec.id:
+        return Outcome(FAIL, "%s: %s" % (spec.title, exc),
+                       remediation=getattr(exc, "remediation", None) or exc.cause.remediation), None
+    message = "Could not judge: %s unavailable (see %s): %s" % (exc.cause.dependency, exc.cause.owner, exc)
+    return Outcome(ERROR, message, remediation=exc.cause.remediation), exc.cause.as_dict(str(exc))
 
 
 def run_one(spec: CheckSpec, context: t.Any) -> dict:
     """Run one check; whatever goes wrong becomes a FAIL that says what, never a traceback."""
     started = time.monotonic()
+    cause = None
     try:
         outcome = spec.func(context)
         if not isinstance(outcome, Outcome):
@@ -97,11 +117,11 @@ def run_one(spec: CheckSpec, context: t.Any) -> dict:
     except CheckSkipped as exc:
         outcome = Outcome(SKIP, str(exc))
     except CheckInputError as exc:
-        outcome = Outcome(FAIL, "%s: %s" % (spec.title, exc))
+        outcome, cause = _could_not_judge(spec, exc)
     except Exception as exc:  # pylint: disable=broad-exception-caught  # a bug in one check must not hide the others
         outcome = Outcome(FAIL, "check %s could not complete: %s: %s" % (spec.id, type(exc).__name__, exc),
                           remediation="This is a defect in aragora.ops; please report it with this message.")
-    return _result(spec, outcome, (time.monotonic() - started) * 1000)
+    return _result(spec, outcome, (time.monotonic() - started) * 1000, cause)
 
 
 def run_checks(specs: t.Sequence[CheckSpec], context: t.Any, skipped: t.Sequence[CheckSpec] = (),

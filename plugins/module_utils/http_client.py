@@ -16,11 +16,29 @@ import typing as t
 
 try:
     import requests
+    import requests.adapters
     import requests.exceptions
     from requests.structures import CaseInsensitiveDict
 except ImportError:  # reported by the module through missing_required_lib
     requests = None  # type: ignore[assignment]
     CaseInsensitiveDict = dict  # type: ignore[misc,assignment]
+
+from ansible_collections.aragora.ops.plugins.module_utils.config import mask_url
+
+_Adapter = requests.adapters.HTTPAdapter if requests is not None else object
+
+
+class ServerNameAdapter(_Adapter):  # type: ignore[misc,valid-type]
+    """HTTPS to an address (or another host) as if to ``server_name``: sent as SNI and verified in the certificate,
+    as a browser reaching the public name through that address would (urllib3's server_hostname/assert_hostname)."""
+
+    def __init__(self, server_name: str) -> None:
+        self.server_name = server_name
+        super().__init__()
+
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+        kwargs.update(server_hostname=self.server_name, assert_hostname=self.server_name)
+        super().init_poolmanager(*args, **kwargs)
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -67,8 +85,9 @@ class HttpClient:
 
     def __init__(self, base_url: str, timeout: float = DEFAULT_TIMEOUT, validate_certs: bool = True,
                  ca_path: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 headers: t.Mapping[str, str] | None = None) -> None:
+                 headers: t.Mapping[str, str] | None = None, server_name: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.server_name = server_name or None  # tls_server_name: SNI and certificate name of every https request
         self.timeout = timeout
         self.max_body_bytes = max_body_bytes
         self.verify: bool | str = (ca_path or True) if validate_certs else False
@@ -82,15 +101,18 @@ class HttpClient:
     def request(self, method: str, path: str, headers: t.Mapping[str, str] | None = None,
                 allow_redirects: bool = True, json_body: t.Any = None) -> HttpObservation:
         url = self.url(path)
-        observation = HttpObservation(method, url)
+        observation = HttpObservation(method, mask_url(url))  # the URL is evidence; a password in it is not
         started = time.monotonic()
         try:
-            with requests.request(method, url, headers={**self.headers, **(headers or {})}, json=json_body,
-                                  timeout=(self.timeout, self.timeout), verify=self.verify, stream=True,
-                                  allow_redirects=allow_redirects) as response:
-                observation.status = response.status_code
-                observation.headers = CaseInsensitiveDict(response.headers)
-                observation.body = self._read_body(response, started)
+            with requests.Session() as session:
+                if self.server_name:
+                    session.mount("https://", ServerNameAdapter(self.server_name))
+                with session.request(method, url, headers={**self.headers, **(headers or {})}, json=json_body,
+                                     timeout=(self.timeout, self.timeout), verify=self.verify, stream=True,
+                                     allow_redirects=allow_redirects) as response:
+                    observation.status = response.status_code
+                    observation.headers = CaseInsensitiveDict(response.headers)
+                    observation.body = read_bounded(response.raw, started, self.timeout, self.max_body_bytes)
         except BodyTooLarge:
             observation.error = "answered %s with a body larger than %d bytes (limit: max_body_bytes)" % (
                 observation.status, self.max_body_bytes)
@@ -104,24 +126,6 @@ class HttpClient:
     def get(self, path: str, **kwargs: t.Any) -> HttpObservation:
         return self.request("GET", path, **kwargs)
 
-    def _read_body(self, response: t.Any, started: float) -> bytes:
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise BodyTooLarge()
-        chunks, size = [], 0
-        while True:
-            # read1: at most one socket read, so a server trickling a byte a second still meets the deadline
-            # (iter_content would wait for a whole chunk).
-            chunk = response.raw.read1(_CHUNK, decode_content=True)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BodyTooLarge()
-            if time.monotonic() - started > self.timeout:
-                raise DeadlineExceeded()
-            chunks.append(chunk)
-
 
 class BodyTooLarge(Exception):
     pass
@@ -129,6 +133,27 @@ class BodyTooLarge(Exception):
 
 class DeadlineExceeded(Exception):
     pass
+
+
+def read_bounded(raw: t.Any, started: float, timeout: float, max_body_bytes: int) -> bytes:
+    """The body of a urllib3 response, read by at most ``max_body_bytes`` (BodyTooLarge past them) and within
+    ``timeout`` seconds of ``started`` (DeadlineExceeded after): what every HTTP client here reads bodies with."""
+    declared = raw.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        raise BodyTooLarge()
+    chunks, size = [], 0
+    while True:
+        # read1: at most one socket read, so a server trickling a byte a second still meets the deadline
+        # (iter_content would wait for a whole chunk).
+        chunk = raw.read1(_CHUNK, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_body_bytes:
+            raise BodyTooLarge()
+        if time.monotonic() - started > timeout:
+            raise DeadlineExceeded()
+        chunks.append(chunk)
 
 
 def describe_request_error(exc: Exception, timeout: float) -> str:
@@ -139,9 +164,14 @@ def describe_request_error(exc: Exception, timeout: float) -> str:
             detail = text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip(" )'\"")
             return "TLS certificate verification failed (%s); give the CA bundle (ca_path) or fix the certificate" % (
                 detail or "untrusted")
+        if "doesn't match" in text:  # urllib3's CertificateError for an assert_hostname (tls_server_name) mismatch
+            return "TLS certificate is not valid for the name asked for (%s); set tls_server_name to a name it " \
+                   "serves" % text.split("CertificateError(", 1)[-1].split("))", 1)[0].strip("\"'")[:200]
         if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
             return "TLS handshake failed: the port does not speak TLS (use http:// or the TLS port)"
         return "TLS handshake failed: %s" % _last_reason(text)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "redirected again and again (%s): a redirect loop; point the URL at the server itself" % text
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
         return "no answer within %g s (timeout)" % timeout
     if isinstance(exc, requests.exceptions.ConnectionError):

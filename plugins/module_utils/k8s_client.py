@@ -8,18 +8,28 @@ and owner references, the HPA by what it targets, the PDBs by what they select),
 concurrently. Objects are kept as the API's own JSON (camelCase, as ``kubectl get -o json`` shows them), so that the
 checks read manifests and unit-test on plain dicts.
 
-Every call carries ``_request_timeout`` and is never retried. An API error is kept per listing (401, 403 naming the
-verb and resource refused, 404, 5xx, timeouts) and raised to the checks that need that listing only; a custom
-resource whose API is not served (its CRD is not installed) is recorded as missing, not raised.
+Every call is bounded at the transport (``BoundedTransport``, under the client's own calls, whichever API they use):
+a total deadline per call (a server trickling its answer ends at the timeout, as in http_client), optionally one
+deadline shared by every call of a target's checks, and a body cap; calls are never retried. Every answer is checked
+to be the Kubernetes object or list asked for before anything judges it. An API error is kept per listing (401, 403
+naming the verb and resource refused, 404, 5xx, timeouts) and raised to the checks that need that listing only; a
+custom resource whose API is not served (its CRD is not installed) is recorded as missing, not raised.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import errno
 import json
 import time
 import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.http_client import (
+    BodyTooLarge,
+    DeadlineExceeded,
+    read_bounded,
+)
 
 try:
     import urllib3
@@ -44,6 +54,19 @@ CLUSTER_ISSUERS = ("cert-manager.io", "v1", "clusterissuers", False)
 SERVICE_MONITORS = ("monitoring.coreos.com", "v1", "servicemonitors", True)
 PROMETHEUS_RULES = ("monitoring.coreos.com", "v1", "prometheusrules", True)
 
+# The largest answer read from the API server: a listing of thousands of pods or nodes fits well within it.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+# The kind a get of each resource answers (a list answers the same kind + "List").
+KINDS = {"deployments.apps": "Deployment", "replicasets.apps": "ReplicaSet", "pods": "Pod", "secrets": "Secret",
+         "configmaps": "ConfigMap", "nodes": "Node", "services": "Service", "jobs.batch": "Job",
+         "cronjobs.batch": "CronJob", "daemonsets.apps": "DaemonSet",
+         "horizontalpodautoscalers.autoscaling": "HorizontalPodAutoscaler",
+         "poddisruptionbudgets.policy": "PodDisruptionBudget", "ingresses.networking.k8s.io": "Ingress",
+         "certificates.cert-manager.io": "Certificate", "issuers.cert-manager.io": "Issuer",
+         "clusterissuers.cert-manager.io": "ClusterIssuer", "servicemonitors.monitoring.coreos.com": "ServiceMonitor",
+         "prometheusrules.monitoring.coreos.com": "PrometheusRule", "rollouts.argoproj.io": "Rollout"}
+
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
             422: "Unprocessable", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
             503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -52,9 +75,10 @@ _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not
 class KubeError(Exception):
     """An API call that did not answer what was asked; ``str()`` is a sentence naming the call and what to fix."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, wrong_answer: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.wrong_answer = wrong_answer  # an answer came, but not the object or list asked for
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +86,9 @@ class ClusterTarget:
     kubeconfig: str | None = None
     context: str | None = None
     in_cluster: bool = False
-    timeout: float = 10.0
+    timeout: float = 10.0  # seconds for each call, from connecting to the last byte of the answer
+    total_timeout: float | None = None  # seconds for every call of this client together (None: no such bound)
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def describe(self) -> str:
         if self.in_cluster:
@@ -86,9 +112,39 @@ def _status_message(exc: ApiException) -> str:
     return str(getattr(exc, "reason", "") or "")
 
 
+def _where(namespace: str | None) -> str:
+    return " in namespace %s" % namespace if namespace else " (cluster-wide)"
+
+
+def shape_problem(verb: str, resource: str, answer: t.Any) -> str | None:
+    """Why ``answer`` is not what ``verb resource`` answers on a Kubernetes API server (None when it is): a get
+    answers the resource's object with its kind, apiVersion and metadata; a list answers kind ...List with items."""
+    def seen() -> str:
+        return "the answer is %s" % (json.dumps(answer)[:80] if not isinstance(answer, dict)
+                                     else "an object with kind %r" % answer.get("kind"))
+
+    if not isinstance(answer, dict):
+        return "expected a Kubernetes object, %s" % seen()
+    kind = KINDS.get(resource)
+    if verb == "list":
+        items = answer.get("items")
+        expected = kind + "List" if kind else "a ...List"
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items) \
+                or not str(answer.get("kind") or "").endswith("List") or not answer.get("apiVersion"):
+            return "expected %s with an items list, %s" % (expected, seen())
+        if kind and answer["kind"] != expected:
+            return "expected %s, %s" % (expected, seen())
+        return None
+    if verb == "get":
+        if not answer.get("apiVersion") or not isinstance(answer.get("metadata"), dict) \
+                or (kind and answer.get("kind") != kind) or not answer.get("kind"):
+            return "expected %s, %s" % (kind or "a Kubernetes object", seen())
+    return None
+
+
 def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -> KubeError:
     """A KubeError saying which call failed and why, from an ApiException or a transport error."""
-    where = " in namespace %s" % namespace if namespace else " (cluster-wide)"
+    where = _where(namespace)
     if isinstance(exc, ApiException) and getattr(exc, "status", None):
         status = int(exc.status)
         detail = _status_message(exc)
@@ -96,17 +152,102 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
         if status == 401:
             return KubeError("%s %s%s: %s: the cluster rejected the credentials (expired token or certificate?): %s"
                              % (verb, resource, where, phrase, detail), status)
+        if status == 429:
+            return KubeError("%s %s%s: %s: throttled by the API server's rate limiter (API priority and fairness): %s"
+                             % (verb, resource, where, phrase, detail), status)
         if status == 403:
             return KubeError("%s %s%s: %s: the identity in use may not %s %s; grant it with a Role/ClusterRole "
                              "rule (verbs [%s], resources [%s]): %s"
                              % (verb, resource, where, phrase, verb, resource, verb, resource.split(".")[0], detail),
                              status)
         return KubeError("%s %s%s: %s: %s" % (verb, resource, where, phrase, detail), status)
-    if urllib3 is not None and isinstance(exc, (urllib3.exceptions.TimeoutError,)):
-        return KubeError("%s %s%s: no answer from the API server in time (%s)" % (verb, resource, where, exc))
+    if isinstance(exc, TotalDeadlineExceeded):
+        return KubeError("%s %s%s: %s" % (verb, resource, where, exc))
+    if isinstance(exc, DeadlineExceeded):
+        return KubeError("%s %s%s: %s" % (verb, resource, where, exc))
+    if isinstance(exc, BodyTooLarge):
+        return KubeError("%s %s%s: the API server's answer is larger than %s bytes: not an answer this client reads"
+                         % (verb, resource, where, exc))
     if urllib3 is not None and isinstance(exc, urllib3.exceptions.HTTPError):
-        return KubeError("%s %s%s: cannot reach the API server: %s" % (verb, resource, where, exc))
+        return KubeError("%s %s%s: %s" % (verb, resource, where, transport_problem(exc)))
     return KubeError("%s %s%s: %s: %s" % (verb, resource, where, type(exc).__name__, exc))
+
+
+def transport_problem(exc: Exception) -> str:
+    """A urllib3 error as what happened on the way to the API server, most specific first: a refused connection is
+    not a timeout (urllib3's NewConnectionError is a ConnectTimeoutError)."""
+    reason = getattr(exc, "reason", None) or exc  # MaxRetryError wraps the error that happened
+    text = str(reason)
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return "the API server's host name does not resolve (check the kubeconfig's server)"
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        cause = reason.__cause__ or reason.__context__
+        if getattr(cause, "errno", None) == errno.ECONNREFUSED or "Connection refused" in text:
+            return "connection to the API server refused (nothing listens there, or a firewall rejects it): " \
+                   "check the kubeconfig's server"
+        return "cannot connect to the API server: %s" % text.rsplit(": ", 1)[-1]
+    if isinstance(reason, urllib3.exceptions.SSLError):
+        return "TLS with the API server failed: %s" % text.rsplit(": ", 1)[-1][:200]
+    if isinstance(reason, (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError)):
+        return "no answer from the API server in time (timeout)"
+    if isinstance(reason, urllib3.exceptions.ProtocolError):
+        return "the API server closed the connection without a valid HTTP answer"
+    return "cannot reach the API server: %s" % text[:200]
+
+
+class TotalDeadlineExceeded(Exception):
+    """The calls of one client have used up its total_timeout."""
+
+
+class BoundedTransport:
+    """The ApiClient's urllib3 pool manager, each answer read whole under a deadline and a size cap before the client
+    sees it (http_client.read_bounded), so no API, typed or raw, can hang on a trickle or read 200 MB."""
+
+    def __init__(self, pool: t.Any, target: ClusterTarget) -> None:
+        self.pool = pool
+        self.target = target
+        self._end: float | None = None  # when total_timeout runs out, set at the first call
+
+    def _budget(self) -> float:
+        """Seconds this call may take: the timeout, or what is left of the total."""
+        if self.target.total_timeout is None:
+            return self.target.timeout
+        now = time.monotonic()
+        if self._end is None:
+            self._end = now + self.target.total_timeout
+        left = self._end - now
+        if left <= 0:
+            raise TotalDeadlineExceeded("not asked: the Kubernetes calls of this target took their %g s in all "
+                                        "(timeout) and the API server had not answered them all"
+                                        % self.target.total_timeout)
+        return min(self.target.timeout, left)
+
+    def request(self, method: str, url: str, **kwargs: t.Any) -> t.Any:
+        budget = self._budget()
+        started = time.monotonic()
+        kwargs.update(preload_content=False, timeout=urllib3.Timeout(connect=budget, read=budget))
+        try:
+            response = self.pool.request(method, url, **kwargs)
+        except urllib3.exceptions.NewConnectionError:
+            raise  # refused or unreachable: not a timeout, though urllib3 derives it from one
+        except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError):
+            raise DeadlineExceeded("no answer from the API server in time (within %g s, timeout)"
+                                   % self.target.timeout) from None
+        try:
+            body = read_bounded(response, started, budget, self.target.max_body_bytes)
+        except (BodyTooLarge, DeadlineExceeded, urllib3.exceptions.ReadTimeoutError) as exc:
+            response.close()  # the rest of the answer is not wanted: the connection must not be reused
+            if isinstance(exc, BodyTooLarge):
+                raise BodyTooLarge(self.target.max_body_bytes) from None
+            raise DeadlineExceeded("no complete answer from the API server within %g s (timeout)"
+                                   % self.target.timeout) from None
+        response.release_conn()
+        return urllib3.HTTPResponse(body=body, headers=response.headers, status=response.status,
+                                    reason=response.reason, preload_content=True, request_method=method,
+                                    request_url=url)
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self.pool, name)
 
 
 def connect(target: ClusterTarget) -> "k8s.ApiClient":
@@ -123,7 +264,10 @@ def connect(target: ClusterTarget) -> "k8s.ApiClient":
     except Exception as exc:  # pylint: disable=broad-exception-caught  # ConfigException, OSError, YAML errors
         raise KubeError("cannot use %s: %s" % (target.describe(), exc)) from None
     configuration.retries = False  # one timeout per call, never four
-    return k8s.ApiClient(configuration)
+    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, 32)  # the snapshot's
+    api_client = k8s.ApiClient(configuration)
+    api_client.rest_client.pool_manager = BoundedTransport(api_client.rest_client.pool_manager, target)
+    return api_client
 
 
 def selector_string(selector: t.Mapping[str, t.Any] | None) -> str:
@@ -170,6 +314,7 @@ class Listing:
     items: list[dict] = dataclasses.field(default_factory=list)
     error: KubeError | None = None
     missing: str | None = None  # the custom resource's API is not served: its CRD is not installed
+    note: str | None = None  # what the listing could not cover (a namespace it was not allowed to list)
 
     def get(self) -> list[dict]:
         if self.error is not None:
@@ -186,6 +331,8 @@ class Snapshot:
     deployment: dict
     listings: dict[str, Listing]
     fetch_ms: float = 0.0
+    # False when the objects are rendered manifests: no status, no pods, nothing a controller writes.
+    live: bool = True
 
     def items(self, name: str) -> list[dict]:
         return self.listings[name].get()
@@ -253,21 +400,32 @@ class Cluster:
         except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a KubeError
             raise api_error(exc, verb, resource, namespace) from None
         try:
-            return json.loads(data)
+            answer = json.loads(data)
         except ValueError:
-            raise KubeError("%s %s: the API server's answer is not JSON: %r" % (verb, resource, data[:100])) from None
+            raise KubeError("%s %s%s at %s: the API server's answer is not JSON: %r"
+                            % (verb, resource, _where(namespace), self.server, data[:100]), wrong_answer=True) from None
+        problem = shape_problem(verb, resource, answer)
+        if problem:
+            raise KubeError("%s %s%s at %s: %s: is the kubeconfig's server a Kubernetes API server?"
+                            % (verb, resource, _where(namespace), self.server, problem), wrong_answer=True)
+        return answer
+
+    @property
+    def server(self) -> str:
+        return str(getattr(getattr(self.api_client, "configuration", None), "host", "") or "the API server")
 
     def listing(self, verb: str, resource: str, namespace: str | None, method: t.Callable, *args: t.Any,
                 **kwargs: t.Any) -> Listing:
         try:
-            return Listing((self.call(verb, resource, namespace, method, *args, **kwargs) or {}).get("items") or [])
+            return Listing(self.call(verb, resource, namespace, method, *args, **kwargs)["items"])
         except KubeError as exc:
             return Listing(error=exc)
 
-    def custom_listing(self, crd: tuple[str, str, str, bool], namespace: str) -> Listing:
+    def custom_listing(self, crd: tuple[str, str, str, bool], namespace: str | None) -> Listing:
+        """The custom objects of ``namespace`` (every namespace when None, or a cluster-scoped kind)."""
         group, version, plural, namespaced = crd
         resource = "%s.%s" % (plural, group)
-        if namespaced:
+        if namespaced and namespace:
             listing = self.listing("list", resource, namespace, self.custom.list_namespaced_custom_object,
                                    group, version, namespace, plural)
         else:
@@ -310,7 +468,35 @@ class Cluster:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             raise api_error(exc, "get", "pods/log", namespace) from None
 
-    def snapshot(self, namespace: str, deployment_name: str, cert_manager_namespace: str) -> Snapshot:
+    def monitoring_listing(self, crd: tuple[str, str, str, bool], namespaces: t.Sequence[str],
+                           own_namespace: str) -> Listing:
+        """The Prometheus Operator's objects where Prometheus looks (kube-prometheus-stack keeps them in its own
+        namespace): the given namespaces, else every namespace, else (that refused) the application's own."""
+        if namespaces:
+            found = Listing()
+            for namespace in namespaces:
+                part = self.custom_listing(crd, namespace)
+                if part.missing or part.error:
+                    return part
+                found.items.extend(part.items)
+            return found
+        everywhere = self.custom_listing(crd, None)
+        if everywhere.error is None or everywhere.error.status != 403:
+            return everywhere
+        own = self.custom_listing(crd, own_namespace)
+        own.note = ("only namespace %s was read: listing %s in every namespace was refused (give "
+                    "monitoring_namespaces, or grant list cluster-wide)" % (own_namespace, crd[2]))
+        return own
+
+    def read_namespace(self, name: str) -> Listing:
+        """The Namespace (its Pod Security labels) as a one-item listing; its error kept, not raised."""
+        try:
+            return Listing([self.call("get", "namespaces", None, self.core.read_namespace, name)])
+        except KubeError as exc:
+            return Listing(error=exc)
+
+    def snapshot(self, namespace: str, deployment_name: str, cert_manager_namespace: str,
+                 monitoring_namespaces: t.Sequence[str] = ()) -> Snapshot:
         """The Deployment (KubeError when it cannot be read), then every other listing concurrently."""
         started = time.monotonic()
         deployment = self.read_deployment(namespace, deployment_name)
@@ -337,10 +523,17 @@ class Cluster:
             "certificates": lambda: self.custom_listing(CERTIFICATES, ns),
             "issuers": lambda: self.custom_listing(ISSUERS, ns),
             "cluster_issuers": lambda: self.custom_listing(CLUSTER_ISSUERS, ns),
-            "service_monitors": lambda: self.custom_listing(SERVICE_MONITORS, ns),
-            "prometheus_rules": lambda: self.custom_listing(PROMETHEUS_RULES, ns),
+            "service_monitors": lambda: self.monitoring_listing(SERVICE_MONITORS, monitoring_namespaces, ns),
+            "prometheus_rules": lambda: self.monitoring_listing(PROMETHEUS_RULES, monitoring_namespaces, ns),
+            "namespace": lambda: self.read_namespace(ns),
+            "namespaces": lambda: self.listing("list", "namespaces", None, self.core.list_namespace),
+            "network_policies": lambda: self.listing("list", "networkpolicies.networking.k8s.io", ns,
+                                                     self.networking.list_namespaced_network_policy, ns),
+            "pvcs": lambda: self.listing("list", "persistentvolumeclaims", ns,
+                                         self.core.list_namespaced_persistent_volume_claim, ns),
         }
-        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        # All at once: under a total_timeout a second round of listings would find it spent.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             futures = {name: pool.submit(job) for name, job in jobs.items()}
             listings = {name: future.result() for name, future in futures.items()}
         return Snapshot(namespace, self.target.describe(), deployment, listings,

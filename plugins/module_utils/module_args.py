@@ -30,13 +30,17 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     # The dependency probes' options (target.DEFAULT_OPTIONS).
     "ws_url": {"type": "str"},
     "ws_origin": {"type": "str"},
-    "database_url": {"type": "str", "no_log": True},
-    "redis_url": {"type": "str", "no_log": True},
+    # Not no_log: the URL is evidence ("Redis at redis://cache:6379/0"), its password alone is masked (MaskedModule).
+    "database_url": {"type": "str"},
+    "redis_url": {"type": "str"},
     "backup_dir": {"type": "path"},
     "restore_evidence_file": {"type": "path"},
     "running_release": {"type": "str"},
     "app_replicas": {"type": "int", "default": 1},
     "tls_server_name": {"type": "str"},
+    "provider_probe": {"type": "bool", "default": False},
+    "rate_limit_burst": {"type": "bool", "default": False},
+    "provider_api_urls": {"type": "dict", "default": {}},
     # Kubernetes (target.DEFAULT_OPTIONS).
     "kubeconfig": {"type": "path"},
     "kube_context": {"type": "str"},
@@ -48,6 +52,8 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "backup_cronjob": {"type": "str"},
     "certificate_name": {"type": "str"},
     "cert_manager_namespace": {"type": "str", "default": "cert-manager"},
+    "k8s_manifests": {"type": "path"},
+    "monitoring_namespaces": {"type": "list", "elements": "str", "default": []},
     "grafana_url": {"type": "str"},
     "grafana_token": {"type": "str", "no_log": True},
 }

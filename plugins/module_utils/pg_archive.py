@@ -15,6 +15,7 @@ the application kept writing during the backup.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import datetime
 import glob
@@ -23,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 import typing as t
@@ -32,6 +34,12 @@ MANIFEST_SUFFIX = ".manifest.json"
 PARTIAL_SUFFIX = ".partial"
 MANIFEST_FORMAT = "aragora.ops/pg-backup-manifest/1"
 DEFAULT_KEEP_DAYS = 30
+# What an archive is for, in its manifest: the scheduled or named backups, and the dump a restore takes of the data it
+# replaces (never itself a default candidate for a restore).
+KIND_BACKUP = "backup"
+KIND_SAFETY_DUMP = "safety_dump"
+SAFETY_DUMP_MARK = "-pre-restore-"  # in the names of safety dumps written before manifests carried their kind
+_PR_SET_PDEATHSIG = 1
 _SEP = "\x1f"
 _END = "__aragora_ops_end__"
 _PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -108,11 +116,21 @@ class Server:
         return text.replace(self.password, "********") if self.password else text
 
 
+def die_with_parent() -> None:
+    """preexec_fn of every client tool: the kernel kills it when the process that started it dies (Linux
+    PR_SET_PDEATHSIG), so a killed restore never leaves a pg_restore or pg_dump running on its own."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the caller's own cleanup is all there is
+        pass
+
+
 def run_tool(server: Server, argv: list[str], what: str, timeout: float | None = None) -> subprocess.CompletedProcess:
     """Run a client tool; ArchiveError with its first error lines when it fails or outlasts ``timeout``."""
     try:
         proc = subprocess.run(argv, env=server.env(), capture_output=True, text=True, errors="replace",
-                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+                              stdin=subprocess.DEVNULL, timeout=timeout, check=False,
+                              preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
     except subprocess.TimeoutExpired:
         raise ArchiveError("%s did not finish within %g s" % (what, timeout or 0)) from None
     except OSError as exc:
@@ -205,14 +223,16 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-class _SnapshotSession:
-    """A psql session holding a REPEATABLE READ transaction open, whose snapshot pg_dump then dumps."""
+class PsqlSession:
+    """One psql session kept open: the backup holds its REPEATABLE READ snapshot in it for pg_dump, the restore its
+    advisory lock. ``close`` commits whatever is open and ends the session."""
 
     def __init__(self, server: Server, database: str) -> None:
         self.server = server
         argv = [find_tool("psql"), "-X", "-q", "-A", "-t", "-F", _SEP, "-v", "ON_ERROR_STOP=1", "-d", database]
         self.proc = subprocess.Popen(argv, env=server.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, errors="replace")
+                                     stderr=subprocess.PIPE, text=True, errors="replace",
+                                     preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
 
     def ask(self, sql: str) -> list[list[str]]:
         if self.proc.stdin is None or self.proc.stdout is None:
@@ -241,11 +261,13 @@ class _SnapshotSession:
 
 
 def take_backup(server: Server, directory: str, prefix: str | None = None, timeout: float | None = None,
-                compress: int | None = None, pre_release: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
+                compress: int | None = None, kind: str = KIND_BACKUP,
+                pre_release: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
     """pg_dump -Fc of ``server.dbname`` into ``directory``, with its manifest; the manifest (with ``archive`` and
     ``manifest`` paths) returned. The archive is written as ``.partial`` and appears under its name only complete,
-    its manifest first: any archive in the directory has a complete manifest beside it. The manifest records the
-    schema (columns per table) and, for a pre-release backup, the releases it protects (``pre_release``)."""
+    its manifest first: any archive in the directory has a complete manifest beside it. ``kind`` says what the
+    archive is for (KIND_SAFETY_DUMP: never chosen by default for a restore). The manifest records the schema
+    (columns per table) and, for a pre-release backup, the releases it protects (``pre_release``)."""
     database = server.dbname
     os.makedirs(directory, mode=0o700, exist_ok=True)
     started, began = utc_now(), time.monotonic()
@@ -256,7 +278,7 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
         number += 1
         archive = os.path.join(directory, "%s-%s-%d%s" % (prefix or database, stamp, number, ARCHIVE_SUFFIX))
     partial = archive + PARTIAL_SUFFIX
-    session = _SnapshotSession(server, database)
+    session = PsqlSession(server, database)
     try:
         session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         (snapshot, version, version_num, snapshot_at), = session.ask(
@@ -267,7 +289,7 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
             argv.append("--compress=%d" % compress)
         try:
             run_tool(server, argv, "pg_dump of %s" % server.where(), timeout)
-        except ArchiveError:
+        except BaseException:  # failed, or interrupted: a .partial never outlives its pg_dump
             if os.path.exists(partial):
                 os.unlink(partial)
             raise
@@ -277,7 +299,7 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
         session.close()
     os.chmod(partial, 0o600)
     manifest = {
-        "format": MANIFEST_FORMAT, "database": database, "server_version": version,
+        "format": MANIFEST_FORMAT, "kind": kind, "database": database, "server_version": version,
         "server_version_num": int(version_num), "archive": os.path.basename(archive),
         "size_bytes": os.path.getsize(partial), "sha256": sha256_of(partial), "tables": counts,
         "rows_total": sum(counts.values()), "schema": schema, "snapshot_at": snapshot_at, "started_at": started,
@@ -302,6 +324,48 @@ def list_archives(directory: str) -> list[str]:
     return sorted((p for p in paths if os.path.isfile(p)), key=os.path.getmtime)
 
 
+def is_safety_dump(archive: str) -> bool:
+    """A restore's own safety dump, by its manifest's kind (or, without one, by the name safety dumps are given)."""
+    try:
+        manifest = read_manifest(archive)
+    except ArchiveError:
+        manifest = None
+    if manifest is not None and manifest.get("kind"):
+        return manifest["kind"] == KIND_SAFETY_DUMP
+    return SAFETY_DUMP_MARK in os.path.basename(archive)
+
+
+def restorable_archives(directory: str) -> list[str]:
+    """The archives a restore may choose by default, oldest first: every complete archive but the safety dumps."""
+    return [path for path in list_archives(directory) if not is_safety_dump(path)]
+
+
+def _toc_name(name: str) -> str:
+    """A name as format('%I') writes it (the manifest's keys): quoted unless plain lower case."""
+    return name if re.match(r"^[a-z_][a-z0-9_$]*$", name) else '"%s"' % name.replace('"', '""')
+
+
+def archive_tables(listing: str) -> set[str]:
+    """The tables whose rows the archive holds, as schema.table, from ``pg_restore --list``'s TABLE DATA entries
+    (``<id>; <oid> <oid> TABLE DATA <schema> <table> <owner>``)."""
+    tables = set()
+    for line in listing.splitlines():
+        match = re.match(r"^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) ", line + " ")
+        if match:
+            tables.add("%s.%s" % (_toc_name(match.group(1)), _toc_name(match.group(2))))
+    return tables
+
+
+def list_tables(archive: str, timeout: float = 300) -> set[str]:
+    """archive_tables of ``archive``; ArchiveError when pg_restore cannot list it."""
+    listing = subprocess.run([find_tool("pg_restore"), "--list", archive], capture_output=True, text=True,
+                             errors="replace", stdin=subprocess.DEVNULL, check=False, timeout=timeout,
+                             preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+    if listing.returncode != 0:
+        raise ArchiveError("pg_restore --list cannot read archive %s (%s)" % (archive, error_lines(listing.stderr)))
+    return archive_tables(listing.stdout)
+
+
 def is_good(archive: str) -> bool:
     """A complete archive whose manifest, when it has one, matches its size (the cheap test retention uses)."""
     try:
@@ -312,7 +376,7 @@ def is_good(archive: str) -> bool:
 
 
 def newest_good(directory: str) -> str | None:
-    good = [path for path in list_archives(directory) if is_good(path)]
+    good = [path for path in restorable_archives(directory) if is_good(path)]
     return good[-1] if good else None
 
 

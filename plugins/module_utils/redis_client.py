@@ -11,6 +11,8 @@ Failures become RedisProbeError with one sentence that names what to fix; passwo
 from __future__ import annotations
 
 import dataclasses
+import statistics
+import threading
 import time
 import typing as t
 import urllib.parse
@@ -34,6 +36,11 @@ MODES = (STANDALONE, SENTINEL, CLUSTER)
 DEFAULT_PORT = 6379
 DEFAULT_SENTINEL_PORT = 26379
 
+PING_SAMPLES = 5  # the latency verdict is the median of these PINGs
+# SCAN ... TYPE stream: at most SCAN_ROUNDS x SCAN_COUNT keys looked at (bounded on a big Redis); names kept.
+SCAN_ROUNDS = 20
+SCAN_COUNT = 1000
+STREAMS_KEPT = 20
 # Read with one pipelined round trip; managed Redis often disables CONFIG, hence the INFO fallback in the checks.
 CONFIG_PARAMETERS = ("save", "appendonly", "maxmemory", "maxmemory-policy")
 
@@ -87,11 +94,24 @@ class NodeObservation:
 
     address: str
     connect_ms: float  # first PING: TCP (and TLS) connect, AUTH and the round trip
-    ping_ms: float  # second PING on the open connection: the round trip alone
+    ping_ms: float  # median of PING_SAMPLES PINGs on the open connection: the round trip alone
     info: dict[str, t.Any]
     info_error: str | None = None
     config: dict[str, str] | None = None
     config_error: str | None = None
+    ping_samples_ms: list[float] = dataclasses.field(default_factory=list)
+    # Stream keys (queues: Aragora's control-plane and notification streams) found by a bounded SCAN ... TYPE stream;
+    # None with streams_error when SCAN is not allowed. streams_complete: the whole keyspace was scanned.
+    streams: list[str] | None = None
+    streams_error: str | None = None
+    streams_complete: bool = True
+
+    def persistent_keys(self) -> int | None:
+        """Keys without a TTL, from INFO keyspace (keys - expires, all databases); None when INFO was refused."""
+        if self.info_error or not self.info:
+            return None
+        return sum(int(db.get("keys", 0)) - int(db.get("expires", 0)) for name, db in self.info.items()
+                   if name.startswith("db") and isinstance(db, dict))
 
 
 @dataclasses.dataclass
@@ -125,11 +145,41 @@ def observe(target: RedisTarget, options: ProbeOptions) -> RedisObservation:
         if target.mode == CLUSTER:
             return _observe_cluster(target, options)
         client = redis.Redis.from_url(target.url, **_client_kwargs(options, _url_uses_tls(target.url)))
-        return RedisObservation(target, [_observe_node(client, _url_address(target.url), options)])
+        with _Deadline(client, options.timeout) as deadline:
+            try:
+                return RedisObservation(target, [_observe_node(client, _url_address(target.url), options)])
+            except (redis.RedisError, OSError, ValueError):  # ValueError: a read on the socket the deadline closed
+                if deadline.passed.is_set():
+                    raise RedisProbeError("Redis at %s did not answer within %g s (timeout): no complete answer "
+                                          "came (silent, trickling or endless); is it a Redis server?"
+                                          % (target.describe(), options.timeout)) from None
+                raise
     except RedisProbeError as exc:
         raise RedisProbeError(_scrub(str(exc), secrets)) from None
     except (redis.RedisError, OSError, ValueError) as exc:
         raise RedisProbeError(_scrub(describe_error(exc, target.describe(), options.timeout), secrets)) from None
+
+
+class _Deadline:
+    """Cuts the client's connections once ``seconds`` have passed: redis-py bounds each socket read, not a reply
+    that trickles in a byte at a time or never ends."""
+
+    def __init__(self, client: t.Any, seconds: float) -> None:
+        self.client = client
+        self.passed = threading.Event()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self) -> None:
+        self.passed.set()
+        self.client.connection_pool.disconnect()
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self._timer.cancel()
 
 
 def describe_error(exc: BaseException, where: str, timeout: float) -> str:
@@ -199,15 +249,33 @@ def _observe_node(client: t.Any, address: str, options: ProbeOptions) -> NodeObs
         started = time.monotonic()
         client.ping()
         connect_ms = (time.monotonic() - started) * 1000
-        started = time.monotonic()
-        client.ping()
-        ping_ms = (time.monotonic() - started) * 1000
+        samples = []
+        for _sample in range(PING_SAMPLES):  # one PING is one scheduler hiccup away from a false WARN
+            started = time.monotonic()
+            client.ping()
+            samples.append(round((time.monotonic() - started) * 1000, 1))
         info, info_error = _read_info(client, address, options)
         config, config_error = _read_config(client)
-        return NodeObservation(address, round(connect_ms, 1), round(ping_ms, 1), info, info_error, config,
-                               config_error)
+        streams, streams_error, complete = _scan_streams(client)
+        return NodeObservation(address, round(connect_ms, 1), statistics.median(samples), info, info_error, config,
+                               config_error, samples, streams, streams_error, complete)
     finally:
         client.close()
+
+
+def _scan_streams(client: t.Any) -> tuple[list[str] | None, str | None, bool]:
+    """(stream keys, None, whole keyspace scanned) from at most SCAN_ROUNDS rounds of SCAN ... TYPE stream."""
+    found: list[str] = []
+    cursor = 0
+    try:
+        for _round in range(SCAN_ROUNDS):
+            cursor, keys = client.scan(cursor=cursor, count=SCAN_COUNT, _type="stream")
+            found.extend(key.decode() if isinstance(key, bytes) else str(key) for key in keys)
+            if int(cursor) == 0:
+                return sorted(found)[:STREAMS_KEPT], None, True
+    except redis.exceptions.ResponseError as exc:  # SCAN renamed or not granted (managed Redis, ACL)
+        return None, "SCAN is not allowed here (%s)" % str(exc).strip(), False
+    return sorted(found)[:STREAMS_KEPT], None, False
 
 
 def _read_info(client: t.Any, address: str, options: ProbeOptions) -> tuple[dict[str, t.Any], str | None]:

@@ -15,10 +15,12 @@ import typing as t
 import xml.etree.ElementTree as ET
 
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    ERROR,
     FAIL,
     SECTIONS,
     SKIP,
     WARN,
+    causes,
     counts,
     section_label,
     verdict,
@@ -71,6 +73,7 @@ class Report:
             "strict": self.strict,
             "generated_at": self.generated_at,
             "counts": self.counts,
+            "causes": causes(self.checks),
             "targets": {target: {"verdict": verdict(checks, self.strict), "counts": counts(checks)}
                         for target, checks in self.targets.items()},
             "checks": self.checks,
@@ -84,6 +87,7 @@ class Report:
             for section, section_checks in _by_section(checks):
                 lines.append(section)
                 lines.extend("  [%s] %s" % (check["status"], check["message"]) for check in section_checks)
+            lines.extend(_cause_lines(causes(checks)))
             lines.append("Verdict for %s: %s (%s)" % (target, verdict(checks, self.strict), _tally(counts(checks))))
         if len(self.targets) > 1:
             lines.append("Overall verdict: %s (%s)" % (self.verdict, _tally(self.counts)))
@@ -98,6 +102,14 @@ class Report:
                "| Checks | %s |" % _tally(self.counts), ""]
         for target, checks in self.targets.items():
             out += ["## Target: %s — %s" % (_md(target), verdict(checks, self.strict)), ""]
+            grouped = causes(checks)
+            if grouped:
+                out += ["### Checks that could not judge", "", _md(_causes_headline(grouped)), "",
+                        "| Cause | Owning check | Checks that could not run | Remediation |",
+                        "|-------|--------------|---------------------------|-------------|"]
+                out += ["| %s: %s | %s | %s | %s |" % (_md(c["dependency"]), _md(c["reason"]), c["check"],
+                                                     ", ".join(c["checks"]), _md(c["remediation"])) for c in grouped]
+                out.append("")
             for section, section_checks in _by_section(checks):
                 out += ["### %s" % section, "", "| Item | Status | Evidence | Remediation |",
                         "|------|--------|----------|-------------|"]
@@ -112,10 +124,10 @@ class Report:
 
     def junit(self) -> str:
         suites = ET.Element("testsuites", name="aragora-readiness", tests=str(len(self.checks)),
-                            failures=str(self._junit_failures(self.checks)))
+                            failures=str(self._junit_failures(self.checks)), errors=str(counts(self.checks)[ERROR]))
         for target, checks in self.targets.items():
             suite = ET.SubElement(suites, "testsuite", name=_xml(target), tests=str(len(checks)),
-                                  failures=str(self._junit_failures(checks)),
+                                  failures=str(self._junit_failures(checks)), errors=str(counts(checks)[ERROR]),
                                   skipped=str(counts(checks)[SKIP]), timestamp=self.generated_at,
                                   time="%.3f" % (sum(c["duration_ms"] for c in checks) / 1000))
             for check in checks:
@@ -124,7 +136,10 @@ class Report:
                                      time="%.3f" % (check["duration_ms"] / 1000))
                 message = _xml(check["message"])
                 detail = _xml(check["message"] + _evidence_suffix(check["evidence"]))
-                if check["status"] == FAIL or (self.strict and check["status"] == WARN):
+                if check["status"] == ERROR:  # could not judge: JUnit's error beside failure
+                    ET.SubElement(case, "error", message=message, type=ERROR).text = (
+                        detail + "\nRemediation: " + _xml(check["remediation"]))
+                elif check["status"] == FAIL or (self.strict and check["status"] == WARN):
                     ET.SubElement(case, "failure", message=message, type=check["status"]).text = (
                         detail + "\nRemediation: " + _xml(check["remediation"]))
                 elif check["status"] == SKIP:
@@ -184,7 +199,25 @@ def _by_section(checks: t.Sequence[dict]) -> list[tuple[str, list[dict]]]:
 
 
 def _tally(tally: t.Mapping[str, int]) -> str:
-    return ", ".join("%d %s" % (number, status) for status, number in tally.items())
+    """'3 PASS, 0 WARN, 1 FAIL, 0 SKIP', with 'N ERROR' only when some checks could not judge."""
+    return ", ".join("%d %s" % (number, status) for status, number in tally.items() if number or status != ERROR)
+
+
+def _causes_headline(grouped: t.Sequence[dict]) -> str:
+    """'1 cause: API unreachable; 16 checks could not run'."""
+    total = sum(len(c["checks"]) for c in grouped)
+    return "%d cause%s: %s; %d check%s could not run" % (
+        len(grouped), "" if len(grouped) == 1 else "s", ", ".join("%s unavailable" % c["dependency"] for c in grouped),
+        total, "" if total == 1 else "s")
+
+
+def _cause_lines(grouped: t.Sequence[dict]) -> list[str]:
+    if not grouped:
+        return []
+    lines = ["Could not judge: " + _causes_headline(grouped)]
+    lines += ["  - %s (%s): %s -> %s. Remediation: %s" % (c["dependency"], c["check"], c["reason"],
+                                                          ", ".join(c["checks"]), c["remediation"]) for c in grouped]
+    return lines
 
 
 def _evidence_suffix(evidence: t.Mapping[str, t.Any]) -> str:
@@ -196,7 +229,8 @@ def _evidence_suffix(evidence: t.Mapping[str, t.Any]) -> str:
 
 
 def _status_cell(status: str) -> str:
-    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP"}[status]
+    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP",
+            "ERROR": "[?] **ERROR** (could not judge)"}[status]
 
 
 def _md(text: str) -> str:

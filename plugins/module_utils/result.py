@@ -6,6 +6,10 @@
 A check result is a plain dict so that it crosses the module/JSON boundary unchanged:
 ``id``, ``section``, ``title``, ``status``, ``message``, ``evidence``, ``remediation``, ``duration_ms``
 and, once aggregated across targets, ``target``.
+
+``ERROR`` is a check that could not judge (its dependency is down, refused it or timed out): not a failed judgment,
+but no evidence either, so it means NO-GO like ``FAIL``. Its result carries ``cause`` (the dependency, the check that
+owns it and why it could not be used) and the cause's remediation, so that one outage is one cause in the report.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ PASS = "PASS"
 WARN = "WARN"
 FAIL = "FAIL"
 SKIP = "SKIP"
-STATUSES = (PASS, WARN, FAIL, SKIP)
+ERROR = "ERROR"  # could not judge: see the result's cause
+STATUSES = (PASS, WARN, FAIL, ERROR, SKIP)
 
 GO = "GO"
 NO_GO = "NO-GO"
@@ -75,8 +80,29 @@ class CheckSkipped(Exception):
     """Raised by a check (or the facts it reads) when the check does not apply to this target."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Cause:
+    """Why checks could not judge: a dependency (``API``, ``Redis``...) that the check ``owner`` judges itself.
+
+    The owner FAILs with the reason; every other check that needed the dependency is ERROR with this cause."""
+
+    owner: str  # the check id that judges the dependency itself, e.g. health.liveness for the API
+    dependency: str  # what could not be used, in a few words: "API", "Redis", "PostgreSQL", "/metrics"
+    remediation: str  # what to do about the dependency
+
+    def as_dict(self, reason: str) -> dict[str, str]:
+        return {"check": self.owner, "dependency": self.dependency, "reason": reason}
+
+
 class CheckInputError(Exception):
-    """Raised when the facts a check needs could not be obtained; the check FAILs with this message."""
+    """Raised when the facts a check needs could not be obtained.
+
+    With a ``cause``, the check is ERROR (could not judge) naming it, unless it is the cause's owner, which FAILs;
+    without one, the check FAILs with this message."""
+
+    def __init__(self, message: str, cause: Cause | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 def counts(results: t.Iterable[dict]) -> dict[str, int]:
@@ -87,8 +113,22 @@ def counts(results: t.Iterable[dict]) -> dict[str, int]:
 
 
 def verdict(results: t.Iterable[dict], strict: bool = False) -> str:
-    """NO-GO when anything FAILs, or WARNs in strict mode; GO otherwise."""
+    """NO-GO when anything FAILs or could not be judged (ERROR), or WARNs in strict mode; GO otherwise."""
     tally = counts(results)
-    if tally[FAIL] or (strict and tally[WARN]):
+    if tally[FAIL] or tally[ERROR] or (strict and tally[WARN]):
         return NO_GO
     return GO
+
+
+def causes(results: t.Iterable[dict]) -> list[dict[str, t.Any]]:
+    """The checks that could not judge, grouped by cause: [{check, dependency, reason, remediation, checks: [ids]}],
+    in the order the causes first appear."""
+    grouped: dict[tuple[str, str], dict[str, t.Any]] = {}
+    for result in results:
+        cause = result.get("cause")
+        if result["status"] != ERROR or not cause:
+            continue
+        key = (result.get("target", ""), cause["check"])
+        entry = grouped.setdefault(key, {**cause, "remediation": result["remediation"], "checks": []})
+        entry["checks"].append(result["id"])
+    return list(grouped.values())

@@ -20,7 +20,8 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
     client = None
     if params.get("api_url"):
         client = HttpClient(params["api_url"], timeout=params["timeout"], validate_certs=params["validate_certs"],
-                            ca_path=params.get("ca_path"), max_body_bytes=params["max_body_bytes"])
+                            ca_path=params.get("ca_path"), max_body_bytes=params["max_body_bytes"],
+                            server_name=params.get("tls_server_name"))
     context = TargetContext(
         Config(env_file=params.get("env_file"), variables=params.get("config")),
         client,
@@ -32,7 +33,7 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
         http_url=params.get("http_url"),
         options={name: params.get(name) for name in DEFAULT_OPTIONS},
     )
-    if kube.cluster_target(context.options) is not None:
+    if kube.k8s_given(context.options):
         # No env file and no variables: the configuration checks read the Deployment's env, when first asked.
         context.config.attach(lambda: kube.cluster_config(context))
     return context

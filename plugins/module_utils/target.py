@@ -4,13 +4,16 @@
 """What the checks of one target read: its configuration, its live API and dependencies (each fact fetched once,
 whichever check asks first, while the others wait for it), and the thresholds, paths and options in force.
 
-The defaults here are the real Aragora 2.11.1's (ARAGORA_CONTRACT.md); every one can be overridden.
+The defaults here are the real Aragora 2.11.1's (docs/aragora-2.11.1.md); every one can be overridden.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils.causes import retry_after_seconds, throttled
 
 from ansible_collections.aragora.ops.plugins.module_utils.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient, HttpObservation
@@ -25,6 +28,8 @@ DEFAULT_ENDPOINTS: dict[str, str] = {
     "circuit_breakers": "/api/admin/system-health/circuit-breakers",
     # The checklist's endpoint; Aragora 2.11 has none, so its absence is evidence, not an error.
     "rate_limits_config": "/api/rate-limits/config",
+    # An endpoint Aragora 2.11.1 limits per token (30 a minute), for the rate-limiting check's live probe.
+    "rate_limited": "/api/debates?limit=1",
 }
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -40,7 +45,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "restore_test_max_age_days": 30,
     "tls_expiry_fail_days": 7,  # the checklist's CertificateExpiring alert
     "tls_expiry_warn_days": 30,
-    "min_replicas": 2,  # the checklist's "Minimum 2 replicas": desired, ready, and the HPA's floor
+    "min_replicas": 2,
+    "rate_limit_burst_max": 60,  # requests of the optional burst (rate_limit_burst) before "the server does not limit"  # the checklist's "Minimum 2 replicas": desired, ready, and the HPA's floor
 }
 
 # Options of the dependency probes, with their defaults; the modules' argument spec has the same names.
@@ -54,6 +60,11 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "running_release": None,
     "app_replicas": 1,
     "tls_server_name": None,
+    # Ask each configured AI provider whether it accepts its key (off: the keys are judged by their shape only).
+    "provider_probe": False,
+    # Prove the limiter with a short burst on the rate_limited endpoint (up to rate_limit_burst_max requests).
+    "rate_limit_burst": False,
+    "provider_api_urls": None,  # {provider: base URL}, e.g. {"anthropic": "https://proxy.internal"}
     # The TLS settings of the API, for the other TLS clients of the target (rediss://, wss://, the TLS probe).
     "ca_path": None,
     "validate_certs": True,
@@ -69,6 +80,8 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "backup_cronjob": None,  # default: the CronJob that runs pg_dump or is named *backup*
     "certificate_name": None,  # default: the Certificates behind the Ingress's TLS secrets
     "cert_manager_namespace": "cert-manager",
+    "k8s_manifests": None,  # rendered manifests (file, directory, kustomization) instead of the live cluster
+    "monitoring_namespaces": None,  # where Prometheus looks; default: every namespace the identity may list
     "grafana_url": None,
     "grafana_token": None,
 }
@@ -132,4 +145,19 @@ class TargetContext:
             request_headers["Authorization"] = "Bearer " + token
         path = self.endpoints.get(endpoint, endpoint)
         key = ("http", path, tuple(sorted(request_headers.items())), allow_redirects)
-        return self.fact(key, lambda: self.client.get(path, headers=request_headers, allow_redirects=allow_redirects))
+        return self.fact(key, lambda: self._get_unthrottled(path, request_headers, allow_redirects))
+
+    def _get_unthrottled(self, path: str, headers: t.Mapping[str, str], allow_redirects: bool) -> HttpObservation:
+        """GET, waiting out one 429 whose Retry-After fits in the timeout; a 429 that persists is a throttled probe
+        (causes.THROTTLED), not an answer of the endpoint."""
+        observation = self.client.get(path, headers=headers, allow_redirects=allow_redirects)
+        if observation.status != 429:
+            return observation
+        wait = retry_after_seconds(observation.headers)
+        if wait is not None and wait <= self.timeout:
+            time.sleep(wait)
+            observation = self.client.get(path, headers=headers, allow_redirects=allow_redirects)
+            if observation.status != 429:
+                return observation
+            wait = retry_after_seconds(observation.headers)
+        raise throttled(observation.describe(), wait)

@@ -63,7 +63,12 @@ _NO_COMMON_PROTOCOL = ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "
 
 
 class TlsProbeError(Exception):
-    """The endpoint could not be observed; the message is one sentence saying what happened and what to check."""
+    """The endpoint could not be observed; the message is one sentence saying what happened and what to check.
+    ``unreachable``: no TCP connection at all (the server is down or cannot be reached), not a TLS problem."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class HandshakeClosed(TlsProbeError):
@@ -284,15 +289,15 @@ def _handshake(host: str, port: int, server_name: str, context: ssl.SSLContext, 
     try:
         sock = _connect(host, port, deadline)
     except socket.gaierror:
-        raise TlsProbeError("host name %s does not resolve: check the host in api_url" % host) from None
+        raise TlsProbeError("host name %s does not resolve: check the host in api_url" % host, True) from None
     except ConnectionRefusedError:
         raise TlsProbeError("connection to %s refused: nothing listens there (check the port in api_url and that "
-                            "the server runs)" % endpoint) from None
+                            "the server runs)" % endpoint, True) from None
     except TimeoutError:
         raise TlsProbeError("no TCP connection to %s within %g s (timeout): the host is down or a firewall drops "
-                            "the packets" % (endpoint, timeout)) from None
+                            "the packets" % (endpoint, timeout), True) from None
     except OSError as exc:
-        raise TlsProbeError("cannot connect to %s: %s" % (endpoint, exc.strerror or exc)) from None
+        raise TlsProbeError("cannot connect to %s: %s" % (endpoint, exc.strerror or exc), True) from None
     try:
         tls = context.wrap_socket(sock, server_hostname=server_name.strip("[]"), do_handshake_on_connect=False)
     except ValueError as exc:  # a server name ssl refuses, such as '' or '.example.com'

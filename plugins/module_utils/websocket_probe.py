@@ -47,6 +47,7 @@ PROBLEM_TIMEOUT = "handshake_timeout"
 PROBLEM_TLS = "tls"
 PROBLEM_NOT_WEBSOCKET = "not_websocket"  # something answered, but not a WebSocket handshake
 PROBLEM_REJECTED = "handshake_rejected"  # an HTTP status instead of 101
+PROBLEM_REDIRECTED = "redirected"  # a 3xx instead of 101: to an http(s) URL, in a loop, or downgrading TLS
 PROBLEM_SUBPROTOCOL = "subprotocol_not_agreed"
 PROBLEM_ORIGIN = "origin_refused"
 PROBLEM_RATE_LIMITED = "rate_limited"
@@ -100,9 +101,9 @@ def tls_context(validate_certs: bool = True, ca_path: str | None = None) -> ssl.
 
 def probe_websocket(url: str, origin: str | None = None, timeout: float = 10.0,
                     ssl_context: ssl.SSLContext | None = None,
-                    subprotocol: str = SUBPROTOCOL) -> WebSocketObservation:
+                    subprotocol: str = SUBPROTOCOL, server_name: str | None = None) -> WebSocketObservation:
     """Connect to ``url`` offering ``subprotocol`` with ``origin``; wait for the first message, all within
-    ``timeout`` seconds."""
+    ``timeout`` seconds. ``server_name``: the TLS name (SNI and certificate) of a wss:// URL naming an address."""
     secure = url.lower().startswith("wss://")
     observation = WebSocketObservation(mask_url(url), origin, subprotocol, secure, timeout)
     if connect is None:
@@ -110,8 +111,9 @@ def probe_websocket(url: str, origin: str | None = None, timeout: float = 10.0,
                                                  "the check (pip install websockets)")
     started = time.monotonic()
     try:
+        tls_name = {"server_hostname": server_name} if secure and server_name else {}
         with connect(url, origin=origin, subprotocols=[subprotocol], ssl=ssl_context if secure else None,
-                     open_timeout=timeout, close_timeout=CLOSE_TIMEOUT) as connection:
+                     open_timeout=timeout, close_timeout=CLOSE_TIMEOUT, **tls_name) as connection:
             observation.handshake_ms = _ms_since(started)
             observation.subprotocol = connection.subprotocol
             if observation.subprotocol != subprotocol:
@@ -150,6 +152,10 @@ def _message_kind(data: t.Any) -> str:
 def _describe_failure(observation: WebSocketObservation, exc: Exception) -> WebSocketObservation:
     """Turn what the connection raised into one of the PROBLEM_* kinds and a sentence an operator can act on."""
     timeout = observation.timeout
+    redirect = _redirect(exc)
+    if redirect is not None:
+        return observation.fail(PROBLEM_REDIRECTED, "the handshake was answered with a redirect, not 101 (%s)"
+                                % redirect)
     if isinstance(exc, ws_errors.ConnectionClosed):
         return _describe_close(observation, exc.rcvd)
     if isinstance(exc, TimeoutError):  # before ``handshake_ms`` the handshake timed out, after it the first message
@@ -186,6 +192,22 @@ def _describe_failure(observation: WebSocketObservation, exc: Exception) -> WebS
     if isinstance(exc, ValueError):  # the library's own check of the URL or options
         return observation.fail(PROBLEM_URL, "invalid WebSocket URL or option: %s" % exc)
     raise exc
+
+
+def _redirect(exc: BaseException) -> str | None:
+    """What a redirect the library could not follow was, or None when ``exc`` comes from no redirect: the library
+    follows ws(s) redirects itself and raises InvalidURI for a Location in http(s), SecurityError for a loop or a TLS
+    downgrade, with the 3xx answer as the exception's context."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, ws_errors.InvalidStatus) and 300 <= current.response.status_code < 400:
+            location = current.response.headers.get("Location", "no Location")
+            return "HTTP %d to %s%s" % (current.response.status_code, location,
+                                        "; %s" % exc if current is not exc else "")
+        current = current.__context__
+    if isinstance(exc, ws_errors.SecurityError) and "redirect" in str(exc):
+        return str(exc)
+    return None
 
 
 def _describe_rejection(observation: WebSocketObservation, response: t.Any) -> WebSocketObservation:

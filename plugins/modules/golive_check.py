@@ -83,21 +83,19 @@ config_sources:
   elements: str
 """
 
-from ansible_collections.aragora.ops.plugins.module_utils.check_module import target_module
+from ansible_collections.aragora.ops.plugins.module_utils.check_module import finish, masked_context, target_module
 from ansible_collections.aragora.ops.plugins.module_utils.golive import PRELAUNCH_CHECK_IDS, run_prelaunch
-from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context
 
 
 def main() -> None:
     module, params = target_module({"check_ids": {"type": "list", "elements": "str",
                                                   "default": list(PRELAUNCH_CHECK_IDS)}})
-    context = build_context(params)
+    context = masked_context(module, params)
     try:
         result = run_prelaunch(context, params["check_ids"], params["strict"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    module.no_log_values.update(context.config.secrets())
-    module.exit_json(changed=False, **result)
+    finish(module, context, changed=False, **result)
 
 
 if __name__ == "__main__":

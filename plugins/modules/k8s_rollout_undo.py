@@ -225,8 +225,12 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    if p["revision"] < 0 or p["wait_timeout"] < 0 or p["poll_interval"] <= 0:
-        module.fail_json(msg="revision and wait_timeout must be 0 or more, and poll_interval more than 0")
+    refused = [("revision must be 0 or more, got %r" % p["revision"]) if p["revision"] < 0 else "",
+               ("wait_timeout must be 0 or more seconds, got %r" % p["wait_timeout"]) if p["wait_timeout"] < 0 else "",
+               ("poll_interval must be above 0 seconds, got %r" % p["poll_interval"]) if p["poll_interval"] <= 0 else "",
+               ("timeout must be above 0 seconds, got %r" % p["timeout"]) if p["timeout"] <= 0 else ""]
+    if any(refused):
+        module.fail_json(msg="; ".join(problem for problem in refused if problem))
     started = time.monotonic()
     timings = {"plan": 0.0, "patch": 0.0, "wait": 0.0, "total": 0.0, "polls": 0}
     fail = {"rollout": "skipped", "conflicts_retried": 0, "timings": timings, "changed": False}

@@ -10,28 +10,45 @@ module: kubernetes_check
 short_description: Check an Aragora deployment on Kubernetes (checklist sections 2, 6, 9 and the cluster items of 3, 5, 10)
 version_added: 0.1.0
 description:
-  - Reads the cluster once (the Deployment, its ReplicaSets and pods, the nodes, HPAs, PDBs, Services, Ingresses,
-    Jobs, CronJobs, DaemonSets, cert-manager's Certificates and issuers, the Prometheus Operator's ServiceMonitors and
-    PrometheusRules) and returns one result per checklist item with a status, evidence and remediation.
-  - Objects are found by what they select or target, not only by name (upstream manifests name the HPA and PDB
-    inconsistently); an HPA that targets another workload is reported by name.
+  - Reads the cluster once (the Deployment, its ReplicaSets and pods, its Namespace, the nodes, HPAs, PDBs,
+    Services, Ingresses, NetworkPolicies, PersistentVolumeClaims, Jobs, CronJobs, DaemonSets, cert-manager's
+    Certificates and issuers, the Prometheus Operator's ServiceMonitors and PrometheusRules in every namespace the
+    identity may list or in O(monitoring_namespaces)) and returns one result per checklist item with a status,
+    evidence and remediation.
+  - With O(k8s_manifests), the same checks read rendered manifests instead (before apply); the checks of live state
+    (pod placement, cert-manager's pods and issuers, the Certificate's and the migration Job's status, the log
+    shipper) are V(SKIP) and say so.
+  - Objects are found by what they select, target or run, never by name alone (upstream manifests name the HPA and
+    PDB inconsistently, and ship a C(aragora-migrate-status) Job that migrates nothing).
   - Section 2 - C(ha.replicas) (at least V(min_replicas) desired, and that many ready and available);
     C(ha.rolling_update) (RollingUpdate with C(maxUnavailable) 0); C(ha.hpa) (an HPA targeting this Deployment with
-    C(minReplicas) >= 2); C(ha.pdb) (one PDB selecting the pods that allows a voluntary disruption; none allowed is a
-    V(WARN), two PDBs a V(FAIL)); C(ha.anti_affinity) (anti-affinity or topology spread on host or zone, required or
-    preferred); C(ha.pod_distribution_nodes) and C(ha.pod_distribution_zones) (where the ready pods actually run).
+    C(minReplicas) >= 2 whose ScalingActive and AbleToScale conditions are not False); C(ha.pdb) (one PDB selecting
+    the pods that allows a voluntary disruption, by policy and by its live C(disruptionsAllowed); none allowed, or
+    one replica, is a V(WARN), two PDBs a V(FAIL)); C(ha.anti_affinity) (anti-affinity or topology spread on host
+    or zone that constrains, with C(maxSkew) below the replicas; preferred-only without a zone spread is a V(WARN));
+    C(ha.pod_distribution_nodes) and C(ha.pod_distribution_zones) (where the ready pods actually run);
+    C(ha.volume_access) (no ReadWriteOnce claim under several replicas); C(ha.network_policies) (the policies
+    selecting the pods let them reach DNS, PostgreSQL, Redis and the AI providers on 443, and be reached by the
+    Ingress controller and Prometheus; a peer known only in part is a V(WARN)); C(ha.websocket_route) (the WebSocket
+    port, C(--port) or 8765, exposed by a Service and routed by the Ingress).
   - Section 9 - C(resources.requests_limits), C(resources.probes), C(resources.image_tag).
   - Section 6 - C(certificates.cert_manager), C(certificates.cluster_issuer), C(certificates.certificate)
-    (Ready, C(notAfter) against the C(tls_expiry_*) thresholds, C(renewalTime), its Secret exists).
-  - Section 3 - C(migrations.job) (the migration Job completed for the running image; its log's last lines when it
-    failed). Section 10 - C(backups.cronjob) (exists, not suspended, C(lastSuccessfulTime) within
-    V(backup_max_age_hours)).
-  - Section 5 - C(observability.service_monitor), C(observability.prometheus_rule) (the checklist's eight alerts;
-    both V(SKIP) when the Prometheus Operator's CRDs are not installed), C(observability.log_shipper) (a log shipper
-    DaemonSet ready), C(observability.grafana_dashboards) (with O(grafana_url) and O(grafana_token)).
+    (Ready, C(notAfter) against the C(tls_expiry_*) thresholds, C(renewalTime), its Secret exists when the identity
+    may read it), for the Ingresses that route to the Aragora Service only (none is a V(FAIL) saying so).
+  - Section 3 - C(migrations.job) (a Job running C(python -m aragora.migrations upgrade) completed for the running
+    release - tag or digest of the application container; its log's last lines when it failed; none left passes
+    when the database's migration ledger holds every migration of the release). Section 10 - C(backups.cronjob)
+    (dumps the database the Deployment uses, admissible under the namespace's Pod Security level, not suspended,
+    C(lastSuccessfulTime) within V(backup_max_age_hours)).
+  - Section 5 - C(observability.service_monitor) (one ServiceMonitor covering the namespace selects one Aragora
+    Service; two is a V(WARN)), C(observability.prometheus_rule) (the checklist's eight alerts; one under another
+    name is a V(WARN) naming it; both V(SKIP) when the Prometheus Operator's CRDs are not installed),
+    C(observability.log_shipper) (a log shipper DaemonSet ready), C(observability.grafana_dashboards) (with
+    O(grafana_url) and O(grafana_token)).
   - API errors (401, 403 naming the verb and resource refused, 404, 5xx, timeouts) make the checks that needed the
     answer V(FAIL) with that message. Every call waits at most O(timeout) seconds, and nothing is retried.
-  - Read-only (get, list, and pods/log for a failed migration Job); runs the same under C(--check).
+  - Read-only (get, list, and pods/log for a failed migration Job; C(kubectl kustomize) for a kustomization); runs
+    the same under C(--check).
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
@@ -47,6 +64,7 @@ attributes:
     platforms: posix
 requirements:
   - kubernetes (the official Python client)
+  - kubectl (or kustomize) on the host, for O(k8s_manifests) naming a kustomization
 """
 
 EXAMPLES = r"""
@@ -65,6 +83,11 @@ EXAMPLES = r"""
     grafana_url: https://grafana.example.com
     grafana_token: "{{ vault_grafana_token }}"
     skip_checks: [ha.pod_distribution_zones]
+
+- name: Check the kustomization before it is applied
+  aragora.ops.kubernetes_check:
+    k8s_manifests: deploy/kubernetes
+  delegate_to: localhost
 """
 
 RETURN = r"""

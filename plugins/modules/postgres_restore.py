@@ -125,6 +125,15 @@ options:
     description: The systemd unit (O(writers=systemd)).
     type: str
     default: aragora.service
+  run_token:
+    description:
+      - Names the run (the role makes one per play). Every step of a restore must come from the run that drives it;
+        a new run takes an unfinished restore over, at V(plan), only when the run that left it is gone (its
+        ansible-playbook process on this host has ended, or - driven from elsewhere - it has been quiet for
+        10 seconds). Two runs at once - the second is refused. Omitted, steps are not tied to a run.
+      - Whatever the token, each step holds the state file's lock and a PostgreSQL advisory lock of the database
+        while it runs, and ends itself (and its pg_dump or pg_restore) when its ansible-playbook is killed.
+    type: str
   outcome:
     description: For V(finish) - how the restore ended, kept in the state history.
     type: str
@@ -202,10 +211,15 @@ application:
   returned: when O(application) is given
   type: dict
 where_things_stand:
-  description: On failure and at V(finish) - which database holds what, where the safety dump is, whether the
-    writers run, and how to finish by hand.
-  returned: on failure of a restore in progress, and at V(finish)
+  description: On failure and at V(finish) - as observed at that moment, which databases exist and which holds
+    what, whether new connections are still refused, whether the safety dump is on disk, the writers' replicas or
+    unit state, whether the state file is still open (then a rerun resumes), and how to finish by hand.
+  returned: on failure of a restore in progress (not when refused because another run holds it), and at V(finish)
   type: str
+state_open:
+  description: Whether the restore state is still open (a rerun resumes it) when RV(where_things_stand) was written.
+  returned: with RV(where_things_stand)
+  type: bool
 evidence:
   description: The evidence written by V(drill).
   returned: when O(step=drill)
@@ -218,7 +232,7 @@ from ansible_collections.aragora.ops.plugins.module_utils import pg_restore_run
 from ansible_collections.aragora.ops.plugins.module_utils.coordinated_rollback import CoordinatedRollback
 from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
-from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore, RestoreError, Writers
+from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
 
 READ_ONLY_STEPS = ("plan", "validate")
 
@@ -243,7 +257,17 @@ def run_step(module: AnsibleModule, restore: Restore) -> dict:
         return restore.switch_release()
     if step == "start_writers":
         return restore.start_writers(Writers(params))
-    return restore.finish(params["outcome"])
+    return restore.finish(params["outcome"], Writers(params))
+
+
+def invalid_numbers(params: dict) -> str | None:
+    """Numbers no step can use, named (the role's pre-flight refuses them earlier; this guards direct use)."""
+    refused = ["%s must be above 0, got %r" % (name, params[name])
+               for name in ("writers_timeout", "api_timeout", "restore_timeout", "connect_timeout")
+               if params.get(name) is not None and params[name] <= 0]
+    if params["jobs"] < 1:
+        refused.append("jobs must be 1 or more, got %r" % params["jobs"])
+    return "; ".join(refused) or None
 
 
 def main() -> None:
@@ -273,6 +297,7 @@ def main() -> None:
             "in_cluster": {"type": "bool", "default": False},
             "api_timeout": {"type": "float", "default": 10},
             "unit": {"type": "str", "default": "aragora.service"},
+            "run_token": {"type": "str", "no_log": False},  # names a run, grants nothing
             "outcome": {"type": "str", "choices": ["succeeded", "failed"], "default": "succeeded"},
             "scratch_database": {"type": "str"},
             "evidence_file": {"type": "path"},
@@ -280,6 +305,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     params, step = module.params, module.params["step"]
+    problem = invalid_numbers(params)
+    if problem:
+        module.fail_json(msg="step %s: %s; nothing was touched" % (step, problem), step=step)
     server = server_from(params)
     if step == "drill":
         if module.check_mode:
@@ -297,11 +325,16 @@ def main() -> None:
     restore = None
     try:
         restore = CoordinatedRollback(server, params) if params["application"] else Restore(server, params)
-        report = run_step(module, restore)
+        with restore.exclusive(step, module.check_mode):
+            report = run_step(module, restore)
     except (RestoreError, ArchiveError, OSError) as exc:
         extra = {}
-        if restore is not None and restore.state.open:
-            extra = restore.where_things_stand()
+        # Refused because another run holds the restore: its message says it all, the state is that run's.
+        if restore is not None and restore.state.open and not isinstance(exc, RestoreBusy):
+            try:
+                extra = restore.where_things_stand(Writers(params))
+            except (RestoreError, ArchiveError, OSError) as observing:
+                extra = {"where_things_stand": "could not be observed: %s" % observing}
         module.fail_json(msg="step %s: %s" % (step, server.scrub(str(exc))), step=step,
                          archive=getattr(restore, "archive", None), **extra)
     report.setdefault("changed", False)

@@ -74,12 +74,12 @@ counts:
   description: How many checks ended in each status, all targets together.
   returned: always
   type: dict
-  sample: {PASS: 40, WARN: 4, FAIL: 0, SKIP: 6}
+  sample: {PASS: 40, WARN: 4, FAIL: 0, ERROR: 0, SKIP: 6}
 targets:
   description: Verdict and counts of each target.
   returned: always
   type: dict
-  sample: {production: {verdict: GO, counts: {PASS: 20, WARN: 2, FAIL: 0, SKIP: 3}}}
+  sample: {production: {verdict: GO, counts: {PASS: 20, WARN: 2, FAIL: 0, ERROR: 0, SKIP: 3}}}
 summary:
   description: The console summary, one line per check, grouped by checklist section.
   returned: always

@@ -147,14 +147,13 @@ config_sources:
   elements: str
 """
 
-from ansible_collections.aragora.ops.plugins.module_utils.check_module import target_module
+from ansible_collections.aragora.ops.plugins.module_utils.check_module import finish, masked_context, target_module
 from ansible_collections.aragora.ops.plugins.module_utils.checks.smoke import (
     DEFAULT_DEBATE_BODY,
     SMOKE_CHECKS,
     SMOKE_DEFAULTS,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.golive import run_smoke
-from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context
 
 SMOKE_OPTIONS = {
     "token_source": {"type": "str", "choices": ["auto", "provided", "login", "sign"], "default": "auto"},
@@ -179,7 +178,7 @@ SMOKE_OPTIONS = {
 
 def main() -> None:
     module, params = target_module(SMOKE_OPTIONS, SMOKE_CHECKS)
-    context = build_context(params)
+    context = masked_context(module, params)
     context.options.update(SMOKE_DEFAULTS)
     context.options.update({name: params[name] for name in SMOKE_OPTIONS if params[name] is not None})
     context.options["check_mode"] = module.check_mode
@@ -187,16 +186,14 @@ def main() -> None:
         result = run_smoke(context, params["skip_checks"], params["strict"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    module.no_log_values.update(context.config.secrets())
     try:
         token = context.fact("smoke.token", lambda: (None, {}))[0]
     except Exception:  # pylint: disable=broad-exception-caught  # the token step already reported why
         token = None
-    if token:
-        module.no_log_values.add(token)
+    module.register_secrets([token] if token else [])
     created = any(check["id"] == "smoke.create_debate" and check["evidence"].get("debate_id")
                   for check in result["checks"])
-    module.exit_json(changed=created, **result)
+    finish(module, context, changed=created, **result)
 
 
 if __name__ == "__main__":

@@ -157,13 +157,14 @@ watched_s:
   type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.aragora.ops.plugins.module_utils import http_client, watch
+from ansible_collections.aragora.ops.plugins.module_utils.masked_module import MaskedModule
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec={
+    module = MaskedModule(argument_spec={
         "api_url": {"type": "str"},
         "metrics_path": {"type": "str", "default": "/metrics"},
         "metrics_token": {"type": "str", "no_log": True},

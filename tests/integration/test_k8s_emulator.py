@@ -184,3 +184,109 @@ def test_scenario_specifics(k8s_cluster):
     assert "limits" not in resources and resources["requests"]["cpu"] == "500m"
     stale = k8s_cluster("backup_cronjob_stale").get("cronjobs.batch", "aragora-backup")
     assert stale["status"]["lastSuccessfulTime"] < stale["status"]["lastScheduleTime"]
+
+
+# --- what a cluster takes (issue 12) -----------------------------------------------------------------------------------
+
+@needs_kubectl
+def test_kubectl_creates_gets_and_deletes_namespaces(k8s_cluster):
+    cluster = k8s_cluster()
+    assert kubectl(cluster, "create", "namespace", "staging").stdout.strip() == "namespace/staging created"
+    kubectl(cluster, "label", "namespace", "staging", "pod-security.kubernetes.io/enforce=restricted")
+    staging = kubectl_json(cluster, "get", "namespace", "staging")
+    assert staging["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    names = kubectl(cluster, "get", "ns", "-o", "name").stdout.split()
+    assert {"namespace/aragora", "namespace/staging"} <= set(names)
+    kubectl(cluster, "create", "configmap", "settings", "-n", "staging", "--from-literal=ARAGORA_ENV=staging")
+    assert kubectl_json(cluster, "get", "cm", "settings", "-n", "staging")["data"] == {"ARAGORA_ENV": "staging"}
+    kubectl(cluster, "delete", "namespace", "staging")
+    assert "NotFound" in kubectl(cluster, "get", "ns", "staging", check=False).stderr
+
+
+@needs_kubectl
+def test_kubectl_apply_with_validation_takes_every_kind_upstream_uses(k8s_cluster, tmp_path):
+    cluster = k8s_cluster()
+    manifest = tmp_path / "kinds.yaml"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "reader"},
+         "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "reader"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+         "subjects": [{"kind": "ServiceAccount", "name": "default"}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "reader"},
+         "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}]},
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "quota"}, "spec": {"hard": {"pods": "20"}}},
+        {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "limits"},
+         "spec": {"limits": [{"type": "Container", "default": {"cpu": "1"}}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny"},
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+        # A status sent on create is dropped, as the API server does: only the status subresource writes it.
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+         "status": {"phase": "Bound"}},
+    ]}))
+    applied = kubectl(cluster, "apply", "-f", str(manifest))  # validation on: needs the OpenAPI v3 documents
+    assert applied.stdout.count(" created") == 7, applied.stdout
+    again = kubectl(cluster, "apply", "-f", str(manifest)).stdout
+    # The claim's status is in the manifest and not on the server, so kubectl patches it again (a real server too).
+    assert again.count(" unchanged") == 6 and "persistentvolumeclaim/data configured" in again, again
+    assert "status" not in kubectl_json(cluster, "get", "pvc", "data")
+    assert kubectl_json(cluster, "get", "clusterrole", "reader")["rules"][0]["resources"] == ["nodes"]
+    index = json.loads(kubectl(cluster, "get", "--raw", "/openapi/v3").stdout)
+    assert {"api/v1", "apis/apps/v1", "apis/rbac.authorization.k8s.io/v1", "apis/cert-manager.io/v1"} <= set(
+        index["paths"])
+
+
+def _replicas_with(cluster: EmulatedCluster, replicas: int, **pod_spec) -> list[dict]:
+    deployment = cluster.get("deployments.apps", "aragora")
+    deployment["spec"]["replicas"] = replicas
+    deployment["spec"]["template"]["spec"].update(pod_spec)
+    deployment.pop("status", None)
+    cluster.apply([deployment])
+    return [p for p in cluster.list("pods", "aragora") if p["metadata"]["labels"].get("app.kubernetes.io/component")
+            == "server" and not p["metadata"].get("deletionTimestamp")]
+
+
+def _scheduled(pods: list[dict]) -> tuple[list[str], list[str]]:
+    placed = sorted(p["spec"]["nodeName"] for p in pods if p["spec"].get("nodeName"))
+    pending = [c.get("message", "") for p in pods if not p["spec"].get("nodeName")
+               for c in p["status"]["conditions"] if c["type"] == "PodScheduled"]
+    return placed, pending
+
+
+SERVER_SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "aragora", "app.kubernetes.io/component": "server"}}
+
+
+def test_scheduler_honours_required_anti_affinity_and_says_why_a_pod_is_pending(k8s_cluster):
+    cluster = k8s_cluster()
+    pods = _replicas_with(cluster, 4, affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": SERVER_SELECTOR}]}})
+    placed, pending = _scheduled(pods)
+    assert placed == ["node-a", "node-b", "node-c"]
+    assert pending == ["0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."]
+
+
+def test_scheduler_honours_topology_spread_and_node_selector(k8s_cluster):
+    cluster = k8s_cluster()
+    pods = _replicas_with(cluster, 6, affinity=None, topologySpreadConstraints=[
+        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+         "labelSelector": SERVER_SELECTOR}])
+    placed, pending = _scheduled(pods)
+    assert placed == ["node-a", "node-a", "node-b", "node-b", "node-c", "node-c"] and not pending
+    pods = _replicas_with(cluster, 2, topologySpreadConstraints=None, nodeSelector={"disktype": "ssd"})
+    placed, pending = _scheduled(pods)
+    assert not placed and pending == ["0/0 nodes are available: no node matches the pod's node selector."] * 2
+
+
+def test_read_write_once_claims_give_multi_attach_and_missing_claims_pending(k8s_cluster):
+    cluster = k8s_cluster()
+    cluster.apply([{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}])
+    pods = _replicas_with(cluster, 3, volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}])
+    waiting = sorted(p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("message", "running")
+                     for p in pods)
+    assert waiting[-1] == "running" and all(w.startswith('Multi-Attach error for volume "pvc-data" Volume is already '
+                                                         "used by pod(s) on node") for w in waiting[:2])
+    assert cluster.get("deployments.apps", "aragora")["status"]["readyReplicas"] == 1
+    pods = _replicas_with(cluster, 1, volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "nope"}}])
+    assert _scheduled(pods)[1] == ['0/3 nodes are available: persistentvolumeclaim "nope" not found.']

@@ -15,9 +15,11 @@ from tests.support.playbook import by_id, read_report, run_playbook, write_inven
 
 # What a production deployment would add to the sandbox's own configuration to pass every check.
 PRODUCTION_EXTRAS = {
-    "ANTHROPIC_API_KEY": "sk-ant-" + secrets.token_urlsafe(32),
-    "OPENROUTER_API_KEY": "sk-or-" + secrets.token_urlsafe(32),
-    "SENTRY_DSN": "https://%s@sentry.example.com/42" % secrets.token_hex(16),
+    # Of the shapes the providers issue: placeholders and other shapes are judged (checks/secret_shape.py).
+    "ANTHROPIC_API_KEY": "sk-ant-api03-" + secrets.token_urlsafe(70),
+    "OPENROUTER_API_KEY": "sk-or-v1-" + secrets.token_hex(32),
+    # A DSN on a reserved example domain (sentry.example.com) is a placeholder: errors would reach nobody.
+    "SENTRY_DSN": "https://%s@o4504.ingest.sentry.io/42" % secrets.token_hex(16),
 }
 
 

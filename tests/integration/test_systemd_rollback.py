@@ -189,6 +189,25 @@ def test_broken_target_is_reverted_and_the_play_fails_saying_so(deployment):
     assert record["verification"]["revert_health_verdict"] == "GO"
 
 
+def test_a_revert_that_switched_back_but_failed_its_gate_says_exactly_that(deployment):
+    # The release that runs says it serves 9.9.9 (VERSION), the server reports 2.11.1: after the broken target,
+    # the revert switches back and restarts fine, and only its health gate fails. The message says so, no more.
+    deployment.add("e", {"2.10.0": {"broken": True}, "2.11.1": {"version": "9.9.9"}}, "2.11.1")
+    assert wait_ready(deployment.hosts["e"]["api_url"])
+    result = deployment.run(deployment.inventory("e", aragora_rollback_health_timeout=BROKEN_TIMEOUT))
+    assert result.returncode != 0
+    text = " ".join(result.stdout.split())
+    assert "ROLLBACK FAILED on e: 2.10.0 did not pass" in text
+    assert "REVERT INCOMPLETE: %s/current points at 2.11.1 again and aragora-e.service was restarted on it, but" \
+        % deployment.hosts["e"]["root"] in text, text[-3000:]
+    assert "Health gate on 2.11.1" in text and "9.9.9" in text
+    assert "Now %s/current points at 2.11.1" % deployment.hosts["e"]["root"] in text
+    assert "THE REVERT FAILED" not in text
+    assert link(deployment.hosts["e"]) == "releases/2.11.1" and serving(deployment, "e", "2.11.1")
+    record = deployment.incidents()[-1]
+    assert record["outcome"] == "failed" and "REVERT INCOMPLETE" in record["summary"]
+
+
 def test_two_hosts_second_fails_first_stays_rolled_back_and_the_run_stops(deployment):
     result = deployment.run(deployment.inventory("b", "c", "d", aragora_rollback_health_timeout=BROKEN_TIMEOUT))
     assert result.returncode != 0

@@ -11,11 +11,9 @@ In-process through runner.run_target (what the modules call), and end to end thr
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import http.server
 import os
-import pathlib
 import socket
 import ssl
 import sys
@@ -23,13 +21,13 @@ import threading
 import time
 import types
 import typing as t
-import urllib.request
 import warnings
 
 import pytest
 import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
+from tests.support import aragora_servers
 from tests.support.playbook import ROOT, run_playbook, write_inventory
 from tests.support.tls_certs import CertificateAuthority, ServerCertificate, self_signed
 
@@ -38,8 +36,6 @@ import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
 TIMEOUT = 2.0
 TLS_CHECKS = ("tls.certificate_trusted", "tls.hostname", "tls.expiry", "tls.chain_expiry", "tls.protocol", "tls.hsts")
-ARAGORA_PYTHON = os.path.join(ROOT, "build", "aragora-venv", "bin", "python")
-READY_TIMEOUT = 60.0
 
 
 def check_tls(api_url: str | None, ca_path: str | None = None, **params: t.Any) -> dict[str, dict]:
@@ -80,43 +76,14 @@ def production_env(layout: sandbox.Layout, ports: dict[str, int], served: Server
     return env
 
 
-def wait_ready(layout: sandbox.Layout, api_url: str, info: dict[str, t.Any]) -> None:
-    """sandbox.wait_aragora_ready verifies the certificate, which an expired one fails: here /readyz is read unverified."""
-    unverified = ssl.create_default_context()
-    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                         urllib.request.HTTPSHandler(context=unverified))
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if not sandbox._owned(info["pid"], layout.root, info["start_time"]):  # pylint: disable=protected-access
-            raise AssertionError("Aragora exited during start-up: see %s" % layout.aragora_log)
-        with contextlib.suppress(OSError):
-            with opener.open(api_url + "/readyz", timeout=TIMEOUT) as answer:
-                if answer.status == 200:
-                    return
-        time.sleep(0.3)
-    raise AssertionError("Aragora not ready at %s after %g s: see %s" % (api_url, READY_TIMEOUT, layout.aragora_log))
-
-
 @pytest.fixture(scope="module")
 def aragoras(tmp_path_factory, certs) -> t.Iterator[dict[str, str]]:
     """Three real Aragora 2.11.1 servers, started together, one per certificate: name -> api_url."""
-    started: dict[str, tuple[sandbox.Layout, dict[str, t.Any]]] = {}
-    urls: dict[str, str] = {}
-    try:
-        for name in ("expiring", "expired", "self_signed"):
-            layout = sandbox.Layout(tmp_path_factory.mktemp("aragora-" + name))
-            layout.logs.mkdir()
-            ports = sandbox.pick_free_ports()
-            env = production_env(layout, ports, getattr(certs, name))
-            started[name] = (layout, sandbox.start_aragora(layout, pathlib.Path(ARAGORA_PYTHON), ports, env))
-            urls[name] = "https://%s:%d" % (sandbox.LOOPBACK, ports["http"])
-        with concurrent.futures.ThreadPoolExecutor(len(started)) as pool:
-            list(pool.map(lambda name: wait_ready(started[name][0], urls[name], started[name][1]), started))
-        yield urls
-    finally:
-        with concurrent.futures.ThreadPoolExecutor(max(1, len(started))) as pool:
-            list(pool.map(lambda entry: sandbox.stop_aragora(*entry), started.values()))
+    names = ("expiring", "expired", "self_signed")
+    directories = {name: tmp_path_factory.mktemp("aragora-" + name) for name in names}
+    with aragora_servers.running(directories, lambda name, layout, ports: production_env(
+            layout, ports, getattr(certs, name))) as servers:
+        yield {name: server.api_url for name, server in servers.items()}
 
 
 # --- the sandbox: healthy ---------------------------------------------------------------------------------------
@@ -156,7 +123,9 @@ def test_leaf_expiring_in_3_days_fails_and_the_chain_is_judged_apart(aragoras, c
 def test_expired_leaf_fails_as_expired_and_nothing_else(aragoras, certs):
     checks = check_tls(aragoras["expired"], certs.root.path)
 
-    assert statuses(checks) == {**dict.fromkeys(TLS_CHECKS, "PASS"), "tls.expiry": "FAIL", "tls.hsts": "FAIL"}, checks
+    # HSTS cannot be read over HTTPS with an expired certificate: could not judge, for the cause tls.expiry owns.
+    assert statuses(checks) == {**dict.fromkeys(TLS_CHECKS, "PASS"), "tls.expiry": "FAIL", "tls.hsts": "ERROR"}, checks
+    assert checks["tls.hsts"]["cause"]["check"] == "tls.expiry"
     assert "expired on" in checks["tls.expiry"]["message"] and "days ago" in checks["tls.expiry"]["message"]
     assert checks["tls.expiry"]["evidence"]["days_left"] < -1.9
     # No client gets the HSTS header from a server with an expired certificate; the HTTPS request says why.
@@ -166,8 +135,10 @@ def test_expired_leaf_fails_as_expired_and_nothing_else(aragoras, certs):
 def test_self_signed_certificate_is_an_untrusted_fail_that_says_self_signed(aragoras):
     checks = check_tls(aragoras["self_signed"])
 
+    # HSTS cannot be read over HTTPS the client does not trust: could not judge, for the cause trust judges.
     assert statuses(checks) == {**dict.fromkeys(TLS_CHECKS, "PASS"), "tls.certificate_trusted": "FAIL",
-                                "tls.chain_expiry": "SKIP", "tls.hsts": "FAIL"}, checks
+                                "tls.chain_expiry": "SKIP", "tls.hsts": "ERROR"}, checks
+    assert checks["tls.hsts"]["cause"]["check"] == "tls.certificate_trusted"
     trusted = checks["tls.certificate_trusted"]
     assert trusted["message"].endswith("is not trusted: self-signed certificate")
     assert "CA clients trust" in trusted["remediation"]
@@ -250,7 +221,8 @@ def test_server_that_never_answers_the_client_hello_fails_at_the_timeout():
         elapsed = time.monotonic() - began
 
     assert elapsed < TIMEOUT + 1.0, "the run took %.1f s: the timeout did not end it" % elapsed
-    assert statuses(checks) == dict.fromkeys(TLS_CHECKS, "FAIL")
+    # The HTTPS request for HSTS timed out: could not judge, the API being unreachable (health.liveness's cause).
+    assert statuses(checks) == {**dict.fromkeys(TLS_CHECKS, "FAIL"), "tls.hsts": "ERROR"}
     for check_id in TLS_CHECKS[:-1]:
         assert "accepted the TCP connection but completed no TLS handshake within 2 s" in checks[check_id]["message"]
     assert "no answer within 2 s" in checks["tls.hsts"]["message"]  # the HTTPS request, with the same timeout
@@ -270,7 +242,13 @@ def test_refused_and_plain_http_endpoints_say_which():
 
     assert "connection to 127.0.0.1:%d refused" % free_port in refused["tls.expiry"]["message"]
     assert "does not speak TLS" in not_tls["tls.expiry"]["message"]
-    assert statuses(refused) == statuses(not_tls) == dict.fromkeys(TLS_CHECKS, "FAIL")
+    # Refused: the API is down, a cause health.liveness owns; every TLS check says it could not judge.
+    assert statuses(refused) == dict.fromkeys(TLS_CHECKS, "ERROR")
+    assert {check["cause"]["check"] for check_id, check in refused.items() if check_id != "tls.hsts"} == {
+        "health.liveness"}, {check_id: check["message"] for check_id, check in refused.items()}
+    # Not TLS: the TLS checks judge it; HSTS could not be read, for the cause tls.protocol owns.
+    assert statuses(not_tls) == {**dict.fromkeys(TLS_CHECKS, "FAIL"), "tls.hsts": "ERROR"}
+    assert not_tls["tls.hsts"]["cause"]["check"] == "tls.protocol"
 
 
 def test_no_tls_endpoint_is_a_skip_that_says_so():

@@ -43,6 +43,10 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     # metrics_turn_bad: healthy traffic in /metrics for bad_after seconds after start, then bad_kind.
     "bad_after": 2.0,
     "bad_kind": "errors",  # errors (5xx share climbs), latency (slow requests), breaker (an agent's circuit opens)
+    "accepted_key": None,  # provider_api: the one API key answered 200
+    # Path -> JSON body answered 200 whatever the mode: a healthy first call (a Deployment) before faulty ones.
+    "fixed_answers": {},
+    "throttled_answers": 1,  # throttled_once: how many answers of each path are 429 before it answers healthy
 }
 
 ModeHandler = t.Callable[["FaultRequestHandler"], None]
@@ -210,6 +214,53 @@ def _trickle(handler: FaultRequestHandler) -> None:
         sent += 1
 
 
+@mode("garbage")
+def _garbage(handler: FaultRequestHandler) -> None:
+    """Bytes that are no HTTP answer at all, then the connection closes."""
+    handler.wfile.write(b"\x00\xffSSH-2.0-not-http \x1b[31m garbage\r\n\r\n")
+
+
+@mode("redirect_loop")
+def _redirect_loop(handler: FaultRequestHandler) -> None:
+    """Every request redirected to the same path again."""
+    handler.send_bytes(302, b"", "text/plain", {"Location": handler.path})
+
+
+@mode("empty_object")
+def _empty_object(handler: FaultRequestHandler) -> None:
+    handler.send_json(200, {})
+
+
+@mode("json_string")
+def _json_string(handler: FaultRequestHandler) -> None:
+    handler.send_json(200, "upstream connect error or disconnect/reset before headers")
+
+
+def _throttle(handler: FaultRequestHandler) -> None:
+    handler.send_json(429, {"error": "Rate limit exceeded. Please try again later."},
+                      {"Retry-After": str(handler.options["retry_after"]), "X-RateLimit-Limit": "200"})
+
+
+@mode("throttled")
+def _throttled(handler: FaultRequestHandler) -> None:
+    """Aragora's per-IP limiter tripped for good: every answer 429 with Retry-After."""
+    _throttle(handler)
+
+
+@mode("throttled_once")
+def _throttled_once(handler: FaultRequestHandler) -> None:
+    """The limiter tripped briefly: each path's first ``throttled_answers`` answers are 429, then healthy ones."""
+    fault = handler.server.fault
+    with fault.lock:
+        seen = fault.state.setdefault("throttled", {})
+        seen[handler.path] = seen.get(handler.path, 0) + 1
+        limited = seen[handler.path] <= handler.options["throttled_answers"]
+    if limited:
+        _throttle(handler)
+    else:
+        answer_from(healthy_routes(handler.options), handler)
+
+
 # --- debates: the smoke test's contract ------------------------------------------------------------------------------
 
 KNOWN_AGENTS = ("demo",)
@@ -293,6 +344,21 @@ def _rate_limited(handler: FaultRequestHandler) -> None:
     _debates(handler)
 
 
+# --- an AI provider's API, for the provider key probe ---------------------------------------------------------------
+
+@mode("provider_api")
+def _provider_api(handler: FaultRequestHandler) -> None:
+    """A provider's models (OpenRouter: key) endpoint: 200 to the key ``accepted_key`` however it is sent (Bearer,
+    x-api-key, x-goog-api-key), 401 to any other, as the providers answer."""
+    headers = handler.headers
+    bearer = (headers.get("Authorization") or "").removeprefix("Bearer ")
+    key = headers.get("x-api-key") or headers.get("x-goog-api-key") or bearer
+    if key and key == handler.options.get("accepted_key"):
+        handler.send_json(200, {"data": [{"id": "model-1"}]})
+    else:
+        handler.send_json(401, {"error": {"type": "authentication_error", "message": "invalid x-api-key"}})
+
+
 # --- metrics that turn bad mid-window (the watch window's rollback) ------------------------------------------------
 
 def _traffic_metrics(fault: FaultServer) -> str:
@@ -368,8 +434,12 @@ class FaultRequestHandler(http.server.BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self.server.fault.seen.append((self.command, self.path))
         self.close_connection = True  # one request per connection: simpler, and what the probes do anyway
+        fixed = self.options["fixed_answers"].get(self.path.split("?", 1)[0])
         try:
-            self.server.fault.handler(self)
+            if fixed is not None:
+                self.send_json(200, fixed)
+            else:
+                self.server.fault.handler(self)
             self.wfile.flush()
         except CLIENT_GONE:
             pass
@@ -506,3 +576,103 @@ def closed_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+# --- below HTTP: a TCP server for the dependencies that speak their own protocol (PostgreSQL, Redis, TLS) ----------
+
+RAW_MODES = ("refused", "hang", "trickle", "garbage", "close", "huge_body")
+
+
+class RawFaultServer:
+    """A TCP server whose every connection gets one fault, whatever the client's protocol: ``hang`` (accept, read,
+    say nothing), ``trickle`` (a byte a second, endlessly), ``garbage`` (bytes no protocol knows, then close),
+    ``close`` (accept and hang up at once), ``huge_body`` (an endless stream, as fast as it goes), or ``refused``
+    (nothing listens). ``stop()`` ends every connection within its grace."""
+
+    def __init__(self, mode: str, host: str = "127.0.0.1", trickle_interval: float = 1.0) -> None:
+        if mode not in RAW_MODES:
+            raise ValueError("unknown raw fault mode %r; known: %s" % (mode, ", ".join(RAW_MODES)))
+        self.mode = mode
+        self.host = host
+        self.trickle_interval = trickle_interval
+        self.stopping = threading.Event()
+        self.port: int | None = None
+        self._listener: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return "tcp://%s:%d" % (self.host, self.port)
+
+    def start(self) -> RawFaultServer:
+        if self.mode == REFUSED:
+            self.port = closed_port(self.host)
+            return self
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((self.host, 0))
+        self._listener.listen(32)
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        self._spawn(self._accept)
+        return self
+
+    def _spawn(self, target: t.Callable, *args: t.Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name="raw-fault-%s" % self.mode)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection, _address = self._listener.accept()
+            except OSError:
+                continue
+            with self._lock:
+                self._connections.append(connection)
+            self._spawn(self._serve, connection)
+
+    def _serve(self, connection: socket.socket) -> None:
+        try:
+            connection.settimeout(0.1)
+            if self.mode == "close":
+                return
+            if self.mode == "garbage":
+                connection.sendall(b"\x00\xffSSH-2.0-not-this-protocol \x1b[31m garbage\r\n")
+                return
+            while not self.stopping.is_set():
+                try:
+                    connection.recv(65536)  # whatever the client says is read and ignored
+                except socket.timeout:
+                    pass
+                if self.mode == "trickle":
+                    connection.sendall(b"0")
+                    self.stopping.wait(self.trickle_interval)
+                elif self.mode == "huge_body":
+                    connection.sendall(b"*" * 65536)
+        except OSError:
+            pass  # the client gave up: what these faults are for
+        finally:
+            connection.close()
+
+    def stop(self, grace: float = 2.0) -> None:
+        self.stopping.set()
+        if self._listener is not None:
+            self._listener.close()
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + grace
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> RawFaultServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self.stop()

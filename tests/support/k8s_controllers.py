@@ -12,6 +12,7 @@ import itertools
 import random
 from typing import Any, Protocol
 
+from tests.support import k8s_scheduler
 from tests.support.k8s_objects import (
     Obj, dig, int_or_percent, labels_match, selector_requirements, template_hash, timestamp,
 )
@@ -234,9 +235,10 @@ class Controllers:
     def _replicaset(self, replicaset: Obj) -> None:
         # Terminating pods still exist but no longer count towards the replicas.
         pods = [p for p in self._pods_of(replicaset) if not p["metadata"].get("deletionTimestamp")]
+        pods = self._retry_waiting(replicaset, pods)
         wanted = int(replicaset["spec"].get("replicas", 1))
         for _missing in range(wanted - len(pods)):
-            pods.append(self._create_pod(replicaset, self._schedule(replicaset)))
+            pods.append(self._create_pod(replicaset, *self._schedule(replicaset)))
         # Scaling down removes the newest pods first.
         pods.sort(key=lambda p: (p["metadata"]["creationTimestamp"], int(p["metadata"]["resourceVersion"])))
         for pod in pods[max(wanted, 0):]:
@@ -280,29 +282,53 @@ class Controllers:
         return sorted((n for n in nodes if labels_match(wanted, n["metadata"].get("labels"))),
                       key=lambda n: n["metadata"]["name"])
 
-    def _schedule(self, replicaset: Obj) -> str | None:
-        """Round-robin over the admitted nodes, unless a scenario pins the Deployment's pods."""
+    def _schedule(self, replicaset: Obj) -> tuple[str | None, str | None]:
+        """(node, why none): round-robin over the nodes the scheduler admits (k8s_scheduler), among the pinned ones
+        when a scenario pins the Deployment's pods."""
         owner = next(iter(replicaset["metadata"].get("ownerReferences") or []), {}).get("name")
         pinned = self.pins.get((replicaset["metadata"]["namespace"], owner or replicaset["metadata"]["name"]))
-        nodes = pinned or [n["metadata"]["name"] for n in self._nodes(replicaset["spec"]["template"])]
-        return nodes[next(self._next_node) % len(nodes)] if nodes else None
+        template = replicaset["spec"]["template"]
+        candidates = self._nodes(template)
+        if pinned:
+            by_name = {n["metadata"]["name"]: n for n in self.store.live("nodes")}
+            candidates = [by_name[name] for name in pinned if name in by_name]
+        return k8s_scheduler.choose(self.store, template, replicaset["metadata"]["namespace"], candidates,
+                                    lambda names: names[next(self._next_node) % len(names)])
 
-    def _create_pod(self, owner: Obj, node: str | None) -> Obj:
+    def _retry_waiting(self, replicaset: Obj, pods: list[Obj]) -> list[Obj]:
+        """Pods left Pending, or waiting on a volume attached elsewhere, are replaced once they could run."""
+        kept = []
+        for pod in pods:
+            waiting = dig(pod, "status.containerStatuses", [{}])[0].get("state", {}).get("waiting", {})
+            node = dig(pod, "spec.nodeName")
+            if node is None and self._schedule(replicaset)[0] is not None or \
+                    waiting.get("reason") == "ContainerCreating" and not k8s_scheduler.attach_error(
+                        self.store, pod, pod["metadata"]["namespace"], node):
+                self.store.remove("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+            else:
+                kept.append(pod)
+        return kept
+
+    def _create_pod(self, owner: Obj, node: str | None, unschedulable: str | None = None) -> Obj:
         template = copy.deepcopy(owner["spec"]["template"])
         suffix = "".join(self._random.choice("bcdfghjklmnpqrstvwxz2456789") for _position in range(5))
         broken = self._broken(template)
         started = timestamp()
-        starting = self.runtime is not None and not broken and node is not None
-        ready = "False" if broken or node is None or starting else "True"
+        attaching = k8s_scheduler.attach_error(self.store, template, owner["metadata"]["namespace"], node) \
+            if node is not None else None
+        starting = self.runtime is not None and not broken and node is not None and not attaching
+        ready = "False" if broken or node is None or attaching or starting else "True"
         if node is None:
             status: dict[str, Any] = {"phase": "Pending", "conditions": [
-                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                 "message": unschedulable or "0/0 nodes are available"}]}
         else:
             state: Obj = ({"waiting": {"reason": "CrashLoopBackOff"}} if broken
+                          else {"waiting": {"reason": "ContainerCreating", "message": attaching}} if attaching
                           else {"waiting": {"reason": "ContainerCreating"}} if starting
                           else {"running": {"startedAt": started}})
             status = {
-                "phase": "Running", "hostIP": self._node_ip(node), "podIP": f"10.244.0.{next(self._next_ip) % 250}",
+                "phase": "Pending" if attaching else "Running", "hostIP": self._node_ip(node), "podIP": f"10.244.0.{next(self._next_ip) % 250}",
                 "startTime": started,
                 "conditions": [{"type": kind, "status": ready if kind in ("Ready", "ContainersReady") else "True",
                                 "lastTransitionTime": started}

@@ -37,8 +37,12 @@ import kmock
 import yaml
 
 from tests.support import k8s_objects as ko
+from tests.support import k8s_openapi
+from tests.support import k8s_protobuf
 from tests.support import k8s_tables
 from tests.support.k8s_controllers import Controllers
+
+from kmock._internal import parsing as kmock_parsing  # pylint: disable=wrong-import-position,wrong-import-order
 
 T = TypeVar("T")
 Obj = ko.Obj
@@ -88,6 +92,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",), ()),
     Kind("", "v1", "events", "Event", True, ("ev",), ()),
     Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",)),
+    Kind("", "v1", "resourcequotas", "ResourceQuota", True, ("quota",)),
+    Kind("", "v1", "limitranges", "LimitRange", True, ("limits",), ()),
+    Kind("rbac.authorization.k8s.io", "v1", "roles", "Role", True, (), ()),
+    Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, (), ()),
+    Kind("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, (), ()),
+    Kind("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, (), ()),
     Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"), ALL),
     Kind("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("status", "scale"), ALL),
     Kind("apps", "v1", "statefulsets", "StatefulSet", True, ("sts",), ("status", "scale"), ALL),
@@ -112,6 +122,24 @@ KINDS: tuple[Kind, ...] = (
     Kind("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True, ("promrule",), ()),
     Kind("argoproj.io", "v1alpha1", "rollouts", "Rollout", True, ("ro",), ("status", "scale")),
 )
+
+
+_KMOCK_PARSE_PATH = kmock_parsing.parse_path
+NAMESPACE_SUBRESOURCES = ("status", "finalize")
+
+
+def parse_path(path: str) -> kmock_parsing.ParsedPath:
+    """kmock's path parser, except for the Namespace resource itself: it reads /api/v1/namespaces[/NAME] as the
+    namespace prefix of another resource (a 500 on kubectl create/get ns)."""
+    parts = path.strip("/").split("/")
+    if parts[:3] == ["api", "v1", "namespaces"] and (
+            len(parts) <= 4 or (len(parts) == 5 and parts[4] in NAMESPACE_SUBRESOURCES)):
+        return kmock_parsing.ParsedPath("", "v1", "namespaces", None, parts[3] if len(parts) > 3 else None,
+                                        parts[4] if len(parts) > 4 else None)
+    return _KMOCK_PARSE_PATH(path)
+
+
+kmock_parsing.parse_path = parse_path  # kmock's request renderer looks it up on the module at each request
 
 
 class ApiError(Exception):
@@ -170,6 +198,16 @@ class Fault:
             return ApiError(404, "NotFound", f'{kind.name if kind else "resource"} "{name or ""}" not found',
                             {"name": name or "", "group": group, "kind": plural})
         return ApiError(self.status, "InternalError", "Internal error occurred: fault injected by the emulator")
+
+
+def request_body(request: kmock.Request) -> Any:
+    """The request's object: its JSON, or its protobuf decoded (kubectl's typed commands send built-in kinds so)."""
+    if request.headers.get("Content-Type", "").startswith(k8s_protobuf.CONTENT_TYPE):
+        try:
+            return k8s_protobuf.decode(request.body or b"")
+        except (ValueError, IndexError) as error:
+            raise ApiError(415, "UnsupportedMediaType", f"the protobuf body could not be decoded: {error}") from error
+    return request.data
 
 
 def rbac_verb(method: str, name: str | None, params: dict[str, str]) -> str:
@@ -361,6 +399,13 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                         await self._hold(fault.hang)
                         raise ApiError(504, "Timeout", "the emulator held this request (fault injected)")
                     raise fault.error(verb, kind, request.namespace, request.name)
+            if request.url.path == "/openapi/v2":  # kubectl validates a kind: List on the client side, with it
+                return aiohttp.web.Response(body=k8s_openapi.V2_DOCUMENT, content_type=k8s_openapi.V2_CONTENT_TYPE)
+            if request.url.path.startswith("/openapi/v3"):  # what kubectl apply reads to validate
+                document = k8s_openapi.serve(request.url.path, self.served())
+                if document is None:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                return aiohttp.web.json_response(document)
             if request.url.path in ("/api/", "/apis/"):  # served by the real server too, unknown to kmock
                 return aiohttp.web.json_response(await (self._serve_api if request.url.path == "/api/"
                                                         else self._serve_apis)(request))
@@ -440,7 +485,9 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                 "items": [self._view(kind, item) for item in items]}
 
     def _create(self, kind: Kind, request: kmock.Request) -> Obj:
-        body = request.data
+        body = request_body(request)
+        if isinstance(body, dict) and "status" in kind.subresources:
+            body.pop("status", None)  # as the API server does: only the status subresource writes status
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body is not a JSON object")
         meta = body.setdefault("metadata", {})
@@ -488,8 +535,11 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                                    "your changes to the latest version and try again")
             if request.subresource == "status":
                 new = {**current, "status": new.get("status")}
-            elif "status" in kind.subresources and "status" in current:
-                new["status"] = current["status"]  # only the status subresource writes status
+            elif "status" in kind.subresources:  # only the status subresource writes status
+                if "status" in current:
+                    new["status"] = current["status"]
+                else:
+                    new.pop("status", None)
             new.setdefault("metadata", {}).update(name=current["metadata"]["name"])
             if kind.namespaced:
                 new["metadata"]["namespace"] = current["metadata"]["namespace"]
@@ -767,6 +817,20 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
     def pin(self, namespace: str, workload: str, nodes: list[str]) -> None:
         """Place the pods this Deployment creates from now on onto these nodes only."""
         self.call(self.handler.controllers.pins.__setitem__, (namespace, workload), list(nodes))
+
+    def set_status(self, resource: str, name: str, status: Obj, namespace: str | None = None) -> Obj:
+        """Write an object's status as its controller would (the Job, CronJob and HPA controllers, cert-manager and
+        the disruption controller are not emulated: tests and scenarios set what they would report)."""
+        def write() -> Obj:
+            kind = self.handler.storage(resource)
+            current = self.handler.find(resource, (namespace or self.namespace) if kind.namespaced else None, name)
+            if current is None:
+                raise KeyError(f"{resource} {name} not found")
+            current["status"] = status
+            stored = self.handler.save(resource, current)
+            self.handler.settle()
+            return stored
+        return self.call(write)
 
     def get(self, resource: str, name: str, namespace: str | None = None) -> Obj | None:
         return self.call(self.handler.find, resource, namespace or self.namespace, name)

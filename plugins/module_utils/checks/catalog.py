@@ -12,6 +12,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks import (  # noq
     ha,
     health,
     k8s_jobs,
+    k8s_network,
     limits,
     monitoring,
     observability,

@@ -10,17 +10,20 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
+    aragora_services,
     cluster,
     condition,
     condition_true,
+    could_not_read,
     listing,
+    live_state,
     name_of,
     now,
     parse_time,
     snapshot,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Snapshot, selector_matches
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Snapshot
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
     CheckInputError,
     CheckSkipped,
@@ -38,12 +41,9 @@ ISSUER_ANNOTATION = "cert-manager.io/issuer"
 def _services(snap: Snapshot) -> set[str]:
     """Names of the Services that route to the Deployment's pods."""
     try:
-        services = listing(snap, "services")
+        return {name_of(svc) for svc in aragora_services(snap)}
     except CheckInputError:
         return set()
-    return {name_of(svc) for svc in services
-            if (svc.get("spec") or {}).get("selector")
-            and selector_matches({"matchLabels": svc["spec"]["selector"]}, snap.pod_labels)}
 
 
 def _backends(ingress: dict) -> set[str]:
@@ -61,11 +61,18 @@ def _backends(ingress: dict) -> set[str]:
 
 
 def aragora_ingresses(snap: Snapshot) -> list[dict]:
-    """The Ingresses routing to the Deployment's Services; all of the namespace's when none is found that way."""
-    ingresses = listing(snap, "ingresses")
+    """The Ingresses routing to the Deployment's Services (an Ingress serving other workloads is never judged)."""
     services = _services(snap)
-    ours = [item for item in ingresses if _backends(item) & services]
-    return ours or ingresses
+    return [item for item in listing(snap, "ingresses") if _backends(item) & services]
+
+
+def no_route_message(snap: Snapshot) -> str:
+    """Why no certificate is judged: no Ingress routes to the Aragora Service(s), and what the others route to."""
+    others = ["%s (routes to %s)" % (name_of(item), ", ".join(sorted(_backends(item))) or "nothing")
+              for item in listing(snap, "ingresses")]
+    return "No Ingress in namespace %s routes to the Aragora Service(s) %s%s: no certificate serves Aragora" % (
+        snap.namespace, ", ".join(sorted(_services(snap))) or "(none selects its pods)",
+        "; the namespace's Ingresses serve other Services: %s" % ", ".join(others) if others else "")
 
 
 def wanted_certificates(ctx: TargetContext, snap: Snapshot) -> tuple[list[dict], list[str]]:
@@ -78,10 +85,12 @@ def wanted_certificates(ctx: TargetContext, snap: Snapshot) -> tuple[list[dict],
     if explicit:
         found = [item for item in certificates if name_of(item) == explicit]
         return found, [] if found else [explicit]
+    if not aragora_ingresses(snap):
+        raise CheckInputError(no_route_message(snap))
     secrets = [tls.get("secretName") for ingress in aragora_ingresses(snap)
                for tls in (ingress.get("spec") or {}).get("tls") or [] if tls.get("secretName")]
     if not secrets:
-        return certificates, []
+        return [], []  # the Aragora Ingress has no tls: no certificate of another Ingress is judged instead
     found = [item for item in certificates if (item.get("spec") or {}).get("secretName") in secrets]
     missing = [name for name in secrets if name not in {(item.get("spec") or {}).get("secretName") for item in found}]
     return found, missing
@@ -92,6 +101,7 @@ def wanted_certificates(ctx: TargetContext, snap: Snapshot) -> tuple[list[dict],
        "a pod is not ready: kubectl -n cert-manager describe pods.")
 def cert_manager(ctx: TargetContext):
     snap = snapshot(ctx)
+    live_state(snap, "whether cert-manager's pods run")
     namespace = ctx.option("cert_manager_namespace")
     pods = listing(snap, "cert_manager_pods")
     states = {name_of(pod): "%s%s" % ((pod.get("status") or {}).get("phase"),
@@ -112,6 +122,7 @@ def cert_manager(ctx: TargetContext):
        "Ready: kubectl describe clusterissuer (ACME account registration, DNS/HTTP solver).")
 def cluster_issuer(ctx: TargetContext):
     snap = snapshot(ctx)
+    live_state(snap, "whether the issuers are Ready")
     used: dict[tuple[str, str], str] = {}
     for ingress in aragora_ingresses(snap):
         annotations = (ingress.get("metadata") or {}).get("annotations") or {}
@@ -148,12 +159,16 @@ def cluster_issuer(ctx: TargetContext):
     return passed("Issuer(s) Ready: %s" % ", ".join(states), issuers=states)
 
 
-def _secret_exists(ctx: TargetContext, namespace: str, name: str) -> bool:
-    def produce() -> bool:
+def _secret_exists(ctx: TargetContext, namespace: str, name: str) -> bool | str:
+    """Whether the Secret exists; the reason, as a string, when it may not be read (least privilege: cert-manager's
+    Ready condition already says the Secret holds the issued certificate)."""
+    def produce() -> bool | str:
         try:
             return cluster(ctx).read_secret(namespace, name) is not None
         except KubeError as exc:
-            raise CheckInputError(str(exc)) from None
+            if exc.status in (401, 403):
+                return "not read (%s)" % exc
+            raise could_not_read(exc) from None
 
     return ctx.fact(("k8s.secret_exists", namespace, name), produce)
 
@@ -164,13 +179,16 @@ def _secret_exists(ctx: TargetContext, namespace: str, name: str) -> bool:
 def certificate(ctx: TargetContext):
     snap = snapshot(ctx)
     certificates, missing = wanted_certificates(ctx, snap)
+    if not missing:
+        live_state(snap, "whether cert-manager issued Certificate(s) %s" % ", ".join(name_of(c) for c in certificates))
     if missing:
         return failed("No Certificate for %s: %s" % (
             "certificate_name" if ctx.option("certificate_name") else "the Ingress TLS secret(s)",
             ", ".join(missing)), missing=missing, certificates=[name_of(item) for item in certificates])
     if not certificates:
-        raise CheckSkipped("no Ingress with TLS and no Certificate in namespace %s: nothing for cert-manager to issue"
-                           % snap.namespace)
+        raise CheckSkipped("the Ingress(es) routing to Aragora (%s) have no tls entry and no certificate_name was "
+                           "given: nothing for cert-manager to issue" % ", ".join(
+                               name_of(item) for item in aragora_ingresses(snap)))
     fail_days, warn_days = ctx.threshold("tls_expiry_fail_days"), ctx.threshold("tls_expiry_warn_days")
     moment = now()
     problems: list[str] = []
@@ -182,7 +200,7 @@ def certificate(ctx: TargetContext):
         secret = (item.get("spec") or {}).get("secretName")
         not_after, renewal = parse_time(status.get("notAfter")), parse_time(status.get("renewalTime"))
         days_left = None if not_after is None else round((not_after - moment).total_seconds() / 86400, 1)
-        secret_ok = bool(secret) and _secret_exists(ctx, snap.namespace, secret)
+        secret_ok = _secret_exists(ctx, snap.namespace, secret) if secret else False
         seen[name] = {"ready": condition_true(item, "Ready"), "notAfter": status.get("notAfter"),
                       "renewalTime": status.get("renewalTime"), "days_left": days_left, "secret": secret,
                       "secret_exists": secret_ok}
@@ -200,12 +218,15 @@ def certificate(ctx: TargetContext):
             problems.append("%s has no renewalTime: cert-manager has not scheduled its renewal" % name)
         elif renewal < moment:
             warnings.append("%s renewal was due %s and has not happened" % (name, status.get("renewalTime")))
-        if not secret_ok:
+        if secret_ok is False:
             problems.append("%s: its Secret %s does not exist" % (name, secret))
     evidence = {"certificates": seen, "fail_under_days": fail_days, "warn_under_days": warn_days}
     if problems:
         return failed("; ".join(problems), **evidence)
     if warnings:
         return warned("; ".join(warnings), **evidence)
-    return passed("Certificate(s) Ready, renewal scheduled, Secret present: %s" % ", ".join(
-        "%s (%.0f days left)" % (name, info["days_left"]) for name, info in seen.items()), **evidence)
+    unread = [info["secret"] for info in seen.values() if isinstance(info["secret_exists"], str)]
+    return passed("Certificate(s) Ready, renewal scheduled, %s: %s" % (
+        "Secret present" if not unread else "judged from cert-manager's status (Secret %s not readable by this "
+        "identity)" % ", ".join(unread),
+        ", ".join("%s (%.0f days left)" % (name, info["days_left"]) for name, info in seen.items())), **evidence)

@@ -8,8 +8,40 @@ from __future__ import annotations
 import typing as t
 import urllib.parse
 
+from ansible_collections.aragora.ops.plugins.module_utils.causes import (
+    CREDENTIALS,
+    NOT_THE_OBJECT,
+    UNREACHABLE,
+    CouldNotJudge,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause
+
+# The dependencies whose loss stops other checks from judging, each with the check that judges it itself.
+API_UNREACHABLE = Cause("health.liveness", "API",
+                        "Start the Aragora server, or fix api_url and the network path to it (and ca_path / "
+                        "tls_server_name for HTTPS) so that it answers; then run the checks again.")
+# HTTPS that fails on the certificate: the TLS check that judges that defect owns it (and FAILs with the detail).
+TLS_NAME = Cause("tls.hostname", "TLS (certificate not for the name)",
+                 "Serve a certificate for the name the API is reached by, or set tls_server_name to a name the "
+                 "certificate covers; then run the checks again.")
+TLS_EXPIRED = Cause("tls.expiry", "TLS (certificate expired)", "Renew the certificate; then run the checks again.")
+TLS_UNTRUSTED = Cause("tls.certificate_trusted", "TLS (certificate not trusted)",
+                      "Give the CA bundle that issued the certificate (ca_path), or serve one from a trusted CA; "
+                      "then run the checks again.")
+TLS_HANDSHAKE = Cause("tls.protocol", "TLS (no handshake)",
+                      "Point api_url at the TLS port (or use http://); then run the checks again.")
+
+
+def cause_of(error: str) -> Cause:
+    """Which check owns the reason an HTTP request got no answer (http_client's sentences)."""
+    if "not valid for the name asked for" in error or "mismatch" in error:
+        return TLS_NAME
+    if "certificate verification failed" in error:
+        return TLS_EXPIRED if "expired" in error else TLS_UNTRUSTED
+    if error.startswith("TLS handshake failed"):
+        return TLS_HANDSHAKE
+    return API_UNREACHABLE
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
 
@@ -20,23 +52,25 @@ _AUTH_HINT = {
 
 
 def answered(observation: HttpObservation) -> HttpObservation:
-    """The observation, or CheckInputError when no HTTP answer came back at all."""
+    """The observation, or a FAIL that could not judge (causes.UNREACHABLE) when no HTTP answer came back at all."""
     if observation.error:
-        raise CheckInputError(observation.describe())
+        raise CouldNotJudge(observation.describe(), UNREACHABLE, cause=cause_of(observation.error))
     return observation
 
 
 def json_object(observation: HttpObservation) -> dict[str, t.Any]:
-    """The answer's JSON object, whatever the status; CheckInputError (a FAIL) when there is none."""
+    """The answer's JSON object, whatever the status; a FAIL naming why there is none (no answer, credentials
+    refused, not a JSON object)."""
     answered(observation)
     if observation.status in _AUTH_HINT:
-        raise CheckInputError("%s: %s" % (observation.describe(), _AUTH_HINT[observation.status]))
+        raise CouldNotJudge("%s: %s" % (observation.describe(), _AUTH_HINT[observation.status]), CREDENTIALS)
     try:
         data = observation.json()
     except ValueError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise CouldNotJudge(str(exc), NOT_THE_OBJECT) from None
     if not isinstance(data, dict):
-        raise CheckInputError("%s: expected a JSON object, got %s" % (observation.describe(), type(data).__name__))
+        raise CouldNotJudge("%s: expected a JSON object, got %s" % (observation.describe(), type(data).__name__),
+                            NOT_THE_OBJECT)
     return data
 
 

@@ -39,6 +39,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.config import IntSetti
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.postgres_client import DatabaseFacts, PostgresError
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    Cause,
     CheckInputError,
     CheckSkipped,
     Outcome,
@@ -51,7 +52,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.target import TargetCo
 
 SECTION = "3"
 
-# Where the application finds its database, in the order this check looks (ARAGORA_CONTRACT.md).
+# Where the application finds its database, in the order this check looks (docs/aragora-2.11.1.md).
 DSN_VARIABLES = ("DATABASE_URL", "ARAGORA_POSTGRES_DSN", "SUPABASE_POSTGRES_DSN")
 
 # The tables Aragora 2.11.1 creates in PostgreSQL at start-up (ARAGORA_DB_BACKEND=postgres), with the store that
@@ -133,6 +134,10 @@ _CONNECT_REMEDIATION = {
 }
 
 
+DATABASE_UNAVAILABLE = Cause("database.connection", "PostgreSQL",
+                             "Make DATABASE_URL name a reachable PostgreSQL database the application's role can log "
+                             "in to; then run the checks again.")
+
 # ------------------------------------------------------------------ facts
 
 
@@ -180,7 +185,7 @@ def database_facts(ctx: TargetContext) -> DatabaseFacts:
     try:
         return _gather(ctx, application_dsn(ctx)[1])
     except PostgresError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise CheckInputError(str(exc), DATABASE_UNAVAILABLE) from None
 
 
 def _backend(ctx: TargetContext) -> str | None:
@@ -310,11 +315,14 @@ def pool_sizing(ctx: TargetContext) -> Outcome:
     }
     ignored = _configured(ctx, IGNORED_OVERFLOW_VARIABLE)
     note = ""
+    overflow_unset = _configured(ctx, POOL_OVERFLOW.name) is None
     if ignored is not None:
         evidence[IGNORED_OVERFLOW_VARIABLE] = ignored
-        evidence["note"] = ("%s=%s is read by nothing on Aragora 2.11; the overflow in force is %s=%d"
-                            % (IGNORED_OVERFLOW_VARIABLE, ignored, POOL_OVERFLOW.name, overflow))
-        note = " (%s is ignored by Aragora 2.11: it reads %s)" % (IGNORED_OVERFLOW_VARIABLE, POOL_OVERFLOW.name)
+        in_force = ("the default %d (%s unset)" % (overflow, POOL_OVERFLOW.name) if overflow_unset
+                    else "%s=%d" % (POOL_OVERFLOW.name, overflow))
+        evidence["note"] = "%s=%s is read by nothing on Aragora 2.11; the overflow in force is %s" % (
+            IGNORED_OVERFLOW_VARIABLE, ignored, in_force)
+        note = "; %s" % evidence["note"]
     need = "Connection pools need up to %d connections ((%d + %d) x %d replica%s)" % (
         demand, pool_size, overflow, replicas, "" if replicas == 1 else "s")
     if demand > usable:
@@ -322,6 +330,11 @@ def pool_sizing(ctx: TargetContext) -> Outcome:
     if ratio > warn_ratio:
         return warned("%s: %d%% of the %d PostgreSQL allows (WARN above %d%%)%s"
                       % (need, round(ratio * 100), usable, round(warn_ratio * 100), note), **evidence)
+    if ignored is not None and overflow_unset:
+        # The checklist's name alone: the same verdict as ARAGORA_AGENT_TIMEOUT_SECONDS alone (providers.agent_timeout).
+        return warned("%s: %d%% of the %d PostgreSQL allows%s" % (need, round(ratio * 100), usable, note),
+                      "Rename %s to %s, the variable Aragora 2.11 reads." % (IGNORED_OVERFLOW_VARIABLE,
+                                                                              POOL_OVERFLOW.name), **evidence)
     return passed("%s: %d%% of the %d PostgreSQL allows%s" % (need, round(ratio * 100), usable, note), **evidence)
 
 

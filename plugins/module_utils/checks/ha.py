@@ -14,8 +14,10 @@ import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     condition,
+    could_not_read,
     condition_true,
     listing,
+    live_state,
     name_of,
     snapshot,
 )
@@ -28,7 +30,6 @@ from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     selector_matches,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
-    CheckInputError,
     CheckSkipped,
     failed,
     passed,
@@ -69,11 +70,12 @@ def scaled(value: t.Any, total: int, round_up: bool) -> int | None:
 
 
 def ready_pods(snap: Snapshot) -> list[dict]:
-    """The Deployment's pods that are Ready and not being deleted."""
+    """The Deployment's pods that are Ready and not being deleted (SKIP on rendered manifests: they have no pods)."""
+    live_state(snap, "where the Deployment's pods run")
     try:
         pods = snap.owned_pods()
     except KubeError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise could_not_read(exc) from None
     return [pod for pod in pods
             if condition_true(pod, "Ready") and not (pod.get("metadata") or {}).get("deletionTimestamp")]
 
@@ -86,6 +88,12 @@ def replicas(ctx: TargetContext):
     minimum = int(ctx.threshold("min_replicas"))
     status = snap.deployment.get("status") or {}
     desired = desired_replicas(snap)
+    if not snap.live:
+        if desired < minimum:
+            return failed("Deployment %s asks for %d replica(s) in the %s: fewer than %d, so one pod's loss is an "
+                          "outage" % (snap.name, desired, snap.target, minimum), desired=desired, minimum=minimum)
+        return passed("Deployment %s asks for %d replicas in the %s (how many are ready is live state)"
+                      % (snap.name, desired, snap.target), desired=desired, minimum=minimum)
     ready = int(status.get("readyReplicas") or 0)
     available = int(status.get("availableReplicas") or 0)
     evidence = {"deployment": "%s/%s" % (snap.namespace, snap.name), "desired": desired, "ready": ready,
@@ -166,6 +174,21 @@ def hpa(ctx: TargetContext):
     if min_replicas < minimum:
         return failed("HPA %s lets Deployment %s scale down to %d replica(s) (minReplicas < %d)"
                       % (name_of(ours[0]), snap.name, min_replicas, minimum), **evidence)
+    if not snap.live:
+        return passed("HPA %s scales Deployment %s between %d and %s replicas (in the %s; whether its metrics are "
+                      "served is live state)" % (name_of(ours[0]), snap.name, min_replicas, spec.get("maxReplicas"),
+                                                 snap.target), **evidence)
+    stuck = [(kind, condition(ours[0], kind)) for kind in ("AbleToScale", "ScalingActive")]
+    stuck = [(kind, found) for kind, found in stuck if found and str(found.get("status")) == "False"]
+    evidence["conditions"] = {c.get("type"): "%s (%s)" % (c.get("status"), c.get("reason"))
+                              for c in (ours[0].get("status") or {}).get("conditions") or []}
+    if stuck:
+        return failed("HPA %s cannot scale Deployment %s: %s" % (name_of(ours[0]), snap.name, "; ".join(
+            "%s=False (%s: %s)" % (kind, found.get("reason"), found.get("message") or "no message")
+            for kind, found in stuck)),
+            "Make the HPA's metrics available (metrics-server for cpu/memory; a custom or external metrics adapter, "
+            "such as prometheus-adapter, for any other metric) or drop the metrics nothing serves: kubectl describe "
+            "hpa.", **evidence)
     return passed("HPA %s scales Deployment %s between %d and %s replicas"
                   % (name_of(ours[0]), snap.name, min_replicas, spec.get("maxReplicas")), **evidence)
 
@@ -212,6 +235,19 @@ def pdb(ctx: TargetContext):
                       "drain and cluster upgrade" % (names[0], expected),
                       "Allow at least one disruption: maxUnavailable: 1, or minAvailable below the replica count.",
                       **evidence)
+    if expected < 2:
+        return warned("PodDisruptionBudget %s lets a drain evict the only replica of Deployment %s: it protects "
+                      "nothing" % (names[0], snap.name),
+                      "Run 2 or more replicas, so that the budget keeps one serving while another is evicted.",
+                      **evidence)
+    live = (item.get("status") or {}).get("disruptionsAllowed")
+    if snap.live and live is not None and int(live) < 1:
+        status = item.get("status") or {}
+        return warned("PodDisruptionBudget %s allows %d disruption(s) by its policy, but the disruption controller "
+                      "allows none now (%s of %s desired healthy pods healthy): every drain is blocked"
+                      % (names[0], allowed, status.get("currentHealthy"), status.get("desiredHealthy")),
+                      "Find why pods are not healthy (kubectl get pods, kubectl describe pdb) before draining nodes.",
+                      **evidence)
     return passed("PodDisruptionBudget %s allows %d voluntary disruption(s) of %d replicas"
                   % (names[0], allowed, expected), **evidence)
 
@@ -236,16 +272,29 @@ def anti_affinity(ctx: TargetContext):
         term = weighted.get("podAffinityTerm") or {}
         if term.get("topologyKey") in SPREAD_KEYS and _spreads_own_pods(term.get("labelSelector"), labels):
             rules.append("preferred anti-affinity on %s (weight %s)" % (term["topologyKey"], weighted.get("weight")))
+    no_constraint: list[str] = []
+    replicas = desired_replicas(snap)
     for constraint in pod_spec.get("topologySpreadConstraints") or []:
         if constraint.get("topologyKey") in SPREAD_KEYS and _spreads_own_pods(constraint.get("labelSelector"), labels):
             kind = "required" if constraint.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" else "preferred"
-            rules.append("%s topology spread on %s (maxSkew %s)" % (kind, constraint["topologyKey"],
-                                                                    constraint.get("maxSkew")))
-    evidence = {"rules": rules}
+            rule = "%s topology spread on %s (maxSkew %s)" % (kind, constraint["topologyKey"], constraint.get("maxSkew"))
+            if int(constraint.get("maxSkew") or 1) >= replicas:
+                no_constraint.append(rule + ": maxSkew >= %d replicas lets every pod share one domain" % replicas)
+            else:
+                rules.append(rule)
+    evidence = {"rules": rules, "no_constraint": no_constraint}
     if not rules:
         return failed("Deployment %s has no pod anti-affinity or topology spread over hosts or zones that selects its "
-                      "own pods: the scheduler may put every replica on one node" % snap.name, **evidence)
+                      "own pods%s: the scheduler may put every replica on one node"
+                      % (snap.name, " (%s)" % "; ".join(no_constraint) if no_constraint else ""), **evidence)
     required = [rule for rule in rules if rule.startswith("required")]
+    zone_spread = [rule for rule in rules if "spread on" in rule and any(key in rule for key in ZONE_KEYS)]
+    if not required and not zone_spread:
+        return warned("Pods are spread by preference only (%s), with no spread over zones: the scheduler may still "
+                      "co-locate every pod" % "; ".join(rules),
+                      "Make the host spread required (requiredDuringScheduling anti-affinity, or a topology spread "
+                      "with whenUnsatisfiable: DoNotSchedule), or add a topology spread over "
+                      "topology.kubernetes.io/zone.", **evidence)
     strength = "required" if required else "preferred only (the scheduler may still co-locate pods)"
     return passed("Pods are spread: %s; %s" % ("; ".join(rules), strength), **evidence)
 

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
+from ansible_collections.aragora.ops.plugins.module_utils.causes import NOT_THE_OBJECT, CouldNotJudge
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import json_object
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
@@ -67,11 +68,14 @@ def api_health(ctx: TargetContext):
 @check("health.release_version", SECTION, "Release version",
        "Deploy the expected release, or correct expected_version.")
 def release_version(ctx: TargetContext):
+    """Aragora 2.11.1 puts X-API-Release on every /api/* answer, a degraded 503 included (docs/aragora-2.11.1.md):
+    the release is read from any answer of Aragora's own (JSON), whatever its status."""
     health = ctx.api("health")
     json_object(health)  # a version on an answer that is not Aragora's health answer proves nothing
-    if not health.ok:
-        raise CheckInputError("%s: the release cannot be read from an error answer" % health.describe())
     header = health.headers.get("X-API-Release")
+    if not health.ok and not header:
+        raise CheckInputError("%s: the release cannot be read from an error answer without X-API-Release"
+                              % health.describe())
     build = ctx.api("build")
     build_version = None
     if not build.error and build.status == 200:
@@ -80,7 +84,8 @@ def release_version(ctx: TargetContext):
             build_version = None if build_version is None else str(build_version)
         except (ValueError, AttributeError):
             build_version = None
-    evidence = {"x_api_release": header, "build_version": build_version, "expected": ctx.expected_version}
+    evidence = {"x_api_release": header, "build_version": build_version, "expected": ctx.expected_version,
+                "health_status": health.status}
     # Aragora 2.11.1's /health/build says "dev" unless the image was built with a version: not a release.
     versions = {v for v in (header, build_version) if v and v.lower() not in _UNSET_VERSIONS}
     if not versions:
@@ -98,7 +103,13 @@ def release_version(ctx: TargetContext):
 @check("health.response_time", SECTION, "Health endpoint response time",
        "Find what slows the server down (CPU limits, database, Redis latency) before going live.")
 def response_time(ctx: TargetContext):
-    observation = answered(ctx.api("health"))
+    observation = ctx.api("health")
+    # The time of an error page or a cut answer is not the health answer's: only Aragora's own health answer
+    # (healthy, or degraded with its 503) is timed.
+    if "status" not in json_object(observation):
+        raise CouldNotJudge("%s: not Aragora's health answer (no status), so its time is not the health endpoint's "
+                            "response time" % observation.describe(), NOT_THE_OBJECT,
+                            "Make /api/health answer (see health.api_health), then re-run.")
     elapsed = round(observation.elapsed_ms)
     warn_ms, fail_ms = ctx.threshold("response_time_warn_ms"), ctx.threshold("response_time_fail_ms")
     evidence = {"elapsed_ms": elapsed, "warn_ms": warn_ms, "fail_ms": fail_ms}

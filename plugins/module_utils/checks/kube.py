@@ -11,11 +11,26 @@ import datetime
 import re
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, ClusterTarget, KubeError, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.causes import (
+    CREDENTIALS,
+    NOT_THE_OBJECT,
+    THROTTLED,
+    UNREACHABLE,
+    CouldNotJudge,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
+    Cluster,
+    ClusterTarget,
+    KubeError,
+    Snapshot,
+    selector_matches,
+)
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_manifests import ManifestCluster
 from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
-NOT_GIVEN = "no Kubernetes cluster given (kubeconfig, kube_context or k8s_in_cluster): the cluster was not inspected"
+NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context or k8s_in_cluster) and no k8s_manifests: the "
+             "cluster was not inspected")
 _VAR_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 
@@ -23,18 +38,49 @@ def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
     """The cluster the options name, or None when they name none."""
     if not (options.get("kubeconfig") or options.get("kube_context") or options.get("k8s_in_cluster")):
         return None
+    timeout = float(options.get("timeout") or 10.0)
+    # The checks' reads share one timeout in all, as the HTTP checks' concurrent requests do: a trickling API
+    # server costs the run one timeout, not one per round of calls.
     return ClusterTarget(options.get("kubeconfig") or None, options.get("kube_context") or None,
-                         bool(options.get("k8s_in_cluster")), float(options.get("timeout") or 10.0))
+                         bool(options.get("k8s_in_cluster")), timeout, total_timeout=timeout)
 
 
-def cluster(ctx: TargetContext) -> Cluster:
-    """The target's API client (one per target); SKIP when no cluster was given, FAIL when it cannot be used."""
+def could_not_read(exc: KubeError) -> CouldNotJudge:
+    """A Kubernetes read that failed, as a FAIL that could not judge, with the remediation of its cause (not the
+    check's own: "set spec.replicas" is no advice when the Deployment could not be read)."""
+    if exc.status in (401, 403):
+        return CouldNotJudge(str(exc), CREDENTIALS, "Give the Kubernetes identity in use (the kubeconfig's user or "
+                             "the service account) get and list on what the message names, or renew its credentials.")
+    if exc.status == 404:
+        return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point k8s_namespace and k8s_deployment at Aragora's "
+                             "Deployment.")
+    if exc.status == 429:
+        return CouldNotJudge(str(exc), THROTTLED, "The API server throttled the reads: re-run later, or give the "
+                             "identity in use a FlowSchema with more concurrency.")
+    if exc.wrong_answer:
+        return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point the kubeconfig's server at the Kubernetes API server "
+                             "itself, not at a proxy or another service.")
+    return CouldNotJudge(str(exc), UNREACHABLE, "Make the Kubernetes API server reachable and answering (the "
+                         "kubeconfig's server, its certificate, the network), then re-run.")
+
+
+def k8s_given(options: t.Mapping[str, t.Any]) -> bool:
+    """Whether the Kubernetes checks have objects to read: a cluster, or rendered manifests."""
+    return bool(options.get("k8s_manifests")) or cluster_target(options) is not None
+
+
+def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
+    """The target's source of objects (one per target): the rendered manifests when k8s_manifests is given, else
+    the API client; SKIP when neither was given, FAIL when it cannot be used (a kustomization that does not build)."""
+    manifests = ctx.option("k8s_manifests")
     target = cluster_target(ctx.options)
-    if target is None:
+    if not manifests and target is None:
         raise CheckSkipped(NOT_GIVEN)
 
-    def produce() -> Cluster:
+    def produce() -> Cluster | ManifestCluster:
         try:
+            if manifests:
+                return ManifestCluster(manifests, ctx.option("k8s_namespace"), ctx.timeout)
             return Cluster(target)
         except KubeError as exc:
             raise CheckInputError(str(exc)) from None
@@ -49,11 +95,18 @@ def snapshot(ctx: TargetContext) -> Snapshot:
     def produce() -> Snapshot:
         try:
             return api.snapshot(ctx.option("k8s_namespace"), ctx.option("k8s_deployment"),
-                                ctx.option("cert_manager_namespace"))
+                                ctx.option("cert_manager_namespace"), ctx.option("monitoring_namespaces") or ())
         except KubeError as exc:
-            raise CheckInputError(str(exc)) from None
+            raise could_not_read(exc) from None
 
     return ctx.fact("k8s.snapshot", produce)
+
+
+def live_state(snap: Snapshot, what: str) -> None:
+    """SKIP, saying so, when the objects are rendered manifests: ``what`` is reported by a running cluster only."""
+    if not snap.live:
+        raise CheckSkipped("judged from %s: %s is live cluster state, which manifests do not hold; run the check "
+                           "against the cluster after apply" % (snap.target, what))
 
 
 def listing(snap: Snapshot, name: str) -> list[dict]:
@@ -61,7 +114,14 @@ def listing(snap: Snapshot, name: str) -> list[dict]:
     try:
         return snap.items(name)
     except KubeError as exc:
-        raise CheckInputError(str(exc)) from None
+        raise could_not_read(exc) from None
+
+
+def aragora_services(snap: Snapshot) -> list[dict]:
+    """The Services whose selector routes to the Deployment's pods."""
+    return [svc for svc in listing(snap, "services")
+            if (svc.get("spec") or {}).get("selector")
+            and selector_matches({"matchLabels": svc["spec"]["selector"]}, snap.pod_labels)]
 
 
 def app_container(snap: Snapshot, wanted: str | None) -> dict:
@@ -78,6 +138,21 @@ def app_container(snap: Snapshot, wanted: str | None) -> dict:
         raise CheckInputError("Deployment %s has no container %s (k8s_container); it has %s"
                               % (snap.name, wanted, ", ".join(c.get("name", "?") for c in containers)))
     return containers[0]
+
+
+def image_tag(image: str) -> tuple[str | None, bool]:
+    """(tag, pinned by digest) of an image reference: 'repo:2.11.1' -> ('2.11.1', False); 'repo' -> (None, False)."""
+    name, digest = image.partition("@")[::2]
+    last = name.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else None
+    return tag, bool(digest)
+
+
+def image_release(image: str) -> str | None:
+    """The release an image reference names: its digest when pinned by one, else its tag ('ghcr.io/a/aragora:2.11.1'
+    and 'aragora/backend:2.11.1' are both '2.11.1'); None for an untagged image."""
+    tag, pinned = image_tag(image)
+    return image.partition("@")[2] if pinned else tag
 
 
 def name_of(obj: t.Mapping[str, t.Any]) -> str:

@@ -12,7 +12,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.target import TargetCo
 
 SECTION = "9"
 
-# Defaults and valid ranges of Aragora 2.11.1 (ARAGORA_CONTRACT.md).
+# Defaults and valid ranges of Aragora 2.11.1 (docs/aragora-2.11.1.md).
 MAX_CONCURRENT_DEBATES = IntSetting("ARAGORA_MAX_CONCURRENT_DEBATES", 10, 1, 100)
 RATE_LIMIT = IntSetting("ARAGORA_RATE_LIMIT", 60, 1, 10000)
 IP_RATE_LIMIT = IntSetting("ARAGORA_IP_RATE_LIMIT", 120, 1, 10000)
@@ -39,7 +39,10 @@ def max_concurrent_debates(ctx: TargetContext):
 @check("limits.rate_limit", SECTION, "Rate limits configured",
        "Set ARAGORA_RATE_LIMIT (requests per minute per token, 1-10000).")
 def rate_limit(ctx: TargetContext):
-    return judge_int_setting(ctx, RATE_LIMIT, "Rate limit per token", " requests/min")
+    outcome = judge_int_setting(ctx, RATE_LIMIT, "Rate limit per token", " requests/min")
+    if outcome.evidence.get(RATE_LIMIT.name) == 0:
+        outcome.message += ": a limit of 0 requests a minute refuses every request made with a token (429)"
+    return outcome
 
 
 @check("limits.ip_rate_limit", SECTION, "Rate limits configured (per IP)",

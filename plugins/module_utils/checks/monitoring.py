@@ -5,31 +5,43 @@
 
 from __future__ import annotations
 
+from ansible_collections.aragora.ops.plugins.module_utils.causes import CREDENTIALS, NOT_THE_OBJECT, CouldNotJudge
+from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, url_parts
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.metrics import parse_samples, with_prefix
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, failed, passed, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "5"
 METRIC_PREFIX = "aragora_"
+METRICS_UNAVAILABLE = Cause("monitoring.prometheus_metrics", "/metrics",
+                            "Make /metrics answer a valid Prometheus scrape (and give metrics_token when "
+                            "ARAGORA_METRICS_TOKEN is set); then run the checks again.")
 
 
 def scrape(ctx: TargetContext):
-    """The /metrics samples, scraped as Prometheus would; CheckInputError when they cannot be had."""
+    """The /metrics samples, scraped as Prometheus would; CouldNotJudge (a FAIL naming the cause) when they cannot
+    be had."""
     observation = answered(ctx.api("metrics", token=ctx.metrics_token))
     if observation.status in (401, 403):
-        raise CheckInputError("%s: set metrics_token to ARAGORA_METRICS_TOKEN so the scrape is authorised"
-                              % observation.describe())
+        raise CouldNotJudge("%s: set metrics_token to ARAGORA_METRICS_TOKEN so the scrape is authorised"
+                            % observation.describe(), CREDENTIALS,
+                            "Set metrics_token to the server's ARAGORA_METRICS_TOKEN, then re-run.",
+                            cause=METRICS_UNAVAILABLE)
     if observation.status != 200:
-        raise CheckInputError("%s: the metrics endpoint did not answer 200" % observation.describe())
+        raise CouldNotJudge("%s: the metrics endpoint did not answer 200" % observation.describe(), NOT_THE_OBJECT,
+                            "Make /metrics answer 200 with Prometheus text (look at the server log), then re-run.",
+                            cause=METRICS_UNAVAILABLE)
     try:
         return observation, parse_samples(observation.text)
     except ValueError as exc:
         # Prometheus rejects such a scrape whole. Aragora 2.11 renders a fallback text (suffixes such as _count after
         # the labels) when prometheus-client is missing from its own environment.
-        raise CheckInputError("%s: %s; Prometheus would reject this scrape (install prometheus-client in the "
-                              "server's Python environment)" % (observation.describe(), exc)) from None
+        raise CouldNotJudge("%s: %s; Prometheus would reject this scrape (install prometheus-client in the "
+                            "server's Python environment)" % (observation.describe(), exc), NOT_THE_OBJECT,
+                            "Make /metrics serve valid Prometheus text: install prometheus-client in the server's "
+                            "Python environment and restart it.", cause=METRICS_UNAVAILABLE) from None
 
 
 @check("monitoring.prometheus_metrics", SECTION, "Prometheus scraping",
@@ -54,6 +66,12 @@ def sentry_dsn(ctx: TargetContext):
     parts = url_parts(dsn)
     if parts is None or parts.scheme not in ("https", "http") or not parts.username or not parts.path.strip("/"):
         return failed("SENTRY_DSN is set but is not a DSN of the form https://KEY@HOST/PROJECT", configured=True)
+    reason = secret_shape.placeholder(parts.username)
+    if reason:
+        return failed("SENTRY_DSN is a placeholder: its key %s" % reason, configured=True)
+    if secret_shape.reserved_example_host(parts.hostname or ""):
+        return failed("SENTRY_DSN is a placeholder: its host %s is a reserved example domain (RFC 2606)"
+                      % parts.hostname, configured=True)
     return passed("Sentry DSN configured (host %s)" % parts.hostname, configured=True, host=parts.hostname)
 
 

@@ -16,6 +16,25 @@ SECTION = "7"
 OAUTH_VARIABLES = ("GOOGLE_OAUTH_CLIENT_ID", "GOOGLE_OAUTH_CLIENT_SECRET", "GOOGLE_OAUTH_REDIRECT_URI",
                    "OAUTH_SUCCESS_URL", "OAUTH_ERROR_URL", "OAUTH_ALLOWED_REDIRECT_HOSTS")
 JWT_EXPIRY = IntSetting("ARAGORA_JWT_EXPIRY_HOURS", 24, 1, 168)
+# What Aragora 2.11.1 allows when OAUTH_ALLOWED_REDIRECT_HOSTS is unset (handlers/oauth/config.py,
+# docs/aragora-2.11.1.md "OAuth").
+FALLBACK_HOSTS = {"production": ("aragora.ai", "www.aragora.ai", "api.aragora.ai"),
+                  "development": ("localhost", "127.0.0.1")}
+
+
+def allowed_redirect_hosts(ctx: TargetContext) -> tuple[list[str], str]:
+    """(the hosts the server allows, where they come from): the variable, else the server's own fallback."""
+    hosts = [host.lower() for host in split_list(ctx.config.get("OAUTH_ALLOWED_REDIRECT_HOSTS"))]
+    if hosts:
+        return hosts, "OAUTH_ALLOWED_REDIRECT_HOSTS"
+    mode = "production" if (ctx.config.get("ARAGORA_ENV") or "").lower() == "production" else "development"
+    return list(FALLBACK_HOSTS[mode]), "OAUTH_ALLOWED_REDIRECT_HOSTS unset: the server's %s fallback" % mode
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    """As the server decides (handlers/oauth/validation.py): the host itself, or a subdomain of an allowed host."""
+    host = host.lower()
+    return any(host == entry or host.endswith("." + entry) for entry in allowed)
 
 
 def _require_oauth(ctx: TargetContext) -> None:
@@ -42,26 +61,31 @@ def _url_problem(name: str, value: str | None, schemes: tuple[str, ...] = ("http
        "OAUTH_ERROR_URL to https URLs whose hosts are listed in OAUTH_ALLOWED_REDIRECT_HOSTS.")
 def redirect_urls(ctx: TargetContext):
     _require_oauth(ctx)
-    allowed = {host.lower() for host in split_list(ctx.config.get("OAUTH_ALLOWED_REDIRECT_HOSTS"))}
+    allowed, source = allowed_redirect_hosts(ctx)
     names = ("GOOGLE_OAUTH_REDIRECT_URI", "OAUTH_SUCCESS_URL", "OAUTH_ERROR_URL")
     urls = {name: ctx.config.get(name) for name in names}
     problems = [problem for name in names for problem in [_url_problem(name, urls[name])] if problem]
-    problems += ["%s host %s is not in OAUTH_ALLOWED_REDIRECT_HOSTS" % (name, host_of(url))
-                 for name, url in urls.items() if url and url_parts(url) and host_of(url).lower() not in allowed]
+    problems += ["%s host %s is not an allowed redirect host (%s: %s)" % (name, host_of(url), source,
+                                                                       ", ".join(allowed))
+                 for name, url in urls.items() if url and url_parts(url) and not host_allowed(host_of(url), allowed)]
     evidence = dict(urls)
-    evidence["OAUTH_ALLOWED_REDIRECT_HOSTS"] = sorted(allowed)
+    evidence["allowed_hosts"] = allowed
+    evidence["allowed_hosts_from"] = source
     if problems:
         return failed("OAuth redirect URLs not production-ready: %s" % "; ".join(problems), **evidence)
     return passed("OAuth redirect URLs are https and on allowed hosts", **evidence)
 
 
 @check("oauth.allowed_hosts", SECTION, "Allowed hosts configured",
-       "Set OAUTH_ALLOWED_REDIRECT_HOSTS to the production host names only (yourdomain.com,api.yourdomain.com).")
+       "Set OAUTH_ALLOWED_REDIRECT_HOSTS to the production host names only (yourdomain.com,api.yourdomain.com); "
+       "the server also allows their subdomains.")
 def allowed_hosts(ctx: TargetContext):
     _require_oauth(ctx)
     hosts = split_list(ctx.config.get("OAUTH_ALLOWED_REDIRECT_HOSTS"))
     if not hosts:
-        return failed("OAUTH_ALLOWED_REDIRECT_HOSTS is not set: redirects after login are not restricted", hosts=[])
+        fallback, source = allowed_redirect_hosts(ctx)
+        return failed("OAUTH_ALLOWED_REDIRECT_HOSTS is not set: Aragora 2.11.1 falls back to %s (%s), not your "
+                      "hosts" % (", ".join(fallback), source.split(": ", 1)[-1]), hosts=[], server_allows=fallback)
     bad = [host for host in hosts if "*" in host or is_local_host(host_of(host))]
     if bad:
         return failed("OAuth allowed hosts include %s" % ", ".join(bad), hosts=hosts)

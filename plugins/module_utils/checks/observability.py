@@ -14,7 +14,13 @@ import re
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered, json_object
-from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import listing, name_of, snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
+    aragora_services,
+    listing,
+    live_state,
+    name_of,
+    snapshot,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import selector_matches
@@ -53,47 +59,101 @@ def _crd_or_skip(snap: t.Any, name: str) -> None:
         raise CheckSkipped("Prometheus Operator not installed: %s" % missing)
 
 
+# What each checklist alert watches, to recognise it under another name (the same metric, the same condition).
+ALERT_SIGNATURES: dict[str, str] = {
+    "AragoraDown": r"\bup\{[^}]*aragora",
+    "HighErrorRate": r"aragora_http_requests_total\{[^}]*5(\.\.|xx)",
+    "DatabaseDown": r"aragora_db_errors_total|aragora_database_up",
+    "CertificateExpiring": r"certmanager_certificate_expiration_timestamp_seconds|probe_ssl_earliest_cert_expiry",
+    "HighMemory": r"container_memory_working_set_bytes",
+    "CircuitBreakerOpen": r"aragora_agent_circuit_breaker_state",
+    "HighLatency": r"aragora_http_request_duration_seconds_bucket",
+    "RateLimitSpike": r"aragora_http_requests_total\{[^}]*429",
+}
+
+
+def _where(obj: dict) -> str:
+    return "%s/%s" % ((obj.get("metadata") or {}).get("namespace") or "?", name_of(obj))
+
+
+def _watches_namespace(monitor: dict, namespace: str) -> bool:
+    """Whether the ServiceMonitor's namespaceSelector covers ``namespace`` (none: its own namespace only)."""
+    selector = (monitor.get("spec") or {}).get("namespaceSelector") or {}
+    if selector.get("any"):
+        return True
+    if selector.get("matchNames"):
+        return namespace in selector["matchNames"]
+    return (monitor.get("metadata") or {}).get("namespace") in (None, namespace)
+
+
+def _listing_note(snap: t.Any, name: str) -> dict:
+    note = snap.listings[name].note if name in snap.listings else None
+    return {"coverage": note} if note else {}
+
+
 @check("observability.service_monitor", SECTION, "ServiceMonitor scrapes the service",
-       "Create a ServiceMonitor (monitoring.coreos.com/v1) whose selector matches the Aragora Service's labels "
-       "(app.kubernetes.io/name: aragora) and whose endpoint names the Service's http port, path /metrics.")
+       "Create one ServiceMonitor (monitoring.coreos.com/v1) where Prometheus looks (its own namespace with a "
+       "namespaceSelector naming the Aragora namespace, or the Aragora namespace) whose selector matches exactly one "
+       "Aragora Service's labels and whose endpoint names that Service's port, path /metrics.")
 def service_monitor(ctx: TargetContext):
     snap = snapshot(ctx)
     _crd_or_skip(snap, "service_monitors")
-    services = [svc for svc in listing(snap, "services")
-                if (svc.get("spec") or {}).get("selector")
-                and selector_matches({"matchLabels": svc["spec"]["selector"]}, snap.pod_labels)]
+    services = aragora_services(snap)
     if not services:
         return failed("No Service in namespace %s routes to the pods of Deployment %s" % (snap.namespace, snap.name))
     matches: list[str] = []
+    scraped: dict[str, list[str]] = {}
     unmatched_ports: list[str] = []
+    elsewhere: list[str] = []
     monitors = listing(snap, "service_monitors")
     for monitor in monitors:
         spec = monitor.get("spec") or {}
-        namespaces = spec.get("namespaceSelector") or {}
-        if not (namespaces.get("any") or not namespaces.get("matchNames")
-                or snap.namespace in namespaces.get("matchNames")):
+        selected = [svc for svc in services
+                    if selector_matches(spec.get("selector") or {}, (svc.get("metadata") or {}).get("labels"))]
+        if not _watches_namespace(monitor, snap.namespace):
+            if selected:
+                elsewhere.append("%s (its namespaceSelector does not cover %s)" % (_where(monitor), snap.namespace))
             continue
-        for svc in services:
-            if not selector_matches(spec.get("selector") or {}, (svc.get("metadata") or {}).get("labels")):
-                continue
+        for svc in selected:
             ports = {port.get("name") for port in (svc.get("spec") or {}).get("ports") or []}
             wanted = [endpoint.get("port") for endpoint in spec.get("endpoints") or [] if endpoint.get("port")]
             if wanted and not set(wanted) & ports:
                 unmatched_ports.append("%s wants port %s, Service %s has %s" % (
-                    name_of(monitor), ", ".join(wanted), name_of(svc), ", ".join(sorted(p for p in ports if p))))
+                    _where(monitor), ", ".join(wanted), name_of(svc), ", ".join(sorted(p for p in ports if p))))
                 continue
-            matches.append("%s -> Service %s" % (name_of(monitor), name_of(svc)))
-    evidence = {"service_monitors": [name_of(m) for m in monitors], "services": [name_of(s) for s in services],
-                "matches": matches, "port_mismatches": unmatched_ports}
+            matches.append("%s -> Service %s" % (_where(monitor), name_of(svc)))
+            scraped.setdefault(name_of(svc), []).append(_where(monitor))
+    evidence = {"service_monitors": [_where(m) for m in monitors], "services": [name_of(s) for s in services],
+                "matches": matches, "port_mismatches": unmatched_ports, "not_covering_namespace": elsewhere,
+                **_listing_note(snap, "service_monitors")}
     if not matches:
-        detail = "; ".join(unmatched_ports) if unmatched_ports else "none selects Service(s) %s" % ", ".join(
-            evidence["services"])
+        detail = "; ".join(unmatched_ports + elsewhere) if unmatched_ports or elsewhere else \
+            "none of %s selects Service(s) %s" % (", ".join(evidence["service_monitors"]) or "(none found)",
+                                                  ", ".join(evidence["services"]))
         return failed("No ServiceMonitor scrapes the Aragora Service: %s" % detail, **evidence)
+    if len(scraped) > 1 or any(len(by) > 1 for by in scraped.values()):
+        return warned("The Aragora pods are scraped %d times (%s): every pod's series are duplicated, and sums over "
+                      "them (error rate, request rate) count twice" % (len(matches), ", ".join(matches)),
+                      "Scrape one Service: give the metrics Service a label of its own (for example "
+                      "app.kubernetes.io/component: metrics) and select only it.", **evidence)
     return passed("ServiceMonitor scrapes the Aragora Service: %s" % ", ".join(matches), **evidence)
 
 
+def renamed_alerts(missing: t.Sequence[str], expressions: t.Mapping[str, str]) -> dict[str, str]:
+    """Checklist alert -> the alert of another name that watches the same metric and condition."""
+    found = {}
+    for wanted in missing:
+        pattern = re.compile(ALERT_SIGNATURES[wanted])
+        for name, expr in expressions.items():
+            if name not in REQUIRED_ALERTS and pattern.search(" ".join(expr.split())):
+                found[wanted] = name
+                break
+    return found
+
+
 @check("observability.prometheus_rule", SECTION, "Alert rules configured",
-       "Add the checklist's alerts to a PrometheusRule in the namespace: %s." % ", ".join(REQUIRED_ALERTS))
+       "Add the checklist's alerts, under the checklist's names, to a PrometheusRule where Prometheus loads rules "
+       "(the collection ships them: files/prometheus/aragora-prometheusrule.yaml): %s." % ", ".join(REQUIRED_ALERTS))
 def prometheus_rule(ctx: TargetContext):
     snap = snapshot(ctx)
     _crd_or_skip(snap, "prometheus_rules")
@@ -104,18 +164,29 @@ def prometheus_rule(ctx: TargetContext):
         for group in (rule.get("spec") or {}).get("groups") or []:
             for item in group.get("rules") or []:
                 if item.get("alert"):
-                    alerts.setdefault(item["alert"], name_of(rule))
+                    alerts.setdefault(item["alert"], _where(rule))
                     expressions.setdefault(item["alert"], str(item.get("expr") or ""))
     missing = [name for name in REQUIRED_ALERTS if name not in alerts]
+    renamed = renamed_alerts(missing, expressions)
+    absent = [name for name in missing if name not in renamed]
     differ = threshold_differences(expressions)
-    evidence = {"prometheus_rules": [name_of(r) for r in rules], "alerts": sorted(alerts), "missing": missing,
-                "thresholds_differ": differ}
+    evidence = {"prometheus_rules": [_where(r) for r in rules], "alerts": sorted(alerts), "missing": absent,
+                "under_other_names": renamed, "thresholds_differ": differ, **_listing_note(snap, "prometheus_rules")}
     if not rules:
-        return failed("No PrometheusRule in namespace %s" % snap.namespace, **evidence)
-    if missing:
-        return failed("PrometheusRule(s) lack %d of the checklist's alerts: %s" % (len(missing), ", ".join(missing)),
+        looked = evidence.get("coverage") or ", ".join(ctx.option("monitoring_namespaces") or []) or \
+            "every namespace"
+        return failed("No PrometheusRule where the checks looked (%s)" % looked, **evidence)
+    other_names = "; ".join("%s is defined as %s (same metric)" % kv for kv in renamed.items())
+    if absent:
+        return failed("PrometheusRule(s) lack %d of the checklist's alerts: %s%s" % (
+            len(absent), ", ".join(absent), " (%s)" % other_names if other_names else ""), **evidence)
+    where = ", ".join(sorted(set(alerts.get(name) or alerts[renamed[name]] for name in REQUIRED_ALERTS)))
+    if renamed:
+        return warned("All %d checklist alerts are defined (%s), %d under other names: %s; runbooks, silences and "
+                      "routes that use the checklist's names will not match them"
+                      % (len(REQUIRED_ALERTS), where, len(renamed), other_names),
+                      "Rename the alerts to the checklist's names, or record the mapping in your runbooks.",
                       **evidence)
-    where = ", ".join(sorted(set(alerts[name] for name in REQUIRED_ALERTS)))
     if differ:
         return warned("All %d checklist alerts are defined (%s), but %d use other thresholds than the checklist's: %s"
                       % (len(REQUIRED_ALERTS), where, len(differ), "; ".join("%s %s" % kv for kv in differ.items())),
@@ -174,6 +245,7 @@ def _is_log_shipper(daemonset: dict) -> bool:
        "kubectl -n logging describe daemonset.")
 def log_shipper(ctx: TargetContext):
     snap = snapshot(ctx)
+    live_state(snap, "whether a log shipper DaemonSet runs on every node")
     shippers = [item for item in listing(snap, "daemonsets") if _is_log_shipper(item)]
     states = {"%s/%s" % ((item.get("metadata") or {}).get("namespace"), name_of(item)):
               "%s/%s ready" % ((item.get("status") or {}).get("numberReady") or 0,

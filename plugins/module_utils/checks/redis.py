@@ -6,10 +6,13 @@
 What Aragora 2.11.1 really does with Redis (its source): the rate limiter and the token blacklist connect with
 ``ARAGORA_REDIS_URL`` alone (not the legacy ``REDIS_URL``, and never through Sentinel or a cluster client, whatever
 ``ARAGORA_REDIS_MODE`` says); the blacklist keeps each revoked token as a key with a TTL under the fixed prefix
-``aragora:blacklist:``; ``ARAGORA_REDIS_KEY_PREFIX`` namespaces the rate limiter's keys; ``ARAGORA_RATE_LIMIT_BACKEND``
-is read only by ``aragora deploy validate``.
+``aragora:blacklist:``; ``ARAGORA_REDIS_KEY_PREFIX`` namespaces only the rate-limit registry's default limiter (the
+per-endpoint limiter writes ``aragora:ratelimit:ep:*`` whatever it says); the control plane keeps streams without
+expiry (``aragora:cp:stream:*``, ``aragora:notifications:pending``); ``ARAGORA_RATE_LIMIT_BACKEND`` and
+``ARAGORA_DISABLE_RATE_LIMIT`` are read only by ``aragora deploy validate``. See docs/aragora-2.11.1.md.
 
-The live checks share one observation of the server (one connection, two PINGs, one INFO, one pipelined CONFIG GET);
+The live checks share one observation of the server (one connection, six PINGs, one INFO, one pipelined CONFIG GET,
+a bounded SCAN ... TYPE stream);
 where CONFIG is disabled or renamed (managed Redis), they fall back to INFO and say so.
 """
 
@@ -41,6 +44,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.result import (
     PASS,
     SKIP,
     WARN,
+    Cause,
     CheckInputError,
     CheckSkipped,
     Outcome,
@@ -69,6 +73,9 @@ CACHE_POLICIES = ("allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", 
 RANDOM_POLICIES = ("allkeys-random", "volatile-random")
 NO_EVICTION = "noeviction"
 _SEVERITY = {SKIP: 0, PASS: 1, WARN: 2, FAIL: 3}
+REDIS_UNAVAILABLE = Cause("redis.connection", "Redis",
+                          "Start Redis or fix the address, password and TLS settings in the Redis URL; then run the "
+                          "checks again.")
 
 
 # --- what the configuration says ----------------------------------------------------------------------------------
@@ -155,7 +162,7 @@ def observation(ctx: TargetContext) -> RedisObservation:
         try:
             return redis_client.observe(target, probe_options(ctx))
         except RedisProbeError as exc:
-            raise CheckInputError(str(exc)) from None
+            raise CheckInputError(str(exc), REDIS_UNAVAILABLE) from None
 
     return ctx.fact("redis.observation", produce)
 
@@ -290,9 +297,8 @@ def rate_limit_backend(ctx: TargetContext):
     evidence = {URL_VARIABLE: mask_url(url) if url else None, "ARAGORA_RATE_LIMIT_BACKEND": declared,
                 "ARAGORA_RATE_LIMIT_STRICT": ctx.config.get("ARAGORA_RATE_LIMIT_STRICT"),
                 "ARAGORA_RATE_LIMIT_FAIL_OPEN": ctx.config.get("ARAGORA_RATE_LIMIT_FAIL_OPEN")}
-    if _enabled(disabled):
-        return skipped("Rate limiting is disabled (ARAGORA_DISABLE_RATE_LIMIT=%s; see security.rate_limiting)"
-                       % disabled, **evidence)
+    if disabled:  # read only by `aragora deploy validate`: the 2.11.1 server limits all the same
+        evidence["ARAGORA_DISABLE_RATE_LIMIT"] = "%s (not read by the server)" % disabled
     if not url:
         if ctx.config.get(LEGACY_URL_VARIABLE):
             return failed("Rate limiting does not use Redis: only the legacy REDIS_URL is set, and Aragora 2.11's "
@@ -421,56 +427,102 @@ def blacklist_in_redis(ctx: TargetContext) -> bool | None:
     return effective_blacklist_backend(ctx)[0] == "redis"
 
 
-@check("redis.eviction_policy", SECTION, "Redis eviction policy suits rate limits and revoked tokens",
-       "With the token blacklist in Redis use maxmemory-policy noeviction (and alert before Redis is full); for "
-       "rate limits and caches alone, allkeys-lru or allkeys-lfu.")
+def _contents(node: NodeObservation) -> tuple[list[str], int | None, dict[str, t.Any]]:
+    """(stream keys, keys without expiry, evidence): what this Redis holds that eviction must not drop."""
+    streams = node.streams or []
+    persistent = node.persistent_keys()
+    evidence: dict[str, t.Any] = {"streams": streams if node.streams is not None else None,
+                                  "keys_without_expiry": persistent}
+    if node.streams_error:
+        evidence["streams_unknown"] = node.streams_error
+    elif not node.streams_complete:
+        evidence["streams_scan"] = "bounded: part of the keyspace scanned"
+    return streams, persistent, evidence
+
+
+def _holdings(streams: list[str], persistent: int | None, revocations: bool | None) -> list[str]:
+    held = []
+    if streams:
+        held.append("queues (%d stream%s: %s)" % (len(streams), "" if len(streams) == 1 else "s",
+                                                 ", ".join(streams[:5])))
+    if persistent:
+        held.append("%d key%s without expiry" % (persistent, "" if persistent == 1 else "s"))
+    if revocations:
+        held.append("the token blacklist")
+    return held
+
+
+@check("redis.eviction_policy", SECTION, "Redis eviction policy suits what Redis holds",
+       "Use maxmemory-policy noeviction where Redis holds queues (Aragora's control-plane and notification streams), "
+       "keys without expiry or the token blacklist, and alert before it is full; an evicting policy only for a "
+       "Redis that holds nothing but rate limits and caches.")
 def eviction_policy(ctx: TargetContext):
-    """Revoked tokens are keys with a TTL: every evicting policy, volatile-* included, may drop one, and the token
-    is accepted again. Refused writes are loud; a forgotten revocation is silent. So noeviction when the blacklist
-    is in Redis; for counters and caches alone, evicting the least used keys is right and refused writes are not."""
+    """Decided from what Redis holds (a bounded SCAN ... TYPE stream and INFO keyspace) and the configuration:
+    Aragora 2.11.1 keeps control-plane streams (aragora:cp:stream:*) and aragora:notifications:pending without
+    expiry, and revoked tokens as keys with a TTL (docs/aragora-2.11.1.md, "Redis"). Any evicting policy may drop
+    a revocation (the token becomes valid again); allkeys-* may drop queued work. Refused writes are loud, lost
+    work and forgotten revocations are silent: eviction is advised only where none of these live."""
     holds_revocations = blacklist_in_redis(ctx)
 
     def judge(node: NodeObservation) -> Outcome:
         limit, _used, evidence = _memory(node)
         policy = str(evidence["maxmemory_policy"] or "")
-        evidence.update(token_blacklist_in_redis=holds_revocations, **_config_note(node))
+        streams, persistent, held_evidence = _contents(node)
+        evidence.update(token_blacklist_in_redis=holds_revocations, **held_evidence, **_config_note(node))
+        held = _holdings(streams, persistent, holds_revocations)
         if not limit:
             return skipped("No memory limit, so the eviction policy never applies (see redis.maxmemory)", **evidence)
         if policy == NO_EVICTION:
-            if holds_revocations is False:
-                return warned("Redis refuses writes when full (noeviction), though it only holds rate limits and "
-                              "caches: rate limiting then fails instead of forgetting old counters",
+            if held:
+                return passed("Redis never evicts (noeviction), and it holds %s" % "; ".join(held), **evidence)
+            if holds_revocations is False and node.streams is not None and persistent == 0:
+                return warned("Redis refuses writes when full (noeviction), though it holds only keys that expire "
+                              "(rate limits, caches): rate limiting then fails instead of forgetting old counters",
                               "Set maxmemory-policy allkeys-lru (or allkeys-lfu).", **evidence)
-            return passed("Redis never evicts (noeviction): revoked tokens are not forgotten when it is full",
-                          **evidence)
-        if holds_revocations is not False:
-            where = "the token blacklist is in Redis" if holds_revocations else "if the token blacklist is in Redis"
-            return warned("Redis evicts keys when full (%s): %s, a revoked token can become valid again" % (
-                policy, where), **evidence)
+            return passed("Redis never evicts (noeviction): nothing is dropped when it is full", **evidence)
+        evicts_everything = policy.startswith("allkeys-")
+        at_risk = [item for item in held if evicts_everything or item == "the token blacklist"]
+        if holds_revocations is None and not evicts_everything:
+            at_risk.append("the token blacklist, if it is in Redis")
+        if at_risk:
+            return warned("Redis evicts keys when full (%s) but holds %s: eviction can drop queued work or a "
+                          "revocation (the token becomes valid again)" % (policy, "; ".join(at_risk)),
+                          "Set maxmemory-policy noeviction and alert before Redis is full.", **evidence)
         if policy in RANDOM_POLICIES:
             return warned("Redis evicts random keys when full (%s), busy rate-limit counters included" % policy,
                           "Set maxmemory-policy allkeys-lru (or allkeys-lfu).", **evidence)
         if policy in CACHE_POLICIES:
-            return passed("Redis evicts the least useful keys when full (%s)" % policy, **evidence)
+            kept = "; its %s are never evicted" % "; ".join(held) if held else ", and holds only keys that expire"
+            return passed("Redis evicts the least useful keys when full (%s)%s" % (policy, kept), **evidence)
         return warned("Unknown maxmemory-policy %r" % policy, **evidence)
 
     return judge_nodes(observation(ctx), judge)
 
 
+# Key families Aragora 2.11.1 writes under fixed prefixes, whatever ARAGORA_REDIS_KEY_PREFIX says (observed on a
+# live server with the prefix set, and in its source: docs/aragora-2.11.1.md, "Redis"). Only the rate-limit
+# registry's default limiter takes the prefix.
+FIXED_KEY_FAMILIES = ("aragora:ratelimit:ep:* (per-endpoint limits)", "aragora:ratelimit:metrics:*",
+                      BLACKLIST_KEY_PREFIX + "* (revoked tokens)", "aragora:cp:stream:* (control-plane queues)",
+                      "aragora:notifications:pending")
+
+
 @check("redis.key_prefix", SECTION, "Redis key prefix set for production",
        "Set ARAGORA_REDIS_KEY_PREFIX per environment (for example aragora:prod:), and give each environment its own "
-       "Redis database number too: the token blacklist's keys (aragora:blacklist:) do not take the prefix.")
+       "Redis database number (or Redis) too: these key families do not take the prefix: %s." % ", ".join(
+           FIXED_KEY_FAMILIES))
 def key_prefix(ctx: TargetContext):
     prefix = ctx.config.get("ARAGORA_REDIS_KEY_PREFIX")
     environment = ctx.config.get("ARAGORA_ENV")
     mode, _problem = configured_mode(ctx)
     configured = mode != STANDALONE or ctx.config.first(URL_VARIABLE, LEGACY_URL_VARIABLE)[1] is not None
     evidence = {"ARAGORA_REDIS_KEY_PREFIX": prefix, "ARAGORA_ENV": environment,
-                "blacklist_key_prefix": BLACKLIST_KEY_PREFIX}
+                "families_ignoring_the_prefix": list(FIXED_KEY_FAMILIES)}
     if not configured:
         return skipped("Redis is not configured (see redis.url_configured)", **evidence)
     if prefix:
-        return passed("Redis key prefix set (%s)" % prefix, **evidence)
+        return passed("Redis key prefix set (%s); %d key families ignore it (see evidence): a separate Redis "
+                      "database per environment keeps them apart" % (prefix, len(FIXED_KEY_FAMILIES)), **evidence)
     if environment != "production":
         return skipped("Not production (ARAGORA_ENV=%s): a key prefix is required for production only" % environment,
                        **evidence)

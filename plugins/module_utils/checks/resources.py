@@ -6,21 +6,13 @@ containers (the limits the server enforces itself are the ``limits`` group)."""
 
 from __future__ import annotations
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import image_tag, snapshot
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "9"
 RESOURCES = ("cpu", "memory")
-
-
-def image_tag(image: str) -> tuple[str | None, bool]:
-    """(tag, pinned by digest) of an image reference: 'repo:2.11.1' -> ('2.11.1', False); 'repo' -> (None, False)."""
-    name, digest = image.partition("@")[::2]
-    last = name.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else None
-    return tag, bool(digest)
 
 
 @check("resources.requests_limits", SECTION, "CPU and memory limits set",

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import collections
 import math
-import re
+import time
+import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils import jwt_hs256
+from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     answered,
     host_of,
@@ -16,21 +19,24 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     is_local_host,
     split_list,
 )
+from ansible_collections.aragora.ops.plugins.module_utils.config import is_secret_name, url_password
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils.result import failed, passed, skipped, warned
+from ansible_collections.aragora.ops.plugins.module_utils.result import (
+    failed,
+    passed,
+    skipped,
+    warned,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 SECTION = "1"
 
-# Provider keys the server reads (ARAGORA_CONTRACT.md); the first two are the checklist's primary providers.
+# Provider keys the server reads (docs/aragora-2.11.1.md); the first two are the checklist's primary providers.
 PRIMARY_PROVIDER_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 FALLBACK_PROVIDER_KEYS = ("OPENROUTER_API_KEY",)
 OTHER_PROVIDER_KEYS = ("MISTRAL_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY")
 PROVIDER_KEYS = PRIMARY_PROVIDER_KEYS + FALLBACK_PROVIDER_KEYS + OTHER_PROVIDER_KEYS
 
-# Words that betray a copied example rather than a generated secret.
-# Long enough that a random token hits one by chance less than once in 20,000 ('xxx' alone: once in 530).
-_PLACEHOLDER = re.compile(r"change|example|placeholder|replace|your[-_]|secret|password|xxxx|<|>|\.\.\.", re.I)
 
 
 def shannon_bits_per_char(value: str) -> float:
@@ -68,11 +74,48 @@ def jwt_secret(ctx: TargetContext):
                 "distinct_characters": len(set(secret))}
     if len(secret) < min_length:
         return failed("JWT secret is too short (%d chars, needs %d+)" % (len(secret), min_length), **evidence)
-    if _PLACEHOLDER.search(secret):
-        return failed("JWT secret looks like a placeholder copied from an example", **evidence)
+    reason = secret_shape.placeholder(secret)
+    if reason:
+        return failed("JWT secret looks like a placeholder copied from an example: %s" % reason, **evidence)
     if entropy < min_entropy:
         return failed("JWT secret has low entropy (%.2f bits/char, needs %.1f+)" % (entropy, min_entropy), **evidence)
     return passed("JWT secret configured (%d chars)" % len(secret), **evidence)
+
+
+# Secret-bearing settings judged here; the provider keys are judged by providers.*, the JWT secret above, the
+# Sentry DSN's key by monitoring.sentry_dsn: each with secret_shape, the one detector.
+SECRET_SETTINGS = ("ARAGORA_API_TOKEN", "ARAGORA_ENCRYPTION_KEY", "ARAGORA_METRICS_TOKEN", "GOOGLE_OAUTH_CLIENT_SECRET",
+                   "SUPABASE_KEY")
+
+
+def judge_secrets(ctx: TargetContext, names: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+    """(names set, placeholder reasons, shape reasons) of the settings ``names``; never a value."""
+    present, placeholders, shapes = [], [], []
+    for name in names:
+        value = ctx.config.get(name)
+        if value is None:
+            continue
+        present.append(name)
+        verdict = secret_shape.judge(name, value)
+        if verdict:
+            (placeholders if verdict[0] == "placeholder" else shapes).append(verdict[1])
+    return present, placeholders, shapes
+
+
+@check("security.secret_values", SECTION, "Secrets are generated values, not examples",
+       "Replace every example value with one generated for this deployment (python -c \"import secrets; "
+       "print(secrets.token_urlsafe(48))\"; ARAGORA_ENCRYPTION_KEY: secrets.token_hex(32)), from the secret manager.")
+def secret_values(ctx: TargetContext):
+    present, placeholders, shapes = judge_secrets(ctx, SECRET_SETTINGS)
+    evidence = {"judged": present, "placeholders": placeholders, "unexpected_shapes": shapes}
+    if placeholders:
+        return failed("; ".join(placeholders), **evidence)
+    if shapes:
+        return warned("; ".join(shapes), "Check that each value is the one issued for it (not a truncated or "
+                      "mistyped copy).", **evidence)
+    if not present:
+        return skipped("None of %s is set" % ", ".join(SECRET_SETTINGS), **evidence)
+    return passed("Secrets have the shape of generated values (%s)" % ", ".join(present), **evidence)
 
 
 @check("security.api_keys_storage", SECTION, "API keys in secret manager",
@@ -84,12 +127,20 @@ def api_keys_storage(ctx: TargetContext):
     if info is None:
         return skipped("No env file on a host to inspect: provider keys came as variables (vault, AWX survey)")
     in_file = sorted(name for name in PROVIDER_KEYS if ctx.config.file_values.get(name, "").strip())
-    evidence = {"env_file": info.path, "mode": "%04o" % info.mode, "provider_keys_in_file": in_file}
+    # Any secret, not only provider keys: the JWT secret, the encryption key, passwords inside URLs.
+    secrets_in_file = sorted(name for name, value in ctx.config.file_values.items()
+                             if value.strip() and (is_secret_name(name) or ("://" in value and url_password(value))))
+    evidence = {"env_file": info.path, "mode": "%04o" % info.mode, "provider_keys_in_file": in_file,
+                "secrets_in_file": secrets_in_file, "owner_uid": info.uid}
+    if secrets_in_file and info.readable_by_others:
+        return failed("Env file %s (mode %04o) holds secrets (%s) that %s can read" % (
+            info.path, info.mode, ", ".join(secrets_in_file),
+            "group and others" if info.mode & 0o044 == 0o044 else "others" if info.mode & 0o004 else "its group"),
+            "Make it readable by its owner only: chmod 600 %s (owner root or the service's user); move the "
+            "secrets to a secret manager." % info.path, **evidence)
     if not in_file:
-        return passed("No provider API key held in the plain env file", **evidence)
-    if info.readable_by_others:
-        return failed("Provider API keys in a plain env file readable by others (%s, mode %04o)"
-                      % (info.path, info.mode), **evidence)
+        return passed("No provider API key held in the plain env file%s" % (
+            " (mode %04o: readable by its owner only)" % info.mode if secrets_in_file else ""), **evidence)
     return warned("Provider API keys held in a plain env file (%s, mode %04o)" % (info.path, info.mode), **evidence)
 
 
@@ -146,7 +197,9 @@ def https_enforced(ctx: TargetContext):
     observation = answered(ctx.api("health"))
     evidence = {"url": observation.url, "hsts": observation.headers.get("Strict-Transport-Security")}
     if ctx.http_url:
-        redirect = answered(ctx.client.get(ctx.http_url, allow_redirects=False))
+        redirect = ctx.client.get(ctx.http_url, allow_redirects=False)
+        if redirect.error:  # the API answered over https: this is the plain-http listener's own fault
+            return failed("Plain HTTP redirect could not be verified: %s" % redirect.describe(), **evidence)
         location = redirect.headers.get("Location", "")
         evidence.update(http_url=ctx.http_url, http_status=redirect.status, http_location=location or None)
         if not (300 <= (redirect.status or 0) < 400 and location.lower().startswith("https://")):
@@ -161,28 +214,97 @@ def https_enforced(ctx: TargetContext):
         ", http redirects to https" if ctx.http_url else ""), **evidence)
 
 
+# What Aragora 2.11.1's limiter reads, and the names the checklist or `aragora deploy validate` use that the server
+# never reads (docs/aragora-2.11.1.md, "Rate limiting"): the latter are never the ground for a verdict.
+RATE_LIMIT_VARIABLES_READ = ("ARAGORA_DISABLE_ALL_RATE_LIMITS", "ARAGORA_RATE_LIMIT", "ARAGORA_IP_RATE_LIMIT",
+                             "ARAGORA_BURST_MULTIPLIER", "ARAGORA_REDIS_URL", "ARAGORA_REDIS_KEY_PREFIX",
+                             "ARAGORA_RATE_LIMIT_FAIL_OPEN", "ARAGORA_TRUSTED_PROXIES")
+# The switch 2.11.1 does read (server/middleware/rate_limit/default_limiter.py, handlers/utils/rate_limit.py,
+# stream/debate_stream_server.py): it turns off the default per-client limiter (public endpoints, /healthz included:
+# 30 a minute per IP; 120 per token), the handler limiters and the WebSocket's. Endpoints with a limit of their own
+# (the distributed limiter: /api/debates 30 a minute per token) still limit: observed live, docs/aragora-2.11.1.md.
+DISABLE_ALL_SWITCH = "ARAGORA_DISABLE_ALL_RATE_LIMITS"
+RATE_LIMIT_VARIABLES_IGNORED = ("ARAGORA_DISABLE_RATE_LIMIT", "ARAGORA_RATE_LIMIT_BACKEND")
+RATE_PROBE_SUBJECT = "aragora-ops-rate-limit-probe"  # its own token bucket: no user's limit is spent
+
+
+def _probe_token(ctx: TargetContext) -> str | None:
+    """A member token for the limited endpoint: signed with the configuration's ARAGORA_JWT_SECRET, else api_token."""
+    secret = ctx.config.get("ARAGORA_JWT_SECRET") if ctx.config.given else None
+    if secret:
+        subject = "%s-%d" % (RATE_PROBE_SUBJECT, int(time.time()))
+        return jwt_hs256.access_token(secret, subject, "rate-probe@aragora-ops.invalid", "member", 120)
+    return ctx.api_token
+
+
+def observe_rate_limiter(ctx: TargetContext, burst: bool) -> dict[str, t.Any] | None:
+    """What the live limiter does on the limited endpoint with a token: one request, or (``burst``) up to
+    rate_limit_burst_max requests until the first 429. None when no token can be had."""
+    token = _probe_token(ctx)
+    if ctx.client is None or token is None:
+        return None
+    path = ctx.endpoints["rate_limited"]
+    attempts = int(ctx.threshold("rate_limit_burst_max")) if burst else 1
+    headers = {"Authorization": "Bearer " + token}
+    accepted = 0
+    for _attempt in range(attempts):
+        seen = answered(ctx.client.get(path, headers=headers))
+        if seen.status == 429:
+            return {"endpoint": path, "accepted_before_429": accepted, "limited": True,
+                    "x_ratelimit_limit": seen.headers.get("X-RateLimit-Limit"),
+                    "retry_after": seen.headers.get("Retry-After")}
+        if seen.status != 200:  # another release, or a proxy: no evidence either way
+            return {"endpoint": path, "limited": False, "inconclusive": seen.describe()}
+        accepted += 1
+    return {"endpoint": path, "accepted_before_429": accepted, "limited": False, "burst": burst,
+            "x_ratelimit_limit": None}
+
+
 @check("security.rate_limiting", SECTION, "Rate limiting enabled",
-       "Leave rate limiting on (unset ARAGORA_DISABLE_RATE_LIMIT), set ARAGORA_RATE_LIMIT, and give the server "
-       "ARAGORA_REDIS_URL so that limits are shared by all replicas.")
+       "Leave ARAGORA_DISABLE_ALL_RATE_LIMITS unset (ARAGORA_DISABLE_RATE_LIMIT is read only by `aragora deploy "
+       "validate`): set ARAGORA_RATE_LIMIT and ARAGORA_IP_RATE_LIMIT, and give the server ARAGORA_REDIS_URL so that limits are shared "
+       "by all replicas.")
 def rate_limiting(ctx: TargetContext):
-    """Aragora 2.11 has no /api/rate-limits/config (the checklist's probe): judged on the configuration the limiter
-    reads, with the legacy endpoint's answer kept as evidence."""
-    evidence: dict = {}
-    if ctx.client is not None:
-        legacy = ctx.api("rate_limits_config")
-        evidence["rate_limits_config_endpoint"] = legacy.describe()
-    disabled = ctx.config.get("ARAGORA_DISABLE_RATE_LIMIT")
-    # Aragora 2.11's limiter reads ARAGORA_REDIS_URL only; the legacy REDIS_URL serves other components.
+    """Judged on what the live server does with a token (2.11.1 sends X-RateLimit-* only with its 429; a bounded
+    burst, when rate_limit_burst is on, proves the limit), and on ARAGORA_REDIS_URL for sharing. The checklist's
+    /api/rate-limits/config does not exist in 2.11.1."""
+    evidence: dict = {"variables_read_by_server": list(RATE_LIMIT_VARIABLES_READ),
+                      "variables_ignored_by_server": list(RATE_LIMIT_VARIABLES_IGNORED)}
+    if ctx.client is not None:  # the checklist's probe: absent from 2.11.1, kept as evidence
+        evidence["rate_limits_config_endpoint"] = ctx.api("rate_limits_config").describe()
+    ignored = {name: ctx.config.get(name) for name in RATE_LIMIT_VARIABLES_IGNORED if ctx.config.get(name)}
+    if ignored:
+        evidence["ignored_but_set"] = ignored
+    live = observe_rate_limiter(ctx, bool(ctx.option("rate_limit_burst")))
+    evidence["live"] = live if live is not None else "not probed: no api_url, or no token (ARAGORA_JWT_SECRET or " \
+                                                       "api_token)"
+    switch = ctx.config.get(DISABLE_ALL_SWITCH)
+    evidence[DISABLE_ALL_SWITCH] = switch
+    if live and not live["limited"] and live.get("burst"):
+        return failed("The live server did not limit: %d requests with one token on %s, all answered 200%s"
+                      % (live["accepted_before_429"], live["endpoint"], " (%s=%s)" % (DISABLE_ALL_SWITCH, switch)
+                         if switch else ""), "Unset %s and restart the server." % DISABLE_ALL_SWITCH, **evidence)
+    if (switch or "").lower() in ("1", "true", "yes"):
+        still = (" (endpoints with a limit of their own still limit: live %d x 200 then 429 on %s)"
+                 % (live["accepted_before_429"], live["endpoint"]) if live and live["limited"] else "")
+        return failed("Rate limiting is mostly disabled: %s=%s turns off Aragora 2.11.1's default per-client limiter "
+                      "(every public endpoint, and 120 a minute per token elsewhere), the handler limiters and the "
+                      "WebSocket's%s" % (DISABLE_ALL_SWITCH, switch, still),
+                      "Unset %s (it is meant for load tests) and restart the server." % DISABLE_ALL_SWITCH, **evidence)
     shared = ctx.config.get("ARAGORA_REDIS_URL") is not None
-    evidence.update(ARAGORA_DISABLE_RATE_LIMIT=disabled, ARAGORA_RATE_LIMIT=ctx.config.get("ARAGORA_RATE_LIMIT"),
-                    ARAGORA_REDIS_URL_set=shared)
-    if disabled and disabled.lower() in ("1", "true", "yes", "on"):
-        return failed("Rate limiting is disabled (ARAGORA_DISABLE_RATE_LIMIT=%s)" % disabled, **evidence)
+    evidence["ARAGORA_REDIS_URL_set"] = shared
+    if live and live["limited"]:
+        seen = "the live server limits: %d x 200 then 429 on %s (X-RateLimit-Limit %s, Retry-After %s)" % (
+            live["accepted_before_429"], live["endpoint"], live["x_ratelimit_limit"], live["retry_after"])
+    else:
+        seen = "%s unset, so every limiter is on" % DISABLE_ALL_SWITCH
+    note = "; %s set but not read by the server" % ", ".join(sorted(ignored)) if ignored else ""
     if not shared:
         legacy = " (only the legacy REDIS_URL is set, which the limiter does not read)" if ctx.config.get(
             "REDIS_URL") else ""
-        return warned("Redis not configured (rate limiting will use in-memory)" + legacy, **evidence)
-    return passed("Rate limiting enabled, shared through Redis (ARAGORA_REDIS_URL)", **evidence)
+        return warned("Redis not configured (rate limiting will use in-memory)%s: %s%s" % (legacy, seen, note),
+                      **evidence)
+    return passed("Rate limiting enabled, shared through Redis (ARAGORA_REDIS_URL): %s%s" % (seen, note), **evidence)
 
 
 _BLACKLIST_BACKENDS = ("memory", "sqlite", "postgres", "supabase", "redis")

@@ -20,7 +20,8 @@ import re
 import urllib.parse
 
 from ansible_collections.aragora.ops.plugins.module_utils import tls_probe
-from ansible_collections.aragora.ops.plugins.module_utils.checks.common import answered
+from ansible_collections.aragora.ops.plugins.module_utils.causes import UNREACHABLE, CouldNotJudge
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import API_UNREACHABLE, answered
 from ansible_collections.aragora.ops.plugins.module_utils.config import mask_url
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
@@ -77,8 +78,10 @@ def observation(ctx: TargetContext) -> tls_probe.TlsObservation:
                                   "pip install cryptography")
         try:
             return tls_probe.observe_tls(host, port, server_name, ca_path, ctx.timeout)
-        except tls_probe.TlsProbeError as exc:
-            raise CheckInputError(str(exc)) from None
+        except tls_probe.TlsProbeError as exc:  # no handshake completed: nothing about the certificate was seen
+            raise CouldNotJudge(str(exc), UNREACHABLE, "Make api_url's host and port a TLS listener reachable from "
+                                "here (and tls_server_name a name it serves), then re-run.",
+                                cause=API_UNREACHABLE if exc.unreachable else None) from None
 
     return ctx.fact(("tls", host, port, server_name, ca_path), observe)
 

@@ -43,6 +43,8 @@ _REMEDIATION: dict[str, str] = {
     probe.PROBLEM_REJECTED: "Aragora 2.11 answers 400 when the handshake lacks the subprotocol %s: a proxy in front "
                             "must pass Upgrade, Connection and Sec-WebSocket-Protocol through; a 404 means ws_url "
                             "names a path or port without a WebSocket listener." % probe.SUBPROTOCOL,
+    probe.PROBLEM_REDIRECTED: "Point ws_url at where the WebSocket listener really is (the redirect's target, in "
+                              "ws:// or wss://), or make the proxy pass the upgrade through instead of redirecting.",
     probe.PROBLEM_SUBPROTOCOL: "Make the proxy in front of the listener pass the Sec-WebSocket-Protocol header both "
                                "ways, or point ws_url at the Aragora listener itself.",
     probe.PROBLEM_ORIGIN: "Add the front end's origin to ARAGORA_ALLOWED_ORIGINS and restart the server, or set "
@@ -78,7 +80,9 @@ def websocket_connection(ctx: TargetContext) -> probe.WebSocketObservation:
     origin = websocket_origin(ctx)
     timeout = ctx.timeout
     ssl_context = _tls_context(ctx) if url.lower().startswith("wss://") else None
-    return ctx.fact(("websocket", url, origin), lambda: probe.probe_websocket(url, origin, timeout, ssl_context))
+    server_name = ctx.option("tls_server_name")  # the name the certificate is for, when ws_url names an address
+    return ctx.fact(("websocket", url, origin), lambda: probe.probe_websocket(url, origin, timeout, ssl_context,
+                                                                              server_name=server_name))
 
 
 def _tls_context(ctx: TargetContext) -> ssl.SSLContext:

@@ -43,6 +43,8 @@ def ready(status: bool = True) -> dict:
 def deployment() -> dict:
     container = {
         "name": "aragora", "image": IMAGE,
+        "args": ["python", "-m", "aragora.server", "--http-port", "8080", "--port", "8765"],
+        "ports": [{"name": "http", "containerPort": 8080}, {"name": "ws", "containerPort": 8765}],
         "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "2000m", "memory": "2Gi"}},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}},
@@ -96,9 +98,12 @@ def healthy() -> dict[str, list[dict]]:
         "pdbs": [{"metadata": meta("aragora-pdb"),
                   "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(LABELS)}}}],
         "services": [{"metadata": meta("aragora", labels=dict(LABELS)), "spec": {
-            "selector": dict(LABELS), "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}],
+            "selector": dict(LABELS), "ports": [{"name": "http", "port": 80, "targetPort": 8080},
+                                                {"name": "ws", "port": 8765, "targetPort": "ws"}]}}],
         "jobs": [{"metadata": meta("aragora-migrate", uid="job-uid", creationTimestamp=ago(hours=2)),
-                  "spec": {"template": {"spec": {"containers": [{"name": "migrate", "image": IMAGE}]}}},
+                  "spec": {"template": {"spec": {"containers": [{
+                      "name": "migrate", "image": IMAGE,
+                      "command": ["python", "-m", "aragora.migrations", "upgrade"]}]}}},
                   "status": {"succeeded": 1, "completionTime": ago(hours=2),
                              "conditions": [{"type": "Complete", "status": "True"}]}}],
         "cronjobs": [{
@@ -111,7 +116,8 @@ def healthy() -> dict[str, list[dict]]:
             "metadata": meta("aragora", annotations={"cert-manager.io/cluster-issuer": "letsencrypt-prod"}),
             "spec": {"tls": [{"hosts": ["api.example.com"], "secretName": "aragora-tls"}],
                      "rules": [{"host": "api.example.com", "http": {"paths": [
-                         {"path": "/", "backend": {"service": {"name": "aragora", "port": {"name": "http"}}}}]}}]}}],
+                         {"path": "/", "backend": {"service": {"name": "aragora", "port": {"name": "http"}}}},
+                         {"path": "/ws", "backend": {"service": {"name": "aragora", "port": {"name": "ws"}}}}]}}]}}],
         "daemonsets": [{"metadata": meta("fluent-bit", "logging", labels={"app.kubernetes.io/name": "fluent-bit"}),
                         "spec": {"template": {"spec": {"containers": [{"image": "fluent/fluent-bit:3.0"}]}}},
                         "status": {"desiredNumberScheduled": 3, "numberReady": 3}}],
@@ -124,6 +130,10 @@ def healthy() -> dict[str, list[dict]]:
         "service_monitors": [{"metadata": meta("aragora"), "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": "aragora"}},
             "endpoints": [{"port": "http", "path": "/metrics"}]}}],
+        "namespace": [{"metadata": meta(NS, None, labels={"kubernetes.io/metadata.name": NS})}],
+        "namespaces": [{"metadata": meta(NS, None, labels={"kubernetes.io/metadata.name": NS})}],
+        "network_policies": [],
+        "pvcs": [],
         "prometheus_rules": [{"metadata": meta("aragora-alerts"), "spec": {"groups": [{"name": "aragora", "rules": [
             # The checklist's thresholds where it gives one (observability.CHECKLIST_ALERT_THRESHOLDS).
             {"alert": name, "expr": "vector(1) > %r" % CHECKLIST_ALERT_THRESHOLDS.get(name, 0)} for name in (
@@ -141,7 +151,8 @@ class FakeCluster:
         self.secrets = {"aragora-tls": {"tls.crt": "x"},
                         "aragora-secrets": {"jwt-secret": "s3cret-value-from-the-cluster-0123456789"}}
         self.secrets.update(secrets or {})
-        self.config_maps = {"aragora-config": {"ARAGORA_LOG_LEVEL": "INFO"}}
+        self.config_maps = {"aragora-config": {"ARAGORA_LOG_LEVEL": "INFO", "ARAGORA_DB_BACKEND": "postgres",
+                                               "DATABASE_URL": "postgresql://aragora@aragora-postgres:5432/aragora"}}
         self.config_maps.update(config_maps or {})
         self.log = log
         self.job_pods = job_pods if job_pods is not None else [

@@ -106,10 +106,11 @@ def test_no_dsn_skips_every_live_check_saying_what_to_set(variables, live):
     assert not live.calls
 
 
-def test_unreadable_env_file_fails(tmp_path, live):
+def test_unreadable_env_file_could_not_judge_naming_it(tmp_path, live):
     result = run("database.connection", make_ctx(env_file=str(tmp_path / "missing.env")))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR"
     assert "cannot read env file" in result["message"]
+    assert result["cause"]["check"] == "security.environment_mode"
 
 
 # --- one session for all checks, and failures ---------------------------------------------------------------
@@ -143,9 +144,11 @@ def test_connection_failure_remediation_follows_the_kind(live, kind, words):
     assert result["message"] == "Database connection failed: something at db.internal:5432/aragora"
     assert words in result["remediation"]
     assert result["evidence"]["error_kind"] == kind
-    # The other live checks fail with the same reason, from the same (cached) attempt.
+    # The other live checks could not judge, for the same reason, from the same (cached) attempt.
     pool = run("database.pool_sizing", ctx)
-    assert pool["status"] == "FAIL" and "something at db.internal" in pool["message"]
+    assert pool["status"] == "ERROR" and "something at db.internal" in pool["message"]
+    assert pool["cause"] == {"check": "database.connection", "dependency": "PostgreSQL",
+                             "reason": "something at db.internal:5432/aragora"}
     assert len(live.calls) == 1
 
 
@@ -285,11 +288,19 @@ def test_pool_sizing_warn_ratio_is_a_threshold(live):
 
 
 def test_pool_sizing_notes_the_checklists_ignored_variable(live):
+    # The checklist's name alone is the same mistake as ARAGORA_AGENT_TIMEOUT_SECONDS alone: WARN, rename it.
     result = run("database.pool_sizing", ctx_with({"ARAGORA_DB_MAX_OVERFLOW": "10"}))
-    assert result["status"] == "PASS"
-    assert "ARAGORA_DB_MAX_OVERFLOW is ignored" in result["message"]
+    assert result["status"] == "WARN"
+    assert "Rename ARAGORA_DB_MAX_OVERFLOW to ARAGORA_DB_POOL_OVERFLOW" in result["remediation"]
     assert result["evidence"]["note"] == ("ARAGORA_DB_MAX_OVERFLOW=10 is read by nothing on Aragora 2.11; the "
-                                          "overflow in force is ARAGORA_DB_POOL_OVERFLOW=15")
+                                          "overflow in force is the default 15 (ARAGORA_DB_POOL_OVERFLOW unset)")
+    assert result["evidence"]["note"] in result["message"]
+
+
+def test_pool_sizing_ignored_variable_beside_the_real_one_is_a_note(live):
+    result = run("database.pool_sizing", ctx_with({"ARAGORA_DB_MAX_OVERFLOW": "10", "ARAGORA_DB_POOL_OVERFLOW": "15"}))
+    assert result["status"] == "PASS"
+    assert "the overflow in force is ARAGORA_DB_POOL_OVERFLOW=15" in result["message"]
 
 
 @pytest.mark.parametrize("variables, words", [

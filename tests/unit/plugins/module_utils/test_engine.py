@@ -205,9 +205,42 @@ def test_verdict(statuses, strict, expected):
 
 
 def test_counts_has_every_status():
-    assert result.counts(rs("PASS", "PASS", "SKIP")) == {"PASS": 2, "WARN": 0, "FAIL": 0, "SKIP": 1}
+    assert result.counts(rs("PASS", "PASS", "SKIP")) == {"PASS": 2, "WARN": 0, "FAIL": 0, "ERROR": 0,
+                                                           "SKIP": 1}
 
 
 def test_section_label():
     assert result.section_label("0") == "0. Go-Live Health"
     assert result.section_label("10") == "10. Disaster Recovery"
+
+
+# --- could not judge: the cause's owner FAILs, every other check is ERROR naming it ----------------------------
+
+
+@pytest.mark.parametrize("error, owner", [
+    ("connection refused (nothing listens there, or a firewall rejects it)", "health.liveness"),
+    ("no answer within 2 s (timeout)", "health.liveness"),
+    ("TLS certificate verification failed (IP address mismatch, certificate is not valid for '10.0.0.5'.); give "
+     "the CA bundle (ca_path) or fix the certificate", "tls.hostname"),
+    ("TLS certificate verification failed (certificate has expired); give the CA bundle", "tls.expiry"),
+    ("TLS certificate verification failed (self-signed certificate); give the CA bundle", "tls.certificate_trusted"),
+    ("TLS handshake failed: the port does not speak TLS (use http:// or the TLS port)", "tls.protocol"),
+])
+def test_the_cause_of_an_unanswered_request_is_owned_by_the_check_that_judges_it(error, owner):
+    from ansible_collections.aragora.ops.plugins.module_utils.checks.common import cause_of
+    assert cause_of(error).owner == owner
+
+
+def test_owner_fails_and_dependants_are_error(registry):
+    cause = result.Cause("dep.owner", "Thing", "Start the thing.")
+
+    def broken(_ctx):
+        raise CheckInputError("thing refused", cause)
+
+    owner, dependant = declare("dep.owner", "1", broken), declare("dep.user", "1", broken)
+    owned, depending = run_one(owner, None), run_one(dependant, None)
+    assert owned["status"] == "FAIL" and "cause" not in owned and owned["remediation"] == "Start the thing."
+    assert depending["status"] == "ERROR" and depending["remediation"] == "Start the thing."
+    assert depending["cause"] == {"check": "dep.owner", "dependency": "Thing", "reason": "thing refused"}
+    assert depending["message"] == "Could not judge: Thing unavailable (see dep.owner): thing refused"
+    assert result.verdict([depending]) == "NO-GO"

@@ -57,7 +57,7 @@ def test_health_checks_skip_without_api():
     (obs(401, b"{}"), "FAIL", "asks for credentials"),
     (obs(403, b"{}"), "FAIL", "refuses the credentials"),
     (obs(502, b"Bad Gateway"), "FAIL", "not JSON"),
-    (refused(), "FAIL", "connection refused"),
+    (refused(), "ERROR", "connection refused"),
 ])
 def test_readiness(answer, status, words):
     result = run("health.readiness", make_ctx(answers={"/readyz": answer}))
@@ -84,7 +84,7 @@ def test_readiness_reason_in_evidence():
     (obs(200, {"status": "degraded"}), "FAIL", "reports degraded (200)"),
     (obs(401, {"error": "unauthorized"}), "FAIL", "asks for credentials"),
     (obs(200, b"{not json"), "FAIL", "not JSON"),
-    (refused(), "FAIL", "connection refused"),
+    (refused(), "ERROR", "connection refused"),
 ])
 def test_api_health(answer, status, words):
     result = run("health.api_health", make_ctx(answers={"/api/health": answer}))
@@ -92,9 +92,18 @@ def test_api_health(answer, status, words):
     assert words in result["message"]
 
 
-def test_api_health_failure_mentions_check_title_for_input_errors():
+def test_api_health_unreachable_could_not_judge_naming_the_cause():
     result = run("health.api_health", make_ctx(answers={"/api/health": refused()}))
-    assert result["message"].startswith("Health endpoint (/api/health): GET https://api.example.com/api/health ->")
+    assert result["message"].startswith("Could not judge: API unavailable (see health.liveness): "
+                                        "GET https://api.example.com/api/health ->")
+    assert result["cause"]["check"] == "health.liveness" and result["cause"]["dependency"] == "API"
+    assert "Start the Aragora server" in result["remediation"]
+
+
+def test_liveness_owns_the_api_outage_and_fails():
+    result = run("health.liveness", make_ctx(answers={"/healthz": refused()}))
+    assert result["status"] == "FAIL" and "cause" not in result
+    assert "Start the Aragora server" in result["remediation"]
 
 
 def test_api_health_path_is_configurable():
@@ -123,7 +132,11 @@ def build(version):
     (HEALTHY, obs(200, b"not json"), None, "PASS", "2.11.1"),
     (HEALTHY, obs(200, b"[1]"), None, "PASS", "2.11.1"),
     (HEALTHY, build("2.11.0"), None, "WARN", "inconsistently: header 2.11.1, build 2.11.0"),
-    (refused(), BUILD_DEV, None, "FAIL", "connection refused"),
+    (refused(), BUILD_DEV, None, "ERROR", "connection refused"),
+    # A degraded server answers 503 and still says its release (Aragora 2.11.1).
+    (obs(503, {"status": "degraded"}, headers={"X-API-Release": "2.11.1"}), BUILD_DEV, "2.11.1", "PASS",
+     "Release version is 2.11.1"),
+    (obs(503, {"status": "degraded"}), BUILD_DEV, "2.11.1", "FAIL", "without X-API-Release"),
 ])
 def test_release_version(health, build_answer, expected, status, words):
     ctx = make_ctx(answers={"/api/health": health, "/health/build": build_answer}, expected_version=expected)
@@ -135,7 +148,8 @@ def test_release_version(health, build_answer, expected, status, words):
 def test_release_version_evidence():
     ctx = make_ctx(answers={"/api/health": HEALTHY, "/health/build": BUILD_DEV}, expected_version="2.11.1")
     result = run("health.release_version", ctx)
-    assert result["evidence"] == {"x_api_release": "2.11.1", "build_version": "dev", "expected": "2.11.1"}
+    assert result["evidence"] == {"x_api_release": "2.11.1", "build_version": "dev", "expected": "2.11.1",
+                                  "health_status": 200}
 
 
 def test_release_version_numeric_build_version_is_not_a_crash():
@@ -172,9 +186,9 @@ def test_response_time_counts_even_a_503():
     assert run("health.response_time", make_ctx(answers={"/api/health": answer}))["status"] == "PASS"
 
 
-def test_response_time_unreachable_fails():
+def test_response_time_unreachable_could_not_judge():
     result = run("health.response_time", make_ctx(answers={"/api/health": refused()}))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR"
     assert "connection refused" in result["message"]
 
 

@@ -394,11 +394,13 @@ def test_migration_job_failed_reports_the_last_log_lines():
 
 def test_migration_job_absent_running_for_another_image_or_still_running():
     result = status_of("migrations.job", listings={"jobs": []})
-    assert result["status"] == "FAIL" and "No migration Job aragora-migrate" in result["message"]
+    assert result["status"] == "FAIL" and "No Job in namespace aragora runs python -m aragora.migrations upgrade" \
+        in result["message"]
     job = healthy()["jobs"][0]
     job["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/aragora/aragora:2.10.0"
     result = status_of("migrations.job", listings={"jobs": [job]})
-    assert result["status"] == "FAIL" and "not the running" in result["message"]
+    assert result["status"] == "FAIL" and "No migration Job ran for the running release 2.11.1" in result["message"]
+    assert "aragora-migrate (ghcr.io/aragora/aragora:2.10.0)" in result["message"]
     job = healthy()["jobs"][0]
     job["status"] = {"active": 1}
     assert status_of("migrations.job", listings={"jobs": [job]})["status"] == "WARN"

@@ -46,12 +46,21 @@ def test_prometheus_metrics_empty_body_fails():
     (obs(401, b""), "set metrics_token to ARAGORA_METRICS_TOKEN"),
     (obs(403, b""), "set metrics_token"),
     (obs(404, b"not found"), "did not answer 200"),
-    (refused(), "connection refused"),
-    (obs(error="no answer within 10 s (timeout)"), "timeout"),
 ])
 def test_prometheus_metrics_problems_fail(answer, words):
     result = run("monitoring.prometheus_metrics", make_ctx(answers={"/metrics": answer}))
     assert result["status"] == "FAIL"
+    assert words in result["message"]
+    assert "Traceback" not in result["message"]
+
+
+@pytest.mark.parametrize("answer, words", [
+    (refused(), "connection refused"),
+    (obs(error="no answer within 10 s (timeout)"), "timeout"),
+])
+def test_prometheus_metrics_unreachable_api_could_not_judge(answer, words):
+    result = run("monitoring.prometheus_metrics", make_ctx(answers={"/metrics": answer}))
+    assert result["status"] == "ERROR" and result["cause"]["check"] == "health.liveness"
     assert words in result["message"]
     assert "Traceback" not in result["message"]
 
@@ -144,3 +153,10 @@ def test_log_level_bogus_names_valid_levels():
 @pytest.mark.parametrize("check_id", ["monitoring.sentry_dsn", "monitoring.log_level"])
 def test_config_checks_skip_without_configuration(check_id):
     assert run(check_id, make_ctx())["status"] == "SKIP"
+
+
+@pytest.mark.parametrize("dsn", ["https://xxx@sentry.io/123", "https://your-sentry-key@o0.ingest.sentry.io/1",
+                                 "https://abc123@example.com/1"])
+def test_sentry_dsn_placeholder_fails(dsn):
+    result = run("monitoring.sentry_dsn", make_ctx({"SENTRY_DSN": dsn}))
+    assert result["status"] == "FAIL" and "placeholder" in result["message"]

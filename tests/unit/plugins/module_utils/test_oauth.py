@@ -31,7 +31,8 @@ def oauth(**overrides):
 def test_redirect_urls_good_passes():
     result = run("oauth.redirect_urls", oauth())
     assert result["status"] == "PASS"
-    assert result["evidence"]["OAUTH_ALLOWED_REDIRECT_HOSTS"] == ["api.example.com", "app.example.com"]
+    assert result["evidence"]["allowed_hosts"] == ["app.example.com", "api.example.com"]
+    assert result["evidence"]["allowed_hosts_from"] == "OAUTH_ALLOWED_REDIRECT_HOSTS"
 
 
 @pytest.mark.parametrize("name", ["GOOGLE_OAUTH_REDIRECT_URI", "OAUTH_SUCCESS_URL", "OAUTH_ERROR_URL"])
@@ -53,7 +54,8 @@ def test_redirect_urls_local_host_fails(host):
 def test_redirect_urls_host_not_allowed_fails():
     result = run("oauth.redirect_urls", oauth(OAUTH_ERROR_URL="https://evil.example.net/err"))
     assert result["status"] == "FAIL"
-    assert "OAUTH_ERROR_URL host evil.example.net is not in OAUTH_ALLOWED_REDIRECT_HOSTS" in result["message"]
+    assert "OAUTH_ERROR_URL host evil.example.net is not an allowed redirect host (OAUTH_ALLOWED_REDIRECT_HOSTS: " \
+        "app.example.com, api.example.com)" in result["message"]
 
 
 def test_redirect_urls_allowed_hosts_compared_case_insensitively():
@@ -68,10 +70,22 @@ def test_redirect_urls_unset_and_relative_fail():
     assert "OAUTH_ERROR_URL is not an absolute URL" in result["message"]
 
 
-def test_redirect_urls_without_allowed_hosts_fails_each_url():
-    result = run("oauth.redirect_urls", oauth(OAUTH_ALLOWED_REDIRECT_HOSTS=None))
+def test_redirect_urls_without_allowed_hosts_fails_each_url_naming_the_fallback():
+    result = run("oauth.redirect_urls", oauth(OAUTH_ALLOWED_REDIRECT_HOSTS=None, ARAGORA_ENV="production"))
     assert result["status"] == "FAIL"
-    assert result["message"].count("is not in OAUTH_ALLOWED_REDIRECT_HOSTS") == 3
+    assert result["message"].count("is not an allowed redirect host (OAUTH_ALLOWED_REDIRECT_HOSTS unset: the "
+                                   "server's production fallback: aragora.ai, www.aragora.ai, api.aragora.ai)") == 3
+
+
+def test_redirect_urls_subdomain_of_an_allowed_host_passes_as_the_server_accepts_it():
+    result = run("oauth.redirect_urls", oauth(OAUTH_ALLOWED_REDIRECT_HOSTS="example.com"))
+    assert result["status"] == "PASS", result["message"]
+
+
+def test_redirect_urls_lookalike_host_is_not_a_subdomain():
+    result = run("oauth.redirect_urls", oauth(OAUTH_ALLOWED_REDIRECT_HOSTS="example.com",
+                                              OAUTH_ERROR_URL="https://evilexample.com/err"))
+    assert result["status"] == "FAIL" and "evilexample.com" in result["message"]
 
 
 @pytest.mark.parametrize("check_id", ["oauth.redirect_urls", "oauth.allowed_hosts"])
@@ -113,6 +127,13 @@ def test_allowed_hosts(hosts, status):
 def test_allowed_hosts_unset_fails():
     result = run("oauth.allowed_hosts", oauth(OAUTH_ALLOWED_REDIRECT_HOSTS=None))
     assert result["status"] == "FAIL"
+
+
+def test_allowed_hosts_unset_in_production_names_the_aragora_ai_fallback():
+    result = run("oauth.allowed_hosts", oauth(OAUTH_ALLOWED_REDIRECT_HOSTS=None, ARAGORA_ENV="production"))
+    assert "falls back to aragora.ai, www.aragora.ai, api.aragora.ai (the server's production fallback)" in \
+        result["message"]
+    assert "not restricted" not in result["message"]
     assert "not set" in result["message"]
 
 

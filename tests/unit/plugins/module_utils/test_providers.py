@@ -6,6 +6,13 @@ import pytest
 from ops_fakes import NEUTRAL, make_ctx, obs, refused, run
 
 ADMIN = "/api/admin/system-health/circuit-breakers"
+# Keys of the shapes the providers issue (random, never real).
+ANTHROPIC = "sk-ant-api03-" + "Qw7Zp2Lk9Rt4Vb6Nm1Hy3Jd8Fs5Gc0Xe" * 3
+OPENAI = "sk-proj-" + "Zp2Lk9Rt4Vb6Nm1Hy3Jd8Fs5Gc0XeQw7" * 2
+OPENROUTER = "sk-or-v1-" + "0123456789abcdef" * 4
+MISTRAL = "Qw7Zp2Lk9Rt4Vb6Nm1Hy3Jd8Fs5Gc0Xe"
+GEMINI = "AIzaSyB" + "Qw7Zp2Lk9Rt4Vb6Nm1Hy3Jd8Fs5Gc0X"
+XAI = "xai-" + "Qw7Zp2Lk9Rt4Vb6Nm1Hy3Jd8Fs5Gc0Xe" * 2
 
 
 # --- providers.primary / providers.fallback -----------------------------------------------------------------
@@ -13,12 +20,25 @@ ADMIN = "/api/admin/system-health/circuit-breakers"
 
 @pytest.mark.parametrize("keys, primary, fallback", [
     ({}, "FAIL", "WARN"),
-    ({"OPENROUTER_API_KEY": "sk-or"}, "FAIL", "PASS"),
-    ({"MISTRAL_API_KEY": "m"}, "WARN", "WARN"),
-    ({"GEMINI_API_KEY": "g", "XAI_API_KEY": "x"}, "WARN", "WARN"),
-    ({"ANTHROPIC_API_KEY": "sk-ant"}, "PASS", "WARN"),
-    ({"OPENAI_API_KEY": "sk-oa"}, "PASS", "WARN"),
-    ({"ANTHROPIC_API_KEY": "sk-ant", "OPENROUTER_API_KEY": "sk-or"}, "PASS", "PASS"),
+    ({"OPENROUTER_API_KEY": OPENROUTER}, "FAIL", "PASS"),
+    ({"MISTRAL_API_KEY": MISTRAL}, "WARN", "WARN"),
+    ({"GEMINI_API_KEY": GEMINI, "XAI_API_KEY": XAI}, "WARN", "WARN"),
+    ({"ANTHROPIC_API_KEY": ANTHROPIC}, "PASS", "WARN"),
+    ({"OPENAI_API_KEY": OPENAI}, "PASS", "WARN"),
+    ({"ANTHROPIC_API_KEY": ANTHROPIC, "OPENROUTER_API_KEY": OPENROUTER}, "PASS", "PASS"),
+    # The checklist's own example values are placeholders: FAIL, whatever else is set.
+    ({"ANTHROPIC_API_KEY": "sk-ant-xxx"}, "FAIL", "WARN"),
+    ({"OPENAI_API_KEY": "sk-xxx"}, "FAIL", "WARN"),
+    ({"ANTHROPIC_API_KEY": ANTHROPIC, "OPENROUTER_API_KEY": "sk-or-xxx"}, "PASS", "FAIL"),
+    ({"ANTHROPIC_API_KEY": ANTHROPIC, "GEMINI_API_KEY": "AIzaSy..."}, "FAIL", "WARN"),
+    ({"OPENAI_API_KEY": OPENAI, "XAI_API_KEY": "xai-xxx"}, "FAIL", "WARN"),
+    ({"OPENAI_API_KEY": "xxx"}, "FAIL", "WARN"),
+    ({"ANTHROPIC_API_KEY": "your-anthropic-key-here-0123456789abcdefghijk"}, "FAIL", "WARN"),
+    ({"ANTHROPIC_API_KEY": "<anthropic key>"}, "FAIL", "WARN"),
+    # Not the provider's shape: WARN, naming what is off.
+    ({"ANTHROPIC_API_KEY": OPENAI}, "WARN", "WARN"),  # an OpenAI key in the Anthropic variable
+    ({"ANTHROPIC_API_KEY": "sk-ant-short"}, "WARN", "WARN"),
+    ({"ANTHROPIC_API_KEY": ANTHROPIC, "OPENROUTER_API_KEY": "sk-or-" + "a b" * 20}, "PASS", "WARN"),
     ({"ANTHROPIC_API_KEY": "   "}, "FAIL", "WARN"),  # blank is unset
 ])
 def test_provider_keys(keys, primary, fallback):
@@ -28,10 +48,21 @@ def test_provider_keys(keys, primary, fallback):
 
 
 def test_primary_evidence_lists_names_never_values():
-    ctx = make_ctx({"ANTHROPIC_API_KEY": "sk-ant-VALUE", "XAI_API_KEY": "xai-VALUE"})
+    ctx = make_ctx({"ANTHROPIC_API_KEY": ANTHROPIC, "XAI_API_KEY": XAI})
     result = run("providers.primary", ctx)
     assert result["evidence"] == {"primary_keys_set": ["ANTHROPIC_API_KEY"], "other_keys_set": ["XAI_API_KEY"]}
-    assert "VALUE" not in str(result)
+    assert ANTHROPIC not in str(result) and XAI not in str(result)
+
+
+def test_placeholder_message_names_the_variable_and_never_the_value():
+    result = run("providers.primary", make_ctx({"ANTHROPIC_API_KEY": "sk-ant-xxx"}))
+    assert result["message"].startswith("ANTHROPIC_API_KEY is a placeholder")
+    assert "issued" in result["remediation"]
+
+
+def test_wrong_shape_says_what_is_off():
+    result = run("providers.primary", make_ctx({"ANTHROPIC_API_KEY": OPENAI}))
+    assert "does not start with sk-ant-" in result["message"] and OPENAI not in str(result)
 
 
 def test_primary_none_says_demo_agents():
@@ -41,7 +72,7 @@ def test_primary_none_says_demo_agents():
 
 
 def test_primary_other_key_warns_naming_it():
-    result = run("providers.primary", make_ctx({"MISTRAL_API_KEY": "m"}))
+    result = run("providers.primary", make_ctx({"MISTRAL_API_KEY": MISTRAL}))
     assert "MISTRAL_API_KEY" in result["message"]
 
 
@@ -77,7 +108,7 @@ def test_circuit_breakers_from_metrics(breakers, status, open_, half_open):
 
 def test_circuit_breakers_absent_series_reports_zero_of_zero():
     result = run("providers.circuit_breakers", make_ctx(answers={"/metrics": metrics()}))
-    assert result["message"] == "Circuit breakers open: 0 (of 0 reported)"
+    assert result["message"] == "No circuit breaker registered yet (one appears per agent once it is used): none is open, which says nothing yet about the providers"
 
 
 def test_circuit_breakers_scrape_sends_metrics_token():
@@ -86,15 +117,16 @@ def test_circuit_breakers_scrape_sends_metrics_token():
     assert ctx.client.calls == [("/metrics", {"Authorization": "Bearer mtok"}, True)]
 
 
-@pytest.mark.parametrize("answer, words", [
-    (obs(401, b"unauthorized"), "set metrics_token"),
-    (obs(500, b"boom"), "did not answer 200"),
-    (refused(), "connection refused"),
-    (obs(200, "aragora_x{a=b} 1\n"), "not valid Prometheus text"),
+@pytest.mark.parametrize("answer, words, owner", [
+    (obs(401, b"unauthorized"), "set metrics_token", "monitoring.prometheus_metrics"),
+    (obs(500, b"boom"), "did not answer 200", "monitoring.prometheus_metrics"),
+    (refused(), "connection refused", "health.liveness"),
+    (obs(200, "aragora_x{a=b} 1\n"), "not valid Prometheus text", "monitoring.prometheus_metrics"),
 ])
-def test_circuit_breakers_scrape_problems_fail(answer, words):
+def test_circuit_breakers_scrape_problems_could_not_judge(answer, words, owner):
     result = run("providers.circuit_breakers", make_ctx(answers={"/metrics": answer}))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR" and result["cause"]["check"] == owner
+    assert "An agent's circuit breaker is open" not in result["remediation"]
     assert words in result["message"]
 
 
@@ -121,6 +153,9 @@ def test_circuit_breakers_admin_api_refuses_token_fails():
     result = run("providers.circuit_breakers", ctx)
     assert result["status"] == "FAIL"
     assert "refuses the credentials" in result["message"]
+    # The remediation is about the token, not about an open breaker the check never saw.
+    assert "api_token" in result["remediation"] and "is open" not in result["remediation"]
+    assert result["evidence"]["could_not_judge"] == "credentials"
 
 
 @pytest.mark.parametrize("answer", [obs(500, {"error": "internal error"}), obs(404, {"error": "not found"})])

@@ -56,8 +56,10 @@ def test_one_failing_target_makes_overall_no_go():
     r = report({"a": [check("x.a", "PASS")], "b": [check("x.b", "FAIL")]})
     data = r.as_json()
     assert data["verdict"] == "NO-GO"
-    assert data["targets"] == {"a": {"verdict": "GO", "counts": {"PASS": 1, "WARN": 0, "FAIL": 0, "SKIP": 0}},
-                               "b": {"verdict": "NO-GO", "counts": {"PASS": 0, "WARN": 0, "FAIL": 1, "SKIP": 0}}}
+    assert data["targets"] == {"a": {"verdict": "GO", "counts": {"PASS": 1, "WARN": 0, "FAIL": 0, "ERROR": 0,
+                                                                           "SKIP": 0}},
+                               "b": {"verdict": "NO-GO", "counts": {"PASS": 0, "WARN": 0, "FAIL": 1, "ERROR": 0,
+                                                                              "SKIP": 0}}}
 
 
 def test_missing_target_result_is_a_fail():
@@ -72,7 +74,7 @@ def test_missing_target_result_is_a_fail():
 def test_json_shape():
     data = json.loads(json.dumps(report().as_json()))
     assert {"verdict", "counts", "checks"} <= set(data)
-    assert data["counts"] == {"PASS": 1, "WARN": 1, "FAIL": 1, "SKIP": 1}
+    assert data["counts"] == {"PASS": 1, "WARN": 1, "FAIL": 1, "ERROR": 0, "SKIP": 1}
     assert data["generated_at"] == "2025-01-02T03:04:05+00:00"
     assert len(data["checks"]) == 4
     assert all(c["target"] == "prod" for c in data["checks"])
@@ -216,3 +218,39 @@ def test_summary():
     assert "Verdict for a: NO-GO (1 PASS, 1 WARN, 1 FAIL, 1 SKIP)" in text
     assert "Verdict for b: GO" in text
     assert text.endswith("Overall verdict: NO-GO (2 PASS, 1 WARN, 1 FAIL, 1 SKIP)")
+
+
+# --- checks that could not judge: one cause, many checks --------------------------------------------------
+
+
+def _outage_results():
+    cause = {"check": "health.liveness", "dependency": "API", "reason": "GET https://a/healthz -> connection refused"}
+    owner = {"id": "health.liveness", "section": "0. Go-Live Health", "title": "Liveness", "status": "FAIL",
+             "message": "Liveness: connection refused", "evidence": {}, "remediation": "Start the Aragora server.",
+             "duration_ms": 1.0}
+    dependants = [{"id": check_id, "section": "6. SSL/TLS Certificates", "title": check_id, "status": "ERROR",
+                   "message": "Could not judge: API unavailable (see health.liveness): connection refused",
+                   "evidence": {}, "remediation": "Start the Aragora server.", "duration_ms": 1.0, "cause": cause}
+                  for check_id in ("tls.expiry", "tls.hostname", "providers.circuit_breakers")]
+    return [owner, *dependants]
+
+
+def test_could_not_judge_is_no_go_and_grouped_by_cause():
+    report = Report({"a": _outage_results()})
+    assert report.verdict == "NO-GO"
+    assert report.counts["ERROR"] == 3 and report.counts["FAIL"] == 1
+    grouped = report.as_json()["causes"]
+    assert [(c["check"], c["dependency"], c["checks"]) for c in grouped] == [
+        ("health.liveness", "API", ["tls.expiry", "tls.hostname", "providers.circuit_breakers"])]
+    summary = report.summary()
+    assert "Could not judge: 1 cause: API unavailable; 3 checks could not run" in summary
+    markdown = report.markdown()
+    assert "1 cause: API unavailable; 3 checks could not run" in markdown
+    assert "Renew" not in markdown and "[?] **ERROR** (could not judge)" in markdown
+
+
+def test_junit_reports_could_not_judge_as_error_not_failure():
+    suites = ET.fromstring(Report({"a": _outage_results()}).junit().split("\n", 1)[1])
+    assert suites.get("errors") == "3" and suites.get("failures") == "1"
+    errors = [case.get("name").split(":")[0] for case in suites.iter("testcase") if case.find("error") is not None]
+    assert errors == ["tls.expiry", "tls.hostname", "providers.circuit_breakers"]

@@ -95,7 +95,8 @@ def test_default_endpoints_match_the_contract():
     assert DEFAULT_ENDPOINTS == {"healthz": "/healthz", "readyz": "/readyz", "health": "/api/health",
                                  "build": "/health/build", "metrics": "/metrics",
                                  "circuit_breakers": "/api/admin/system-health/circuit-breakers",
-                                 "rate_limits_config": "/api/rate-limits/config"}
+                                 "rate_limits_config": "/api/rate-limits/config",
+                                 "rate_limited": "/api/debates?limit=1"}
 
 
 # --- HttpObservation ----------------------------------------------------------------------------------------

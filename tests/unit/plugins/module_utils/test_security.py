@@ -11,6 +11,7 @@ import pytest
 from ops_fakes import NEUTRAL, make_ctx, obs, refused, run
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks import security
+from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.security import shannon_bits_per_char
 
 # 32 distinct characters, no placeholder word: a strong-looking secret of exactly the minimum length.
@@ -23,7 +24,7 @@ def strong_token() -> str:
     is rerolled, so that this test is not flaky; the odds are pinned by the xxx test below."""
     while True:
         token = secrets.token_urlsafe(48)
-        if not security._PLACEHOLDER.search(token):  # pylint: disable=protected-access
+        if not secret_shape.placeholder(token):
             return token
 
 
@@ -137,7 +138,8 @@ def test_api_keys_in_env_file_by_mode(tmp_path, mode, status):
     path = env_file(tmp_path, "ARAGORA_ENV=production\nANTHROPIC_API_KEY=sk-ant-abc123\n", mode)
     result = run("security.api_keys_storage", make_ctx(env_file=path))
     assert result["status"] == status
-    assert result["evidence"] == {"env_file": path, "mode": "%04o" % mode, "provider_keys_in_file": ["ANTHROPIC_API_KEY"]}
+    assert result["evidence"] == {"env_file": path, "mode": "%04o" % mode, "provider_keys_in_file": ["ANTHROPIC_API_KEY"],
+                                  "secrets_in_file": ["ANTHROPIC_API_KEY"], "owner_uid": os.getuid()}
     assert "sk-ant-abc123" not in json.dumps(result)
     assert path in result["message"]
 
@@ -148,6 +150,20 @@ def test_api_keys_not_in_env_file_passes(tmp_path):
     result = run("security.api_keys_storage", make_ctx({"OPENAI_API_KEY": "sk-live"}, env_file=path))
     assert result["status"] == "PASS"
     assert result["evidence"]["provider_keys_in_file"] == []
+
+
+@pytest.mark.parametrize("mode, status, who", [(0o644, "FAIL", "group and others"), (0o640, "FAIL", "its group"),
+                                               (0o604, "FAIL", "others"), (0o600, "PASS", None)])
+def test_any_secret_in_an_env_file_others_can_read_fails(tmp_path, mode, status, who):
+    path = env_file(tmp_path, "ARAGORA_ENV=production\nARAGORA_JWT_SECRET=%s\n"
+                              "DATABASE_URL=postgresql://aragora:pg-pw-123@db:5432/aragora\n" % strong_token(), mode)
+    result = run("security.api_keys_storage", make_ctx(env_file=path))
+    assert result["status"] == status, result["message"]
+    assert result["evidence"]["secrets_in_file"] == ["ARAGORA_JWT_SECRET", "DATABASE_URL"]
+    if who:
+        assert "holds secrets (ARAGORA_JWT_SECRET, DATABASE_URL) that %s can read" % who in result["message"]
+        assert "chmod 600" in result["remediation"]
+    assert "pg-pw-123" not in json.dumps(result)
 
 
 def test_api_keys_several_in_file_listed_sorted(tmp_path):
@@ -170,14 +186,15 @@ def test_unreadable_env_file_fails_naming_it(tmp_path):
     missing = str(tmp_path / "nope.env")
     for check_id in ("security.api_keys_storage", "security.jwt_secret", "security.environment_mode"):
         result = run(check_id, make_ctx(env_file=missing))
-        assert result["status"] == "FAIL"
+        # security.environment_mode judges the unreadable configuration; the others could not judge.
+        assert result["status"] == ("FAIL" if check_id == "security.environment_mode" else "ERROR")
         assert missing in result["message"]
         assert "No such file" in result["message"]
 
 
 def test_env_file_that_is_a_directory_fails_naming_it(tmp_path):
     result = run("security.jwt_secret", make_ctx(env_file=str(tmp_path)))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR" and result["cause"]["dependency"] == "configuration"
     assert str(tmp_path) in result["message"]
 
 
@@ -249,9 +266,9 @@ def test_cors_live_probe_echo_fails_even_with_clean_config():
     assert result["evidence"]["ARAGORA_ALLOWED_ORIGINS"] == ["https://app.example.com"]
 
 
-def test_cors_live_probe_refused_fails():
+def test_cors_live_probe_refused_could_not_judge():
     result = run("security.cors_origins", make_ctx(answers={"/api/health": refused()}))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR" and result["cause"]["check"] == "health.liveness"
     assert "connection refused" in result["message"]
 
 
@@ -306,17 +323,18 @@ def test_https_enforced_without_api_skips():
     assert "api_url" in result["message"]
 
 
-def test_https_enforced_health_unreachable_fails():
+def test_https_enforced_health_unreachable_could_not_judge():
     result = run("security.https_enforced", make_ctx(answers={"/api/health": refused()}))
-    assert result["status"] == "FAIL"
+    assert result["status"] == "ERROR"
 
 
 # --- security.rate_limiting ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("variables, status", [
-    ({"ARAGORA_DISABLE_RATE_LIMIT": "true", "ARAGORA_REDIS_URL": "redis://r:6379"}, "FAIL"),
-    ({"ARAGORA_DISABLE_RATE_LIMIT": "1"}, "FAIL"),
+    # Aragora 2.11.1 never reads ARAGORA_DISABLE_RATE_LIMIT: it changes no verdict.
+    ({"ARAGORA_DISABLE_RATE_LIMIT": "true", "ARAGORA_REDIS_URL": "redis://r:6379"}, "PASS"),
+    ({"ARAGORA_DISABLE_RATE_LIMIT": "1"}, "WARN"),
     ({"ARAGORA_DISABLE_RATE_LIMIT": "false", "ARAGORA_REDIS_URL": "redis://r:6379"}, "PASS"),
     ({"ARAGORA_REDIS_URL": "redis://:pw@r:6379/0"}, "PASS"),
     ({"REDIS_URL": "redis://r:6379"}, "WARN"),  # the 2.11 limiter reads ARAGORA_REDIS_URL only
@@ -410,3 +428,68 @@ def test_no_check_result_contains_a_configured_secret(tmp_path):
         assert secret not in dumped, secret
     assert {"sk-ant-UNIQUE7731", "redisPW8812", "pgPW4471", variables["SENTRY_DSN"]} <= ctx.config.secrets()
     assert not re.search(r"UNIQUE\d{4}", dumped)
+
+
+# --- security.secret_values ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variables, status, words", [
+    ({"ARAGORA_API_TOKEN": secrets.token_urlsafe(32), "ARAGORA_ENCRYPTION_KEY": secrets.token_hex(32)}, "PASS",
+     "ARAGORA_API_TOKEN, ARAGORA_ENCRYPTION_KEY"),
+    ({"ARAGORA_API_TOKEN": "change-me"}, "FAIL", "ARAGORA_API_TOKEN is a placeholder"),
+    ({"GOOGLE_OAUTH_CLIENT_SECRET": "your-client-secret"}, "FAIL", "GOOGLE_OAUTH_CLIENT_SECRET is a placeholder"),
+    ({"SUPABASE_KEY": "xxx"}, "FAIL", "SUPABASE_KEY is a placeholder"),
+    ({"SUPABASE_KEY": "sb_secret_" + secrets.token_urlsafe(32)}, "PASS", "SUPABASE_KEY"),
+    ({"ARAGORA_ENCRYPTION_KEY": secrets.token_urlsafe(48)}, "WARN", "ARAGORA_ENCRYPTION_KEY holds characters"),
+    ({"ARAGORA_API_TOKEN": "abc123"}, "WARN", "is 6 characters long"),
+    ({"ARAGORA_ENV": "production"}, "SKIP", "None of"),
+])
+def test_secret_values(variables, status, words):
+    result = run("security.secret_values", make_ctx(variables))
+    assert result["status"] == status, result["message"]
+    assert words in result["message"]
+    for value in variables.values():
+        if len(value) > 10:  # the generated ones; a placeholder word may be named as the mark of an example
+            assert value not in str(result)
+
+
+def test_rate_limiting_names_the_ignored_variable():
+    result = run("security.rate_limiting", make_ctx({"ARAGORA_DISABLE_RATE_LIMIT": "true",
+                                                     "ARAGORA_REDIS_URL": "redis://r:6379"}))
+    assert "ARAGORA_DISABLE_RATE_LIMIT set but not read by the server" in result["message"]
+    assert "ARAGORA_DISABLE_RATE_LIMIT" in result["evidence"]["variables_ignored_by_server"]
+
+
+def _limited_after(n):
+    state = {"calls": 0}
+
+    def answer(headers):
+        assert headers["Authorization"].startswith("Bearer ")
+        state["calls"] += 1
+        if state["calls"] > n:
+            return obs(429, {"error": "Rate limit exceeded."}, headers={"X-RateLimit-Limit": str(n),
+                                                                        "Retry-After": "2"})
+        return obs(200, {"debates": []})
+    return answer
+
+
+@pytest.mark.parametrize("burst, limit, status, words", [
+    (True, 30, "PASS", "30 x 200 then 429 on /api/debates?limit=1 (X-RateLimit-Limit 30, Retry-After 2)"),
+    (True, 100, "FAIL", "did not limit: 60 requests"),
+    (False, 30, "PASS", "ARAGORA_DISABLE_ALL_RATE_LIMITS unset, so every limiter is on"),
+])
+def test_rate_limiting_live_probe(burst, limit, status, words):
+    ctx = make_ctx({"ARAGORA_JWT_SECRET": strong_token(), "ARAGORA_REDIS_URL": "redis://r:6379"},
+                   answers={"/api/debates?limit=1": _limited_after(limit)}, options={"rate_limit_burst": burst})
+    result = run("security.rate_limiting", ctx)
+    assert result["status"] == status, result["message"]
+    assert words in result["message"]
+
+
+@pytest.mark.parametrize("value, status", [("true", "FAIL"), ("1", "FAIL"), ("false", "PASS")])
+def test_rate_limiting_fails_on_the_switch_the_server_reads(value, status):
+    result = run("security.rate_limiting", make_ctx({"ARAGORA_DISABLE_ALL_RATE_LIMITS": value,
+                                                     "ARAGORA_REDIS_URL": "redis://r:6379"}))
+    assert result["status"] == status
+    if status == "FAIL":
+        assert "turns off Aragora 2.11.1's default per-client limiter" in result["message"]

@@ -28,8 +28,9 @@ def probe_calls(monkeypatch):
     """Replaces the network probe: records its arguments and answers a healthy connection_info."""
     calls = []
 
-    def fake_probe(url, origin=None, timeout=10.0, ssl_context=None, subprotocol=probe.SUBPROTOCOL):
-        calls.append({"url": url, "origin": origin, "timeout": timeout, "ssl_context": ssl_context})
+    def fake_probe(url, origin=None, timeout=10.0, ssl_context=None, subprotocol=probe.SUBPROTOCOL, server_name=None):
+        calls.append({"url": url, "origin": origin, "timeout": timeout, "ssl_context": ssl_context,
+                      "server_name": server_name})
         observation = probe.WebSocketObservation(url, origin, subprotocol, url.startswith("wss"), timeout)
         observation.subprotocol, observation.first_message_type = subprotocol, probe.FIRST_MESSAGE_TYPE
         observation.handshake_ms = observation.first_message_ms = 3.0
@@ -94,6 +95,12 @@ def test_tls_settings_only_for_wss(probe_calls, tmp_path):
     assert plain is None
     assert verified.verify_mode == ssl.CERT_REQUIRED and verified.check_hostname
     assert unverified.verify_mode == ssl.CERT_NONE and not unverified.check_hostname
+
+
+def test_tls_server_name_reaches_the_websocket_probe(probe_calls):
+    run("websocket.connectivity", make_ctx(NEUTRAL, options={"ws_url": "wss://10.0.0.5:8765",
+                                                             "tls_server_name": "api.example.com"}))
+    assert probe_calls[0]["server_name"] == "api.example.com"
 
 
 def test_unreadable_ca_bundle_fails_naming_ca_path(probe_calls, tmp_path):

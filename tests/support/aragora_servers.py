@@ -1,0 +1,79 @@
+"""Extra real Aragora 2.11.1 servers for a test module, beside the sandbox's: started together, each with its own
+layout, ports and configuration, ready when /readyz answers 200 (read unverified: some serve a certificate a client
+must not trust), and stopped by PID at the end."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import os
+import pathlib
+import ssl
+import sys
+import time
+import typing as t
+import urllib.request
+
+from tests.support.playbook import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import sandbox  # noqa: E402  pylint: disable=wrong-import-position
+
+ARAGORA_PYTHON = pathlib.Path(ROOT, "build", "aragora-venv", "bin", "python")
+READY_TIMEOUT = 60.0
+POLL_TIMEOUT = 2.0
+
+
+class Server(t.NamedTuple):
+    layout: sandbox.Layout
+    ports: dict[str, int]
+    info: dict[str, t.Any]
+
+    @property
+    def api_url(self) -> str:
+        return "https://%s:%d" % (sandbox.LOOPBACK, self.ports["http"])
+
+    @property
+    def ws_url(self) -> str:
+        return "ws://%s:%d" % (sandbox.LOOPBACK, self.ports["ws"])
+
+
+def wait_ready(server: Server) -> None:
+    """/readyz read unverified until 200 (sandbox.wait_aragora_ready verifies the certificate)."""
+    unverified = ssl.create_default_context()
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=unverified))
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if not sandbox._owned(server.info["pid"], server.layout.root,  # pylint: disable=protected-access
+                              server.info["start_time"]):
+            raise AssertionError("Aragora exited during start-up: see %s" % server.layout.aragora_log)
+        with contextlib.suppress(OSError):
+            with opener.open(server.api_url + "/readyz", timeout=POLL_TIMEOUT) as answer:
+                if answer.status == 200:
+                    return
+        time.sleep(0.3)
+    raise AssertionError("Aragora not ready at %s after %g s: see %s" % (server.api_url, READY_TIMEOUT,
+                                                                        server.layout.aragora_log))
+
+
+@contextlib.contextmanager
+def running(directories: t.Mapping[str, pathlib.Path],
+            configure: t.Callable[[str, sandbox.Layout, dict[str, int]], dict[str, str]]) -> t.Iterator[dict[str, Server]]:
+    """One server per name, in ``directories[name]``, with the environment ``configure(name, layout, ports)``
+    returns; all started before any is waited for; all stopped on exit."""
+    started: dict[str, Server] = {}
+    try:
+        for name, directory in directories.items():
+            layout = sandbox.Layout(directory)
+            layout.logs.mkdir()
+            ports = sandbox.pick_free_ports()
+            env = configure(name, layout, ports)
+            started[name] = Server(layout, ports, sandbox.start_aragora(layout, ARAGORA_PYTHON, ports, env))
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(started))) as pool:
+            list(pool.map(wait_ready, started.values()))
+        yield started
+    finally:
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(started))) as pool:
+            list(pool.map(lambda server: sandbox.stop_aragora(server.layout, server.info), started.values()))
