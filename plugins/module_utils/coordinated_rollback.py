@@ -48,9 +48,9 @@ class CoordinatedRollback(Restore):
             if given and recorded and (given.get("from"), given.get("to")) != (recorded.get("from"), recorded.get("to")):
                 raise RestoreError(
                     "an unfinished coordinated rollback of %s from %s to %s (run %s) is recorded in %s: rerun "
-                    "without naming another release to finish it" % (self.database, recorded.get("from"),
-                                                                        recorded.get("to"), self.state.data.get(
-                                                                            "run_id"), self.state.path))
+                    "without naming another release to finish it"
+                    % (self.database, recorded.get("from"), recorded.get("to"), self.state.data.get("run_id"),
+                       self.state.path))
             return self.state.data["archive"]
         application = self.given_application
         if application.get("kind") not in APPLICATION_KINDS or not application.get("from") or not application.get("to"):

@@ -44,9 +44,12 @@ def labels(running_release: str, next_release: str, host: str | None = None) -> 
 
 def describe(directory: str) -> list[str]:
     """One line per pre-release backup in ``directory``: which releases it protects, when, where."""
-    return ["%s (before %s -> %s, taken %s)" % (os.path.basename(archive), manifest[PRE_RELEASE].get("running_release"),
-                                                 manifest[PRE_RELEASE].get("next_release"), manifest.get("finished_at"))
-            for archive, manifest in pg_archive.pre_release_archives(directory)]
+    lines = []
+    for archive, manifest in pg_archive.pre_release_archives(directory):
+        labels = manifest[PRE_RELEASE]
+        lines.append("%s (before %s -> %s, taken %s)" % (os.path.basename(archive), labels.get("running_release"),
+                                                         labels.get("next_release"), manifest.get("finished_at")))
+    return lines
 
 
 def find_backup(directory: str, current: str, target: str) -> tuple[str, dict[str, t.Any]]:
@@ -98,11 +101,11 @@ def schema_difference(backup: t.Mapping[str, t.Mapping[str, str]] | None,
     if dropped_tables:
         parts.append("tables dropped since: %s" % ", ".join(dropped_tables))
     if added_columns:
-        parts.append("columns added: %s" % "; ".join("%s.%s" % (tbl, ", ".join(cols))
-                                                   for tbl, cols in added_columns.items()))
+        parts.append("columns added: %s" % "; ".join(
+            "%s.%s" % (tbl, ", ".join(cols)) for tbl, cols in added_columns.items()))
     if dropped_columns:
-        parts.append("columns dropped: %s" % "; ".join("%s.%s" % (tbl, ", ".join(cols))
-                                                     for tbl, cols in dropped_columns.items()))
+        parts.append("columns dropped: %s" % "; ".join(
+            "%s.%s" % (tbl, ", ".join(cols)) for tbl, cols in dropped_columns.items()))
     message = ("The live schema DIFFERS from the schema in the backup (%s): an application-only rollback would run "
                "the old release on the new schema" % "; ".join(parts)) if differs else \
         "The live schema is the schema in the backup (same tables and columns)"

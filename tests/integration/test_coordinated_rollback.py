@@ -32,6 +32,7 @@ from tests.support.release_site import (
 )
 from tests.support.systemd_host import link
 
+
 @pytest.fixture
 def pg():
     instance = pg_instance.start()

@@ -77,8 +77,8 @@ def release_b_entrypoint(directory: str, pg) -> str:
     with open(script, "w", encoding="utf-8") as handle:
         handle.write("#!/bin/sh\n# Release 2.11.1's entrypoint: its migration, then the server.\n"
                      "PGPASSWORD='%s' psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p %d -U aragora -d aragora -f %s "
-                     "|| exit 1\nexec %s \"$@\"\n" % (pg.password, pg.port, os.path.join(directory, "migration.sql"),
-                                                    venv_python(B)))
+                     "|| exit 1\nexec %s \"$@\"\n"
+                     % (pg.password, pg.port, os.path.join(directory, "migration.sql"), venv_python(B)))
     os.chmod(script, 0o755)
     return script
 

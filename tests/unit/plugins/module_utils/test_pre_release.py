@@ -80,8 +80,8 @@ def test_schema_difference_names_tables_and_columns():
 
 
 def test_created_column_prefers_created_at_and_needs_a_timestamp():
-    assert pre_release.created_column({"timestamp": "timestamp with time zone",
-                                        "created_at": "timestamp with time zone"}) == "created_at"
+    columns = {"timestamp": "timestamp with time zone", "created_at": "timestamp with time zone"}
+    assert pre_release.created_column(columns) == "created_at"
     assert pre_release.created_column({"created_at": "text"}) is None
 
 
