@@ -759,8 +759,10 @@ def _prepare_dir(layout: Layout) -> None:
 
 def up(dir: str | os.PathLike[str] = DEFAULT_DIR,
        aragora_python: str | os.PathLike[str] = DEFAULT_ARAGORA_PYTHON,
-       db_backend: str = "postgres") -> dict[str, Any]:
-    """Start the sandbox (or find it already up) and return its state (no secrets)."""
+       db_backend: str = "postgres", env_overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """Start the sandbox (or find it already up) and return its state (no secrets).
+
+    ``env_overrides`` replaces variables of the server's environment (the benchmarks raise the rate limits)."""
     if db_backend not in DB_BACKENDS:
         raise SandboxError(f"db_backend must be one of {', '.join(DB_BACKENDS)}, not {db_backend!r}")
     layout = Layout(Path(dir))
@@ -810,7 +812,7 @@ def up(dir: str | os.PathLike[str] = DEFAULT_DIR,
         save_state(layout, state)
         print(f"  postgres   127.0.0.1:{ports['postgres']} (pid {state['processes']['postgres']['pid']})")
         create_tls(layout)
-        env = build_env(layout, ports, redis_password, db_password, db_backend)
+        env = {**build_env(layout, ports, redis_password, db_password, db_backend), **(env_overrides or {})}
         write_env_file(layout, env)
         state["processes"]["aragora"] = start_aragora(layout, python, ports, env)
         save_state(layout, state)

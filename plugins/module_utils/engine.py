@@ -92,18 +92,19 @@ def _result(spec: CheckSpec, outcome: Outcome, duration_ms: float, cause: dict |
 
 
 def _could_not_judge(spec: CheckSpec, exc: CheckInputError) -> tuple[Outcome, dict | None]:
-    """The owner of the cause judges it (FAIL); every other check says it could not judge, and why (ERROR)."""
+    """The owner of the cause judges it (FAIL); every other check says it could not judge, and why (ERROR).
+
+    A named reason (causes.CouldNotJudge) is kept in the evidence and brings its own remediation: the check's own is
+    about the defect it looks for, which it could not see."""
+    kind = getattr(exc, "kind", None)
+    evidence = {"could_not_judge": kind} if kind else {}
+    remediation = getattr(exc, "remediation", None)
     if exc.cause is None:
-        # A named reason (causes.CouldNotJudge) brings its own remediation: the check's own is about the defect it
-        # looks for, which it could not see.
-        kind = getattr(exc, "kind", None)
-        return Outcome(FAIL, "%s: %s" % (spec.title, exc), {"could_not_judge": kind} if kind else {},
-                       getattr(exc, "remediation", None)), None
+        return Outcome(FAIL, "%s: %s" % (spec.title, exc), evidence, remediation), None
     if exc.cause.owner == spec.id:
-        return Outcome(FAIL, "%s: %s" % (spec.title, exc),
-                       remediation=getattr(exc, "remediation", None) or exc.cause.remediation), None
+        return Outcome(FAIL, "%s: %s" % (spec.title, exc), evidence, remediation or exc.cause.remediation), None
     message = "Could not judge: %s unavailable (see %s): %s" % (exc.cause.dependency, exc.cause.owner, exc)
-    return Outcome(ERROR, message, remediation=exc.cause.remediation), exc.cause.as_dict(str(exc))
+    return Outcome(ERROR, message, evidence, exc.cause.remediation), exc.cause.as_dict(str(exc))
 
 
 def run_one(spec: CheckSpec, context: t.Any) -> dict:

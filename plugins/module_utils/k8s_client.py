@@ -3,6 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Kubernetes through the official client: one API client per target, and one snapshot of what the checks read.
 
+Reads go straight to the REST path of each kind we know (``Kind.path``), through the official client's connection
+pool and credentials: no API discovery, and none of the typed API classes, whose first use costs about a second of
+CPU in every fresh module process (kubernetes 37 builds CoreV1Api alone in ~0.5 s). A kind is one ``Kind`` line; a
+read is one call of ``Cluster.read``/``list_items``/``listing``. The typed APIs (``core``, ``apps``, ...) remain, built
+only when a caller asks for one.
+
 The snapshot reads the Deployment first (everything else is found from it: its pods and ReplicaSets by its selector
 and owner references, the HPA by what it targets, the PDBs by what they select), then every other listing
 concurrently. Objects are kept as the API's own JSON (camelCase, as ``kubectl get -o json`` shows them), so that the
@@ -21,9 +27,13 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import errno
+import functools
+import importlib.util
 import json
 import time
+import types
 import typing as t
+import urllib.parse
 
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import (
     BodyTooLarge,
@@ -32,27 +42,73 @@ from ansible_collections.aragora.ops.plugins.module_utils.http_client import (
 )
 
 try:
-    import urllib3
-    from kubernetes import client as k8s
-    from kubernetes import config as k8s_config
-    from kubernetes.client.exceptions import ApiException
+    import urllib3  # requests' transport too: already loaded by the HTTP probes
 except ImportError:  # reported by the module through missing_required_lib
-    k8s = None  # type: ignore[assignment]
-    k8s_config = None  # type: ignore[assignment]
     urllib3 = None  # type: ignore[assignment]
 
-    class ApiException(Exception):  # type: ignore[no-redef]
-        status = None
+# The official client is imported when a cluster is first reached, not with this module: a target without a cluster
+# (the API-only checks, the health gate of a rollback) never pays its ~0.3 s of imports.
+HAS_KUBERNETES = importlib.util.find_spec("kubernetes") is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _kubernetes() -> types.SimpleNamespace:
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+
+    return types.SimpleNamespace(client=client, config=config)
+
 
 HOSTNAME_KEY = "kubernetes.io/hostname"
 ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 
-# Custom resources: (group, version, plural, namespaced).
-CERTIFICATES = ("cert-manager.io", "v1", "certificates", True)
-ISSUERS = ("cert-manager.io", "v1", "issuers", True)
-CLUSTER_ISSUERS = ("cert-manager.io", "v1", "clusterissuers", False)
-SERVICE_MONITORS = ("monitoring.coreos.com", "v1", "servicemonitors", True)
-PROMETHEUS_RULES = ("monitoring.coreos.com", "v1", "prometheusrules", True)
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """A resource by its REST path, as the API server serves it: no discovery is needed for the kinds we know."""
+
+    group: str  # "" for the core API (/api/v1)
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def resource(self) -> str:
+        """The name RBAC rules and kubectl use: ``deployments.apps``, ``pods``."""
+        return "%s.%s" % (self.plural, self.group) if self.group else self.plural
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        """``/apis/apps/v1/namespaces/NS/deployments/NAME``; without a namespace, the cluster-wide list."""
+        parts = ["api", self.version] if not self.group else ["apis", self.group, self.version]
+        if self.namespaced and namespace:
+            parts += ["namespaces", namespace]
+        parts.append(self.plural)
+        parts += [part for part in (name, subresource) if part]
+        return "/" + "/".join(urllib.parse.quote(part, safe="") for part in parts)
+
+
+PODS = Kind("", "v1", "pods")
+NODES = Kind("", "v1", "nodes", namespaced=False)
+SERVICES = Kind("", "v1", "services")
+SECRETS = Kind("", "v1", "secrets")
+CONFIG_MAPS = Kind("", "v1", "configmaps")
+NAMESPACES = Kind("", "v1", "namespaces", namespaced=False)
+PVCS = Kind("", "v1", "persistentvolumeclaims")
+DEPLOYMENTS = Kind("apps", "v1", "deployments")
+REPLICA_SETS = Kind("apps", "v1", "replicasets")
+DAEMON_SETS = Kind("apps", "v1", "daemonsets")
+HPAS = Kind("autoscaling", "v2", "horizontalpodautoscalers")
+PDBS = Kind("policy", "v1", "poddisruptionbudgets")
+JOBS = Kind("batch", "v1", "jobs")
+CRON_JOBS = Kind("batch", "v1", "cronjobs")
+INGRESSES = Kind("networking.k8s.io", "v1", "ingresses")
+NETWORK_POLICIES = Kind("networking.k8s.io", "v1", "networkpolicies")
+# Custom resources: served only where their CRD is installed.
+CERTIFICATES = Kind("cert-manager.io", "v1", "certificates")
+ISSUERS = Kind("cert-manager.io", "v1", "issuers")
+CLUSTER_ISSUERS = Kind("cert-manager.io", "v1", "clusterissuers", namespaced=False)
+SERVICE_MONITORS = Kind("monitoring.coreos.com", "v1", "servicemonitors")
+PROMETHEUS_RULES = Kind("monitoring.coreos.com", "v1", "prometheusrules")
+CUSTOM_KINDS = (CERTIFICATES, ISSUERS, CLUSTER_ISSUERS, SERVICE_MONITORS, PROMETHEUS_RULES)
 
 # The largest answer read from the API server: a listing of thousands of pods or nodes fits well within it.
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -96,7 +152,7 @@ class ClusterTarget:
         return "kubeconfig %s%s" % (self.kubeconfig or "(default)", ", context %s" % self.context if self.context else "")
 
 
-def _status_message(exc: ApiException) -> str:
+def _status_message(exc: Exception) -> str:
     """The ``message`` of the API's Status body, else the raw body's start, else the reason phrase."""
     body = getattr(exc, "body", None)
     if isinstance(body, bytes):
@@ -145,7 +201,8 @@ def shape_problem(verb: str, resource: str, answer: t.Any) -> str | None:
 def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -> KubeError:
     """A KubeError saying which call failed and why, from an ApiException or a transport error."""
     where = _where(namespace)
-    if isinstance(exc, ApiException) and getattr(exc, "status", None):
+    # An answer of the API server (the client's ApiException, or HttpStatus from a REST read) carries its status.
+    if isinstance(getattr(exc, "status", None), int) and exc.status:
         status = int(exc.status)
         detail = _status_message(exc)
         phrase = "%d %s" % (status, _REASONS.get(status, exc.reason or "error"))
@@ -250,10 +307,11 @@ class BoundedTransport:
         return getattr(self.pool, name)
 
 
-def connect(target: ClusterTarget) -> "k8s.ApiClient":
+def connect(target: ClusterTarget) -> t.Any:
     """An ApiClient for the kubeconfig/context or the in-cluster service account; KubeError when none can be made."""
-    if k8s is None:
+    if not HAS_KUBERNETES:
         raise KubeError("the kubernetes Python client is needed on the host (pip install kubernetes)")
+    k8s, k8s_config = _kubernetes().client, _kubernetes().config
     configuration = k8s.Configuration()
     try:
         if target.in_cluster:
@@ -373,32 +431,93 @@ class Snapshot:
                 if any(ref.get("uid") in owned_rs for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])]
 
 
+class HttpStatus(Exception):
+    """A REST answer that is not 2xx: what api_error needs of it (the same fields as the client's ApiException)."""
+
+    def __init__(self, status: int, reason: str, body: bytes) -> None:
+        super().__init__("%d %s" % (status, reason))
+        self.status, self.reason, self.body = status, reason, body
+
+
 class Cluster:
-    """One target's API client: typed calls for built-in kinds, the custom objects API for CRDs."""
+    """One target's API client: REST reads by path for the kinds we know; the typed APIs on demand."""
 
     def __init__(self, target: ClusterTarget, api_client: t.Any = None) -> None:
         self.target = target
         self.api_client = api_client if api_client is not None else connect(target)
-        self.core = k8s.CoreV1Api(self.api_client)
-        self.apps = k8s.AppsV1Api(self.api_client)
-        self.batch = k8s.BatchV1Api(self.api_client)
-        self.autoscaling = k8s.AutoscalingV2Api(self.api_client)
-        self.policy = k8s.PolicyV1Api(self.api_client)
-        self.networking = k8s.NetworkingV1Api(self.api_client)
-        self.custom = k8s.CustomObjectsApi(self.api_client)
+        # The client's own pool: its TLS, client certificate, proxy and connection reuse, as every typed call has.
+        self._pool = self.api_client.rest_client.pool_manager
+
+    # The typed APIs, built on first use only (each costs tens to hundreds of ms of CPU to construct).
+    core = functools.cached_property(lambda self: _kubernetes().client.CoreV1Api(self.api_client))
+    apps = functools.cached_property(lambda self: _kubernetes().client.AppsV1Api(self.api_client))
+    batch = functools.cached_property(lambda self: _kubernetes().client.BatchV1Api(self.api_client))
+    autoscaling = functools.cached_property(lambda self: _kubernetes().client.AutoscalingV2Api(self.api_client))
+    policy = functools.cached_property(lambda self: _kubernetes().client.PolicyV1Api(self.api_client))
+    networking = functools.cached_property(lambda self: _kubernetes().client.NetworkingV1Api(self.api_client))
+    custom = functools.cached_property(lambda self: _kubernetes().client.CustomObjectsApi(self.api_client))
 
     @property
     def _timeout(self) -> tuple[float, float]:
         return (self.target.timeout, self.target.timeout)
 
+    def _headers(self, content_type: str | None, raw: bool) -> dict[str, str]:
+        configuration = self.api_client.configuration
+        # Logs are text: the API server serves them as text/plain whatever JSON is asked for.
+        headers = {"Accept": "text/plain, */*" if raw else "application/json", "User-Agent": self.api_client.user_agent}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # The credentials as the typed calls send them (a bearer token, refreshed by the client when it expires).
+        for setting in configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
+        return headers
+
+    def request(self, verb: str, kind: Kind, namespace: str | None = None, name: str | None = None, *,
+                query: t.Mapping[str, t.Any] | None = None, body: t.Any = None, content_type: str | None = None,
+                subresource: str | None = None, raw: bool = False) -> t.Any:
+        """One REST call (verb: get, list, patch...) on ``kind``; its JSON answer (or text when ``raw``); KubeError
+        naming the call otherwise. Never retried: one timeout per call."""
+        resource = kind.resource + ("/" + subresource if subresource else "")
+        method = {"get": "GET", "list": "GET", "patch": "PATCH", "update": "PUT", "create": "POST",
+                  "delete": "DELETE"}[verb]
+        url = self.api_client.configuration.host.rstrip("/") + kind.path(namespace, name, subresource)
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
+        try:
+            response = self._pool.request(method, url, headers=self._headers(content_type, raw),
+                                          body=None if body is None else json.dumps(body),
+                                          timeout=urllib3.Timeout(connect=self.target.timeout,
+                                                                  read=self.target.timeout),
+                                          retries=False, preload_content=True)
+            if not 200 <= response.status <= 299:
+                raise HttpStatus(response.status, response.reason or "", response.data)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a KubeError
+            raise api_error(exc, verb, resource, namespace) from None
+        if raw:
+            return response.data.decode("utf-8", "replace")
+        return self._answer(verb, resource, namespace, response.data)
+
+    def read(self, kind: Kind, namespace: str | None, name: str) -> dict:
+        """One object, as the API's JSON."""
+        return self.request("get", kind, namespace, name)
+
+    def list_items(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
+        """The objects of a kind in a namespace (None: cluster-wide), optionally by label selector."""
+        return (self.request("list", kind, namespace, query={"labelSelector": label_selector}) or {}).get("items") or []
+
     def call(self, verb: str, resource: str, namespace: str | None, method: t.Callable, *args: t.Any,
              **kwargs: t.Any) -> t.Any:
-        """The call's JSON answer (raw, as the API sent it); KubeError naming the call otherwise."""
+        """A typed API call's JSON answer (raw, as the API sent it); KubeError naming the call otherwise."""
         try:
             response = method(*args, _request_timeout=self._timeout, _preload_content=False, **kwargs)
             data = response.data
         except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a KubeError
             raise api_error(exc, verb, resource, namespace) from None
+        return self._answer(verb, resource, namespace, data)
+
+    def _answer(self, verb: str, resource: str, namespace: str | None, data: bytes) -> t.Any:
+        """The JSON answer, checked to be the object or list asked for; KubeError (wrong_answer) otherwise."""
         try:
             answer = json.loads(data)
         except ValueError:
@@ -414,39 +533,33 @@ class Cluster:
     def server(self) -> str:
         return str(getattr(getattr(self.api_client, "configuration", None), "host", "") or "the API server")
 
-    def listing(self, verb: str, resource: str, namespace: str | None, method: t.Callable, *args: t.Any,
-                **kwargs: t.Any) -> Listing:
+    def listing(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> Listing:
+        """The kind's items, or the error that stopped the list; a custom resource whose API is not served (its
+        CRD is not installed) is recorded as missing."""
         try:
-            return Listing(self.call(verb, resource, namespace, method, *args, **kwargs)["items"])
+            return Listing(self.list_items(kind, namespace, label_selector))
         except KubeError as exc:
+            if kind in CUSTOM_KINDS and exc.status == 404:
+                return Listing(missing="the API %s/%s %s is not served: its CRD is not installed"
+                               % (kind.group, kind.version, kind.plural))
             return Listing(error=exc)
 
-    def custom_listing(self, crd: tuple[str, str, str, bool], namespace: str | None) -> Listing:
+    def custom_listing(self, crd: Kind, namespace: str | None) -> Listing:
         """The custom objects of ``namespace`` (every namespace when None, or a cluster-scoped kind)."""
-        group, version, plural, namespaced = crd
-        resource = "%s.%s" % (plural, group)
-        if namespaced and namespace:
-            listing = self.listing("list", resource, namespace, self.custom.list_namespaced_custom_object,
-                                   group, version, namespace, plural)
-        else:
-            listing = self.listing("list", resource, None, self.custom.list_cluster_custom_object,
-                                   group, version, plural)
-        if listing.error is not None and listing.error.status == 404:
-            return Listing(missing="the API %s/%s %s is not served: its CRD is not installed" % (group, version, plural))
-        return listing
+        return self.listing(crd, namespace if crd.namespaced else None)
 
     def read_deployment(self, namespace: str, name: str) -> dict:
         try:
-            return self.call("get", "deployments.apps", namespace, self.apps.read_namespaced_deployment, name, namespace)
+            return self.read(DEPLOYMENTS, namespace, name)
         except KubeError as exc:
             if exc.status == 404:
                 raise KubeError("Deployment %s not found in namespace %s (k8s_namespace, k8s_deployment): %s"
                                 % (name, namespace, exc), 404) from None
             raise
 
-    def _read_or_none(self, resource: str, method: t.Callable, namespace: str, name: str) -> dict | None:
+    def _read_or_none(self, kind: Kind, namespace: str, name: str) -> dict | None:
         try:
-            return self.call("get", resource, namespace, method, name, namespace)
+            return self.read(kind, namespace, name)
         except KubeError as exc:
             if exc.status == 404:
                 return None
@@ -454,21 +567,16 @@ class Cluster:
 
     def read_secret(self, namespace: str, name: str) -> dict | None:
         """The Secret, or None when it does not exist."""
-        return self._read_or_none("secrets", self.core.read_namespaced_secret, namespace, name)
+        return self._read_or_none(SECRETS, namespace, name)
 
     def read_config_map(self, namespace: str, name: str) -> dict | None:
         """The ConfigMap, or None when it does not exist."""
-        return self._read_or_none("configmaps", self.core.read_namespaced_config_map, namespace, name)
+        return self._read_or_none(CONFIG_MAPS, namespace, name)
 
     def pod_log_tail(self, namespace: str, pod: str, lines: int) -> str:
-        try:
-            response = self.core.read_namespaced_pod_log(pod, namespace, tail_lines=lines,
-                                                         _request_timeout=self._timeout, _preload_content=False)
-            return response.data.decode("utf-8", "replace")
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise api_error(exc, "get", "pods/log", namespace) from None
+        return self.request("get", PODS, namespace, pod, subresource="log", query={"tailLines": lines}, raw=True)
 
-    def monitoring_listing(self, crd: tuple[str, str, str, bool], namespaces: t.Sequence[str],
+    def monitoring_listing(self, crd: Kind, namespaces: t.Sequence[str],
                            own_namespace: str) -> Listing:
         """The Prometheus Operator's objects where Prometheus looks (kube-prometheus-stack keeps them in its own
         namespace): the given namespaces, else every namespace, else (that refused) the application's own."""
@@ -485,13 +593,13 @@ class Cluster:
             return everywhere
         own = self.custom_listing(crd, own_namespace)
         own.note = ("only namespace %s was read: listing %s in every namespace was refused (give "
-                    "monitoring_namespaces, or grant list cluster-wide)" % (own_namespace, crd[2]))
+                    "monitoring_namespaces, or grant list cluster-wide)" % (own_namespace, crd.plural))
         return own
 
     def read_namespace(self, name: str) -> Listing:
         """The Namespace (its Pod Security labels) as a one-item listing; its error kept, not raised."""
         try:
-            return Listing([self.call("get", "namespaces", None, self.core.read_namespace, name)])
+            return Listing([self.read(NAMESPACES, None, name)])
         except KubeError as exc:
             return Listing(error=exc)
 
@@ -502,36 +610,33 @@ class Cluster:
         deployment = self.read_deployment(namespace, deployment_name)
         selector = selector_string((deployment.get("spec") or {}).get("selector"))
         ns = namespace
-        jobs: dict[str, t.Callable[[], Listing]] = {
-            "pods": lambda: self.listing("list", "pods", ns, self.core.list_namespaced_pod, ns, label_selector=selector),
-            "replicasets": lambda: self.listing("list", "replicasets.apps", ns, self.apps.list_namespaced_replica_set,
-                                                ns, label_selector=selector),
-            "nodes": lambda: self.listing("list", "nodes", None, self.core.list_node),
-            "hpas": lambda: self.listing("list", "horizontalpodautoscalers.autoscaling", ns,
-                                         self.autoscaling.list_namespaced_horizontal_pod_autoscaler, ns),
-            "pdbs": lambda: self.listing("list", "poddisruptionbudgets.policy", ns,
-                                         self.policy.list_namespaced_pod_disruption_budget, ns),
-            "services": lambda: self.listing("list", "services", ns, self.core.list_namespaced_service, ns),
-            "jobs": lambda: self.listing("list", "jobs.batch", ns, self.batch.list_namespaced_job, ns),
-            "cronjobs": lambda: self.listing("list", "cronjobs.batch", ns, self.batch.list_namespaced_cron_job, ns),
-            "ingresses": lambda: self.listing("list", "ingresses.networking.k8s.io", ns,
-                                              self.networking.list_namespaced_ingress, ns),
-            "daemonsets": lambda: self.listing("list", "daemonsets.apps", None,
-                                               self.apps.list_daemon_set_for_all_namespaces),
-            "cert_manager_pods": lambda: self.listing("list", "pods", cert_manager_namespace,
-                                                      self.core.list_namespaced_pod, cert_manager_namespace),
-            "certificates": lambda: self.custom_listing(CERTIFICATES, ns),
-            "issuers": lambda: self.custom_listing(ISSUERS, ns),
-            "cluster_issuers": lambda: self.custom_listing(CLUSTER_ISSUERS, ns),
+        # Listing name -> (kind, namespace or None for cluster-wide, label selector).
+        reads: dict[str, tuple[Kind, str | None, str | None]] = {
+            "pods": (PODS, ns, selector),
+            "replicasets": (REPLICA_SETS, ns, selector),
+            "nodes": (NODES, None, None),
+            "hpas": (HPAS, ns, None),
+            "pdbs": (PDBS, ns, None),
+            "services": (SERVICES, ns, None),
+            "jobs": (JOBS, ns, None),
+            "cronjobs": (CRON_JOBS, ns, None),
+            "ingresses": (INGRESSES, ns, None),
+            "daemonsets": (DAEMON_SETS, None, None),
+            "cert_manager_pods": (PODS, cert_manager_namespace, None),
+            "certificates": (CERTIFICATES, ns, None),
+            "issuers": (ISSUERS, ns, None),
+            "cluster_issuers": (CLUSTER_ISSUERS, None, None),
+            "namespaces": (NAMESPACES, None, None),
+            "network_policies": (NETWORK_POLICIES, ns, None),
+            "pvcs": (PVCS, ns, None),
+        }
+        jobs: dict[str, t.Callable[[], Listing]] = {name: functools.partial(self.listing, *read)
+                                                    for name, read in reads.items()}
+        jobs.update({
             "service_monitors": lambda: self.monitoring_listing(SERVICE_MONITORS, monitoring_namespaces, ns),
             "prometheus_rules": lambda: self.monitoring_listing(PROMETHEUS_RULES, monitoring_namespaces, ns),
             "namespace": lambda: self.read_namespace(ns),
-            "namespaces": lambda: self.listing("list", "namespaces", None, self.core.list_namespace),
-            "network_policies": lambda: self.listing("list", "networkpolicies.networking.k8s.io", ns,
-                                                     self.networking.list_namespaced_network_policy, ns),
-            "pvcs": lambda: self.listing("list", "persistentvolumeclaims", ns,
-                                         self.core.list_namespaced_persistent_volume_claim, ns),
-        }
+        })
         # All at once: under a total_timeout a second round of listings would find it spent.
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             futures = {name: pool.submit(job) for name, job in jobs.items()}

@@ -68,7 +68,7 @@ def missing_library(params: t.Mapping[str, t.Any]) -> str | None:
     if params.get("api_url") and http_client.requests is None:
         return "requests"
     if (params.get("kubeconfig") or params.get("kube_context") or params.get("k8s_in_cluster")) \
-            and k8s_client.k8s is None:
+            and not k8s_client.HAS_KUBERNETES:
         return "kubernetes"
     if params.get("kubeconfig") and params.get("k8s_in_cluster"):
         return "kubeconfig and k8s_in_cluster are mutually exclusive: give one way to reach the cluster"

@@ -30,6 +30,30 @@ SIGN_OFF_ROLES = ("Engineering Lead", "Security Review", "Operations", "Product 
 UNREACHABLE_CHECK_ID = "target.results"
 
 
+# The options of readiness_report, shared by its module and its action plugin.
+REPORT_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "results": {"type": "dict", "required": True},
+    "dest": {"type": "path", "required": True},
+    "basename": {"type": "str", "default": "readiness-report"},
+    "strict": {"type": "bool", "default": False},
+}
+
+
+def write_report(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Write the report files the (validated) readiness_report options ask for; what the task returns.
+    OSError when the files cannot be written."""
+    results = {}
+    for target, checks in params["results"].items():
+        if isinstance(checks, list) and all(isinstance(check, dict) for check in checks):
+            results[target] = checks
+        else:
+            results[target] = [missing_target_result(target, str(checks or "no results"))]
+    report = Report(results, strict=params["strict"])
+    files = report.write(params["dest"], params["basename"])
+    return {"changed": True, "verdict": report.verdict, "counts": report.counts,
+            "targets": report.as_json()["targets"], "summary": report.summary(), "files": files}
+
+
 def missing_target_result(target: str, reason: str) -> dict:
     """A FAIL standing for a target whose checks produced nothing (unreachable host, failed task)."""
     return {"id": UNREACHABLE_CHECK_ID, "section": section_label("0"), "title": "Target checked",

@@ -24,7 +24,15 @@ import datetime
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, KubeError, selector_string
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
+    DEPLOYMENTS,
+    PODS,
+    REPLICA_SETS,
+    Cluster,
+    KubeError,
+    Kind,
+    selector_string,
+)
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -32,7 +40,7 @@ HASH_LABEL = "pod-template-hash"
 # Container states that do not get better by waiting: the wait stops when a new pod is in one of them.
 STUCK_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError")
-ARGO_ROLLOUTS = ("argoproj.io", "v1alpha1", "rollouts")
+ARGO_ROLLOUTS = Kind("argoproj.io", "v1alpha1", "rollouts")
 
 
 class RolloutError(KubeError):
@@ -264,8 +272,7 @@ def rollback_patch(deployment: t.Mapping[str, t.Any], the_plan: Plan, resume: bo
 def read_state(cluster: Cluster, namespace: str, name: str) -> tuple[dict, list[dict]]:
     """The Deployment and the ReplicaSets its selector matches (ownership is checked by history())."""
     try:
-        deployment = cluster.call("get", "deployments.apps", namespace, cluster.apps.read_namespaced_deployment,
-                                  name, namespace)
+        deployment = cluster.read(DEPLOYMENTS, namespace, name)
     except KubeError as exc:
         if exc.status == 404:
             argo = argo_rollout(cluster, namespace, name)
@@ -278,17 +285,14 @@ def read_state(cluster: Cluster, namespace: str, name: str) -> tuple[dict, list[
     if argo:
         raise argo
     selector = selector_string((deployment.get("spec") or {}).get("selector"))
-    listed = cluster.call("list", "replicasets.apps", namespace, cluster.apps.list_namespaced_replica_set,
-                          namespace, label_selector=selector)
-    return deployment, (listed or {}).get("items") or []
+    return deployment, cluster.list_items(REPLICA_SETS, namespace, selector)
 
 
 def argo_rollout(cluster: Cluster, namespace: str, name: str) -> RolloutError | None:
     """An error when an Argo Rollouts ``Rollout`` of this name exists: it owns the rollout, not the Deployment."""
-    group, version, plural = ARGO_ROLLOUTS
+    group, version = ARGO_ROLLOUTS.group, ARGO_ROLLOUTS.version
     try:
-        cluster.call("get", "rollouts.argoproj.io", namespace, cluster.custom.get_namespaced_custom_object,
-                     group, version, namespace, plural, name)
+        cluster.read(ARGO_ROLLOUTS, namespace, name)
     except KubeError:
         return None  # not installed (404), not there, or not readable: nothing says Argo manages it
     return RolloutError(
@@ -332,8 +336,8 @@ def apply(cluster: Cluster, namespace: str, name: str, wanted: int | None, resum
         if check_mode:
             return ApplyResult(the_plan, True, attempt, conflicts, deployment, ops)
         try:
-            patched = cluster.call("patch", "deployments.apps", namespace, cluster.apps.patch_namespaced_deployment,
-                                   name, namespace, ops)
+            patched = cluster.request("patch", DEPLOYMENTS, namespace, name, body=ops,
+                                      content_type="application/json-patch+json")
         except KubeError as exc:
             if exc.status == 409 and attempt < max_attempts:
                 conflicts += 1
@@ -418,8 +422,7 @@ def wait(cluster: Cluster, namespace: str, name: str, pod_template_hash: str | N
     deployment: dict = {}
     while True:
         polls += 1
-        deployment = cluster.call("get", "deployments.apps", namespace, cluster.apps.read_namespaced_deployment,
-                                  name, namespace)
+        deployment = cluster.read(DEPLOYMENTS, namespace, name)
         outcome, why = rollout_progress(deployment)
         if outcome == "done":
             return WaitResult("done", why, clock() - started, polls, deployment)
@@ -429,8 +432,7 @@ def wait(cluster: Cluster, namespace: str, name: str, pod_template_hash: str | N
             selector = selector_string((deployment.get("spec") or {}).get("selector"))
             selector = ",".join(p for p in (selector, "%s=%s" % (HASH_LABEL, pod_template_hash)) if p)
             try:
-                pods = (cluster.call("list", "pods", namespace, cluster.core.list_namespaced_pod, namespace,
-                                     label_selector=selector) or {}).get("items") or []
+                pods = cluster.list_items(PODS, namespace, selector)
             except KubeError:
                 pods = []  # not allowed to list pods: the Deployment's own conditions still end the wait
             stuck = stuck_pods(pods)

@@ -68,9 +68,13 @@ options:
     type: bool
     default: false
   safety_dump:
-    description: Take a safety dump of the current database before anything changes.
+    description:
+      - Take a safety dump of the current database before anything changes.
+      - Off by default, the restore loses nothing without it; the previous database is kept whole by the swap
+        (renamed C(<database>_pre_restore_<run id>), never dropped by the restore). The dump adds a file copy
+        outside the database server, for when that database will be dropped or the server is at risk.
     type: bool
-    default: true
+    default: false
   safety_dump_dir:
     description: Directory of the safety dump; O(backup_dir) when omitted.
     type: path
@@ -282,7 +286,7 @@ def main() -> None:
             "state_dir": {"type": "path", "default": "/var/lib/aragora-ops/restore"},
             "confirm": {"type": "bool", "default": False},
             "require_manifest": {"type": "bool", "default": False},
-            "safety_dump": {"type": "bool", "default": True},
+            "safety_dump": {"type": "bool", "default": False},
             "safety_dump_dir": {"type": "path"},
             "jobs": {"type": "int", "default": 2},
             "no_owner": {"type": "bool", "default": False},

@@ -94,33 +94,17 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils.report import Report, missing_target_result
+from ansible_collections.aragora.ops.plugins.module_utils.report import REPORT_ARGUMENT_SPEC, write_report
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "results": {"type": "dict", "required": True},
-            "dest": {"type": "path", "required": True},
-            "basename": {"type": "str", "default": "readiness-report"},
-            "strict": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    results = {}
-    for target, checks in module.params["results"].items():
-        if isinstance(checks, list) and all(isinstance(check, dict) for check in checks):
-            results[target] = checks
-        else:
-            results[target] = [missing_target_result(target, str(checks or "no results"))]
-    report = Report(results, strict=module.params["strict"])
+    # The action plugin of the same name renders the report in the controller's process when the task runs there
+    # (the readiness_report role's case); this module runs wherever else the task is sent.
+    module = AnsibleModule(argument_spec=REPORT_ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        files = report.write(module.params["dest"], module.params["basename"])
+        module.exit_json(**write_report(module.params))
     except OSError as exc:
         module.fail_json(msg="cannot write the report into %s: %s" % (module.params["dest"], exc))
-    summary = report.as_json()
-    module.exit_json(changed=True, verdict=report.verdict, counts=report.counts, targets=summary["targets"],
-                     summary=report.summary(), files=files)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def test_health_gate_does_not_retry_a_parameter_error(tmp_path):
     result = run_playbook(str(playbook), inventory, {}, "-v", timeout=120)
     assert result.returncode != 0
     assert "api_url must start with http:// or https://" in output(result)
-    assert "FAILED - RETRYING" not in output(result) and '"attempts": 1' in result.stdout, result.stdout[-2000:]
+    assert "FAILED - RETRYING" not in output(result) and "attempts: 1" in result.stdout, result.stdout[-2000:]
     assert time.monotonic() - began < 20
 
 

@@ -90,7 +90,7 @@ def test_happy_path_restores_verifies_and_scales_back(tmp_path, pg, k8s_cluster)
     run = Run(tmp_path, pg, cluster)
     archive = seed_and_back_up(pg, run.backups)
     assert pg.count("debates") == LIVE_ROWS and run.replicas() == 3
-    result = run.playbook(extra={"aragora_restore_confirm": True,
+    result = run.playbook(extra={"aragora_restore_confirm": True, "aragora_restore_safety_dump": True,
                                  "aragora_restore_checks": [{"name": "users", "sql": "SELECT count(*) = 12 FROM users"}]})
     assert result.returncode == 0, output(result)
     # The archive's data is live, the previous data kept under another name, the safety dump on disk.
@@ -124,7 +124,7 @@ def test_check_mode_validates_reports_and_changes_nothing(tmp_path, pg, k8s_clus
     run = Run(tmp_path, pg, cluster)
     seed_and_back_up(pg, run.backups)
     before = sorted(os.listdir(run.backups))
-    result = run.playbook("--check")
+    result = run.playbook("--check", "-e", "aragora_restore_safety_dump=true")
     assert result.returncode == 0, output(result)
     assert "sha256 matches its manifest" in result.stdout and "Would then: take a safety dump" in result.stdout
     assert pg.count("debates") == LIVE_ROWS and pg.databases() == ["aragora", "postgres"]
@@ -230,6 +230,8 @@ def test_killed_between_scale_down_and_restore_then_rerun(tmp_path, pg, k8s_clus
     kept = [name for name in pg.databases() if name.startswith("aragora_pre_restore_")]
     assert kept == ["aragora_pre_restore_%s" % state["run_id"]] and pg.count("debates", kept[0]) == LIVE_ROWS
     assert not [name for name in pg.databases() if "_restore_2" in name and not name.startswith("aragora_pre")]
+    # By default no safety dump: the kept database above is the whole previous state, every row of it.
+    assert not glob.glob(os.path.join(run.backups, "aragora-pre-restore-*.dump"))
 
 
 def test_systemd_unit_is_stopped_and_started_again(tmp_path, pg):

@@ -7,6 +7,16 @@ creationTimestamp), PUT and the three PATCH strategies, the `scale` and `status`
 lines from a resourceVersion, garbage collection by ownerReferences, controllers (k8s_controllers), fault
 injection, and discovery that can run without some CRD groups.
 
+What `kubectl create/get/apply` (validation on) and `kubectl apply -k` need: Namespaces at /api/v1/namespaces[/NAME]
+(kmock reads that path as a namespace prefix), kubectl's protobuf bodies (k8s_protobuf), the OpenAPI v3 documents
+and an empty v2 one (k8s_openapi), RBAC, ResourceQuota, LimitRange, NetworkPolicy and PVC kinds; a status sent with
+a create, PUT or PATCH of the main resource is dropped. The scheduler (k8s_scheduler) honours nodeSelector, required
+anti-affinity, DoNotSchedule topology spread and claims, with kube-scheduler's reason on Pending pods.
+
+Not emulated: the Job, CronJob, HPA and disruption controllers and cert-manager. Their status comes from the
+scenario (EmulatedCluster.apply keeps a manifest's status) or from EmulatedCluster.set_status, as those
+controllers would write it; an object created over HTTP has no status until then.
+
     with EmulatedCluster("healthy_ha") as cluster:
         subprocess.run(["kubectl", "--kubeconfig", cluster.kubeconfig, "get", "pods", "-o", "wide"])
 

@@ -10,6 +10,7 @@ from ansible_collections.aragora.ops.plugins.module_utils import pod_security
 from ansible_collections.aragora.ops.plugins.module_utils.checks import database
 from ansible_collections.aragora.ops.plugins.module_utils.checks.k8s_jobs import dumps, upgrade_container
 from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import image_release
+from ansible_collections.aragora.ops.plugins.module_utils import k8s_client
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, KubeError, Listing
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_manifests import ManifestCluster
 from tests.unit.plugins.module_utils.k8s_fakes import LABELS, healthy, k8s_ctx
@@ -168,12 +169,12 @@ def test_monitoring_listing_falls_back_to_the_own_namespace_when_cluster_wide_is
                 return Listing(error=KubeError("list servicemonitors (cluster-wide): 403 Forbidden", 403))
             return Listing([{"metadata": {"name": "aragora", "namespace": namespace}}])
 
-    found = Api().monitoring_listing(("monitoring.coreos.com", "v1", "servicemonitors", True), (), "aragora")
+    found = Api().monitoring_listing(k8s_client.SERVICE_MONITORS, (), "aragora")
     assert seen == [None, "aragora"] and len(found.items) == 1
     assert found.note.startswith("only namespace aragora was read: listing servicemonitors in every namespace was "
                                  "refused")
     seen.clear()
-    given = Api().monitoring_listing(("monitoring.coreos.com", "v1", "servicemonitors", True),
+    given = Api().monitoring_listing(k8s_client.SERVICE_MONITORS,
                                      ("monitoring", "aragora"), "aragora")
     assert seen == ["monitoring", "aragora"] and len(given.items) == 2 and given.note is None
 

@@ -103,9 +103,7 @@ class _ApiException(Exception):
         self.status, self.body, self.reason = status, body, reason
 
 
-def test_api_errors_name_the_call_and_the_refused_verb_and_resource(monkeypatch):
-    from ansible_collections.aragora.ops.plugins.module_utils import k8s_client
-    monkeypatch.setattr(k8s_client, "ApiException", _ApiException)
+def test_api_errors_name_the_call_and_the_refused_verb_and_resource():
     forbidden = api_error(_ApiException(403, b'{"kind":"Status","message":"deployments.apps \\"aragora\\" is '
                                              b'forbidden: User \\"x\\" cannot get resource"}'),
                           "get", "deployments.apps", "aragora")
