@@ -22,7 +22,6 @@ import time
 import pytest
 import yaml
 
-from tests.support import pg_instance
 from tests.support.k8s_emulator import EmulatedCluster
 from tests.support.k8s_process_driver import ProcessDriver, aragora_deployment, venv_python
 from tests.support.playbook import BIN, ROOT, run_playbook
@@ -34,12 +33,8 @@ from tests.support.systemd_host import link
 
 
 @pytest.fixture
-def pg():
-    instance = pg_instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
+def pg(private_pg):
+    return private_pg
 
 
 @pytest.fixture
