@@ -44,6 +44,7 @@ bench: setup
 	@$(PY) tests/bench/bench_prelaunch.py
 	@$(PY) tests/bench/bench_k8s_rollback.py
 	@$(PY) tests/bench/bench_db_restore.py
+	@$(PY) tests/bench/bench_coordinated_rollback.py
 
 # The collection tarball, as Galaxy/Automation Hub would take it.
 build:

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian 12 machine (root or passwordless sudo):
-# Debian packages (Redis 7, PostgreSQL 15, systemd-nspawn, Chromium for the HTML report's test), awx.awx, the collection's venv (.venv: ansible-core 2.19 and the modules'
-# libraries), the real Aragora 2.11.1 in its own venv (build/aragora-venv), and the collection link Ansible loads.
+# Debian packages (Redis 7, PostgreSQL 15, systemd-nspawn, Chromium for the HTML report's test), awx.awx, the
+# collection's venv (.venv: ansible-core 2.19 and the modules' libraries), ansible-core 2.18 (build/core218-venv),
+# the real Aragora 2.11.1 in its own venv (build/aragora-venv) and the release before it, 2.11.0
+# (build/aragora-venv-2.11.0), and the collection link Ansible loads.
 # Idempotent: each step is skipped when its result is already there and up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PYTHON=${PYTHON:-python3}
 ARAGORA_VERSION=2.11.1
+PREVIOUS_ARAGORA_VERSION=2.11.0
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -55,6 +58,10 @@ ensure_venv .venv -r requirements.txt -r tests/requirements.txt
 # ansible-core 2.18, the oldest meta/runtime.yml admits: tests/integration/test_ansible_core_218.py runs with it.
 ensure_venv build/core218-venv "ansible-core>=2.18,<2.19" -r requirements.txt
 ensure_venv build/aragora-venv "aragora==$ARAGORA_VERSION" bcrypt redis asyncpg prometheus-client
+# The release before it, for the rollbacks between two real releases (tests/integration/test_real_releases.py,
+# test_coordinated_rollback.py): the emulated Deployment's image tag 2.11.0 runs this venv.
+ensure_venv build/aragora-venv-$PREVIOUS_ARAGORA_VERSION "aragora==$PREVIOUS_ARAGORA_VERSION" bcrypt redis asyncpg \
+  prometheus-client
 
 # Ansible finds the collection as ansible_collections/aragora/ops under build/collections (ansible.cfg).
 link=build/collections/ansible_collections/aragora/ops

@@ -129,6 +129,11 @@ options:
     description:
       - JSON evidence file written by the restore drill; the restore-tested check reads it.
     type: path
+  running_release:
+    description:
+      - The release serving now, as go-live labelled it (a release directory name, or the image tag); the
+        C(backups.pre_release) check looks in O(backup_dir) for the pre-release backup taken when it went live.
+    type: str
   app_replicas:
     description:
       - Number of Aragora instances sharing the database, for the connection pool sizing check.

@@ -36,6 +36,7 @@ TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "redis_url": {"type": "str"},
     "backup_dir": {"type": "path"},
     "restore_evidence_file": {"type": "path"},
+    "running_release": {"type": "str"},
     "app_replicas": {"type": "int", "default": 1},
     "tls_server_name": {"type": "str"},
     "provider_probe": {"type": "bool", "default": False},

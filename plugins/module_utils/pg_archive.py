@@ -53,6 +53,14 @@ ROW_COUNTS_SQL = (
     "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1"
 )
 
+# Every column of every user table, in order: the schema a manifest records, compared before a restore.
+COLUMNS_SQL = (
+    "SELECT format('%I.%I', table_schema, table_name), column_name, data_type FROM information_schema.columns "
+    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%' "
+    "AND table_schema NOT LIKE 'pg_temp%' ORDER BY 1, ordinal_position"
+)
+PRE_RELEASE = "pre_release"  # the manifest key of a pre-release backup's labels
+
 
 class ArchiveError(Exception):
     """A step that could not be done; the message names what and what to fix (never a password)."""
@@ -153,6 +161,18 @@ def row_counts(server: Server, database: str | None = None) -> dict[str, int]:
     return {name: int(count) for name, count in psql(server, ROW_COUNTS_SQL, database)}
 
 
+def columns_from_rows(rows: t.Iterable[t.Sequence[str]]) -> dict[str, dict[str, str]]:
+    schema: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        schema.setdefault(table, {})[column] = data_type
+    return schema
+
+
+def schema_of(server: Server, database: str | None = None) -> dict[str, dict[str, str]]:
+    """Table -> {column: data type}, of the user tables of ``database``."""
+    return columns_from_rows(psql(server, COLUMNS_SQL, database))
+
+
 def server_version(server: Server, database: str | None = None) -> tuple[str, int]:
     (version, number), = psql(server, "SELECT current_setting('server_version'), current_setting('server_version_num')",
                               database)
@@ -244,11 +264,13 @@ class PsqlSession:
 
 
 def take_backup(server: Server, directory: str, prefix: str | None = None, timeout: float | None = None,
-                compress: int | None = None, kind: str = KIND_BACKUP) -> dict[str, t.Any]:
+                compress: int | None = None, kind: str = KIND_BACKUP,
+                pre_release: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
     """pg_dump -Fc of ``server.dbname`` into ``directory``, with its manifest; the manifest (with ``archive`` and
     ``manifest`` paths) returned. The archive is written as ``.partial`` and appears under its name only complete,
     its manifest first: any archive in the directory has a complete manifest beside it. ``kind`` says what the
-    archive is for (KIND_SAFETY_DUMP: never chosen by default for a restore)."""
+    archive is for (KIND_SAFETY_DUMP: never chosen by default for a restore). The manifest records the schema
+    (columns per table) and, for a pre-release backup, the releases it protects (``pre_release``)."""
     database = server.dbname
     os.makedirs(directory, mode=0o700, exist_ok=True)
     started, began = utc_now(), time.monotonic()
@@ -262,8 +284,9 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
     session = PsqlSession(server, database)
     try:
         session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        (snapshot, version, version_num), = session.ask(
-            "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')")
+        (snapshot, version, version_num, snapshot_at), = session.ask(
+            "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num'), "
+            "now()::text")
         argv = [find_tool("pg_dump"), "--format=custom", "--snapshot", snapshot, "--file", partial, "-d", database]
         if compress is not None:
             argv.append("--compress=%d" % compress)
@@ -274,6 +297,7 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
                 os.unlink(partial)
             raise
         counts = {name: int(count) for name, count in session.ask(ROW_COUNTS_SQL)}
+        schema = columns_from_rows(session.ask(COLUMNS_SQL))
     finally:
         session.close()
     os.chmod(partial, 0o600)
@@ -281,9 +305,11 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
         "format": MANIFEST_FORMAT, "kind": kind, "database": database, "server_version": version,
         "server_version_num": int(version_num), "archive": os.path.basename(archive),
         "size_bytes": os.path.getsize(partial), "sha256": sha256_of(partial), "tables": counts,
-        "rows_total": sum(counts.values()), "started_at": started, "finished_at": utc_now(),
-        "duration_s": round(time.monotonic() - began, 3),
+        "rows_total": sum(counts.values()), "schema": schema, "snapshot_at": snapshot_at, "started_at": started,
+        "finished_at": utc_now(), "duration_s": round(time.monotonic() - began, 3),
     }
+    if pre_release:
+        manifest[PRE_RELEASE] = dict(pre_release)
     _write_json(manifest_path(archive), manifest)
     os.replace(partial, archive)
     _fsync_dir(directory)
@@ -357,15 +383,40 @@ def newest_good(directory: str) -> str | None:
     return good[-1] if good else None
 
 
+def pre_release_archives(directory: str) -> list[tuple[str, dict[str, t.Any]]]:
+    """(archive, manifest) of the good pre-release backups in ``directory``, oldest first."""
+    found = []
+    for archive in list_archives(directory):
+        try:
+            manifest = read_manifest(archive)
+        except ArchiveError:
+            continue
+        if manifest and isinstance(manifest.get(PRE_RELEASE), dict) and is_good(archive):
+            found.append((archive, manifest))
+    return found
+
+
+def protected_pre_release(directory: str, keep_releases: int) -> list[str]:
+    """The newest pre-release backup of each of the last ``keep_releases`` releases that went live."""
+    newest: dict[str, str] = {}
+    for archive, manifest in pre_release_archives(directory):  # oldest first: the last one of a release wins
+        release = str(manifest[PRE_RELEASE].get("next_release"))
+        newest.pop(release, None)
+        newest[release] = archive
+    return list(newest.values())[-keep_releases:] if keep_releases > 0 else []
+
+
 def apply_retention(directory: str, keep_days: float = DEFAULT_KEEP_DAYS, dry_run: bool = False,
-                    now: float | None = None) -> dict[str, t.Any]:
-    """Delete archives (and their manifests) older than ``keep_days``, never the newest good archive, and
-    leftover .partial files older than a day. Returns what was (or, dry_run, would be) deleted and kept."""
+                    now: float | None = None, keep_releases: int = 0) -> dict[str, t.Any]:
+    """Delete archives (and their manifests) older than ``keep_days``, never the newest good archive nor the
+    pre-release backups of the last ``keep_releases`` releases (whatever their age), and leftover .partial files
+    older than a day. Returns what was (or, dry_run, would be) deleted and kept."""
     now = time.time() if now is None else now
     keep = newest_good(directory)
+    protected = set(protected_pre_release(directory, keep_releases))
     deleted, kept = [], []
     for archive in list_archives(directory):
-        if archive != keep and now - os.path.getmtime(archive) > keep_days * 86400:
+        if archive != keep and archive not in protected and now - os.path.getmtime(archive) > keep_days * 86400:
             deleted.append(archive)
             if not dry_run:
                 os.unlink(archive)
@@ -379,4 +430,5 @@ def apply_retention(directory: str, keep_days: float = DEFAULT_KEEP_DAYS, dry_ru
         deleted.append(path)
         if not dry_run:
             os.unlink(path)
-    return {"deleted": deleted, "kept": kept, "newest_good": keep, "keep_days": keep_days}
+    return {"deleted": deleted, "kept": kept, "newest_good": keep, "keep_days": keep_days,
+            "pre_release_kept": sorted(protected)}

@@ -221,7 +221,9 @@ RULES: dict[str, Rules] = {
         "aragora_systemd_unit": str,
     },
     "golive": {
-        "aragora_golive_phases": subset_of("prelaunch", "smoke"),
+        "aragora_golive_phases": subset_of("prelaunch", "pre_release_backup", "smoke"),
+        "aragora_golive_backup_keep_releases": count_or_zero,
+        "aragora_golive_backup_timeout": seconds,
         "aragora_api_url": optional_http_url,
         "aragora_ws_url": optional_ws_url,
         "aragora_timeout": seconds,

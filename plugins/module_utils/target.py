@@ -57,6 +57,7 @@ DEFAULT_OPTIONS: dict[str, t.Any] = {
     "redis_url": None,
     "backup_dir": None,
     "restore_evidence_file": None,
+    "running_release": None,
     "app_replicas": 1,
     "tls_server_name": None,
     # Ask each configured AI provider whether it accepts its key (off: the keys are judged by their shape only).

@@ -17,6 +17,10 @@ description:
     even while the application writes.
   - Then deletes archives older than O(keep_days), never the newest good one (complete, its size as its manifest says).
   - The same code runs on hosts from the schedule the aragora.ops.db_backup role installs.
+  - With O(pre_release), the backup is the one go-live takes just before a release goes live - its manifest labelled
+    with the release running now and the one about to go live (what a coordinated rollback restores), checked right
+    after it is written (sha256 against its manifest, C(pg_restore --list)), and reported as the check
+    C(golive.pre_release_backup) for the go-live report.
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
@@ -39,6 +43,27 @@ options:
   timeout:
     description: Seconds pg_dump may take; no limit when omitted.
     type: float
+  pre_release:
+    description:
+      - Labels of a pre-release backup; the archive is named C(<database>-pre-release-<UTC time>.dump).
+    type: dict
+    suboptions:
+      running_release:
+        description: The release serving now (the one a rollback would go back to).
+        type: str
+        required: true
+      next_release:
+        description: The release about to go live.
+        type: str
+        required: true
+      taken_by:
+        description: Who or what took it (the go-live target), recorded in the manifest.
+        type: str
+  keep_releases:
+    description:
+      - Retention keeps the newest pre-release backup of each of the last this many releases, whatever its age.
+    type: int
+    default: 3
 attributes:
   check_mode:
     support: full
@@ -75,11 +100,24 @@ retention:
   description: Archives deleted (or, in check mode, that would be) and kept, and the newest good archive.
   returned: always
   type: dict
+verified:
+  description: For a pre-release backup - sha256 checked against the manifest and C(pg_restore --list) entries.
+  returned: when O(pre_release) is given and a backup was taken
+  type: dict
+  sample: {sha256: afcd79..., sha256_verified: true, toc_entries: 57}
+check:
+  description:
+    - For a pre-release backup - the check C(golive.pre_release_backup) in the collection's result schema (PASS with
+      the archive, or FAIL with why), which the go-live report carries.
+  returned: when O(pre_release) is given
+  type: dict
 """
+
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import pg_archive
+from ansible_collections.aragora.ops.plugins.module_utils import pg_archive, pre_release
 from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
 
@@ -92,25 +130,42 @@ def main() -> None:
             "keep_days": {"type": "float", "default": pg_archive.DEFAULT_KEEP_DAYS},
             "backup": {"type": "bool", "default": True},
             "timeout": {"type": "float"},
+            "pre_release": {"type": "dict", "options": {
+                "running_release": {"type": "str", "required": True},
+                "next_release": {"type": "str", "required": True},
+                "taken_by": {"type": "str"}}},
+            "keep_releases": {"type": "int", "default": 3},
         },
         supports_check_mode=True,
     )
     params = module.params
+    labels = {k: v for k, v in (params["pre_release"] or {}).items() if v is not None} or None
     result = {"changed": False, "archive": None}
+    began = time.monotonic()
     try:
         if params["backup"] and module.check_mode:
             result["changed"] = True  # the archive it would write
         elif params["backup"]:
-            manifest = pg_archive.take_backup(server_from(params), params["backup_dir"], timeout=params["timeout"])
+            manifest = pg_archive.take_backup(server_from(params), params["backup_dir"], timeout=params["timeout"],
+                                              prefix="%s-pre-release" % params["database"] if labels else None,
+                                              pre_release=labels)
             result.update(changed=True, archive=manifest.pop("archive_path"), manifest=manifest)
+            if labels:
+                result["verified"] = pre_release.verify_archive(result["archive"], manifest)
         if params["keep_days"] > 0:
             result["retention"] = pg_archive.apply_retention(params["backup_dir"], params["keep_days"],
-                                                             dry_run=module.check_mode)
+                                                             dry_run=module.check_mode,
+                                                             keep_releases=params["keep_releases"])
             result["changed"] = result["changed"] or bool(result["retention"]["deleted"])
         else:
             result["retention"] = {"deleted": [], "kept": pg_archive.list_archives(params["backup_dir"])}
     except (ArchiveError, OSError) as exc:
-        module.fail_json(msg="backup of %s failed: %s" % (server_from(params).where(), exc), **result)
+        message = "backup of %s failed: %s" % (server_from(params).where(), exc)
+        if labels:
+            result["check"] = pre_release.backup_check(labels, None, message, began)
+        module.fail_json(msg=message, **result)
+    if labels:
+        result["check"] = pre_release.backup_check(labels, result if result["archive"] else None, None, began)
     module.exit_json(**result)
 
 

@@ -38,7 +38,17 @@ options:
     description: The step to run.
     type: str
     required: true
-    choices: [plan, validate, safety_dump, stop_writers, restore, verify, start_writers, finish, drill]
+    choices: [plan, validate, safety_dump, stop_writers, restore, verify, switch_release, start_writers, finish, drill]
+  application:
+    description:
+      - Makes the restore a coordinated rollback (the aragora.ops.coordinated_rollback role) - the archive is the
+        pre-release backup in O(backup_dir) labelled C(to -> from) (refused, listing the pre-release backups there,
+        when there is none), V(plan) and V(verify) count the rows written since the backup and compare the schemas,
+        and V(switch_release) (after the swap, before V(start_writers)) switches the application to C(to).
+      - Keys - C(kind) (V(systemd) or V(kubernetes)), C(from) and C(to) (release names; the pre-release backup's
+        labels), C(expected_version); systemd - C(root), C(releases_dir), C(link); Kubernetes - C(to_revision),
+        C(images_after). Recorded in the state file at the start, and read back from it by every step and rerun.
+    type: dict
   archive:
     description:
       - The C(pg_dump -Fc) archive to restore. Omitted, the newest complete archive in O(backup_dir).
@@ -194,6 +204,20 @@ row_counts:
   description: Rows per table of the restored database (V(verify)).
   returned: when O(step=verify)
   type: dict
+impact:
+  description:
+    - With O(application), at V(plan) - C(discarded) (rows written since the backup, per table and Aragora's users
+      and debates) and C(schema) (tables and columns added or dropped since the backup).
+  returned: when O(step=plan) with O(application)
+  type: dict
+discarded:
+  description: With O(application), at V(verify) - the final count of discarded rows and the commands exporting them.
+  returned: when O(step=verify) with O(application)
+  type: dict
+application:
+  description: With O(application) - the application plan recorded in the state file (what a rerun carries on with).
+  returned: when O(application) is given
+  type: dict
 where_things_stand:
   description: On failure and at V(finish) - as observed at that moment, which databases exist and which holds
     what, whether new connections are still refused, whether the safety dump is on disk, the writers' replicas or
@@ -218,6 +242,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.k8s_args import (
     invalid_k8s_connection,
     k8s_connection_spec,
 )
+from ansible_collections.aragora.ops.plugins.module_utils.coordinated_rollback import CoordinatedRollback
 from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
 from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
@@ -239,6 +264,10 @@ def run_step(module: AnsibleModule, restore: Restore) -> dict:
         return restore.restore()
     if step == "verify":
         return restore.verify(params["checks"])
+    if step == "switch_release":
+        if not isinstance(restore, CoordinatedRollback):
+            raise RestoreError("step switch_release belongs to a coordinated rollback: give application")
+        return restore.switch_release()
     if step == "start_writers":
         return restore.start_writers(Writers(params))
     return restore.finish(params["outcome"], Writers(params))
@@ -258,7 +287,9 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             **CONNECTION_ARGS,
-            "step": {"type": "str", "required": True, "choices": list(pg_restore_run.STEPS) + ["drill"]},
+            "step": {"type": "str", "required": True,
+                     "choices": list(pg_restore_run.STEPS) + ["switch_release", "drill"]},
+            "application": {"type": "dict"},
             "archive": {"type": "path"},
             "backup_dir": {"type": "path"},
             "state_dir": {"type": "path", "default": "/var/lib/aragora-ops/restore"},
@@ -308,7 +339,7 @@ def main() -> None:
                          message="check mode: step %s not run" % step)
     restore = None
     try:
-        restore = Restore(server, params)
+        restore = CoordinatedRollback(server, params) if params["application"] else Restore(server, params)
         with restore.exclusive(step, module.check_mode):
             report = run_step(module, restore)
     except (RestoreError, ArchiveError, OSError) as exc:
@@ -323,6 +354,8 @@ def main() -> None:
                          archive=getattr(restore, "archive", None), **extra)
     report.setdefault("changed", False)
     report.setdefault("archive", restore.archive)
+    if isinstance(restore, CoordinatedRollback):
+        report.setdefault("application", restore.application)
     module.exit_json(**report)
 
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests.support import pg_instance
 from tests.support.k8s_emulator import EmulatedCluster
 from tests.support.playbook import ROOT
 
@@ -48,3 +49,13 @@ def k8s_cluster():
     finally:
         for cluster in clusters:
             cluster.stop()
+
+
+@pytest.fixture
+def private_pg():
+    """A private PostgreSQL 15 (tests/support/pg_instance.py) for one test, stopped by its PID at teardown."""
+    instance = pg_instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()

@@ -78,11 +78,7 @@ class Run:
                 if p["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "aragora"]
 
     def open_state(self) -> dict | None:
-        path = os.path.join(self.state_dir, "restore-aragora.json")
-        if not os.path.exists(path):
-            return None
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        return pg_instance.read_restore_state(self.state_dir)
 
 
 def output(result) -> str:

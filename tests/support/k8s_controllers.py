@@ -68,6 +68,14 @@ def condition(kind: str, healthy: bool, reason: str, message: str, old: list[Obj
     }
 
 
+class PodRuntime(Protocol):
+    """What runs a pod's containers (tests/support/k8s_process_driver.py); without one, pods are ready at once."""
+
+    def start(self, pod: Obj) -> str | None: ...  # None: started (ready later); else the container's waiting reason
+
+    def stop(self, pod: Obj, remove_when_gone: bool = True) -> None: ...
+
+
 class Controllers:
     """Reconciles Deployments, ReplicaSets and DaemonSets into pods placed on nodes."""
 
@@ -78,6 +86,8 @@ class Controllers:
         self.pins: dict[tuple[str, str], list[str]] = {}
         # Namespaces whose pods, once deleted, stay Terminating for ever (a finalizer or a stuck preStop hook).
         self.undying_namespaces: set[str] = set()
+        # Runs the pods' containers: pods are created not ready, and terminated pods wait for it to stop them.
+        self.runtime: PodRuntime | None = None
         self._next_node = itertools.count()
         self._next_ip = itertools.count(10)
         self._random = random.Random(4)  # reproducible pod names
@@ -232,9 +242,11 @@ class Controllers:
         # Scaling down removes the newest pods first.
         pods.sort(key=lambda p: (p["metadata"]["creationTimestamp"], int(p["metadata"]["resourceVersion"])))
         for pod in pods[max(wanted, 0):]:
-            if pod["metadata"]["namespace"] in self.undying_namespaces:
+            if pod["metadata"]["namespace"] in self.undying_namespaces or self.runtime is not None:
                 pod["metadata"]["deletionTimestamp"] = timestamp()
                 self.store.save("pods", pod)
+                if self.runtime is not None and pod["metadata"]["namespace"] not in self.undying_namespaces:
+                    self.runtime.stop(pod)  # removes the pod once its process has exited
             else:
                 self.store.remove("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
         pods = pods[:max(wanted, 0)]
@@ -304,7 +316,8 @@ class Controllers:
         started = timestamp()
         attaching = k8s_scheduler.attach_error(self.store, template, owner["metadata"]["namespace"], node) \
             if node is not None else None
-        ready = "False" if broken or node is None or attaching else "True"
+        starting = self.runtime is not None and not broken and node is not None and not attaching
+        ready = "False" if broken or node is None or attaching or starting else "True"
         if node is None:
             status: dict[str, Any] = {"phase": "Pending", "conditions": [
                 {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
@@ -312,6 +325,7 @@ class Controllers:
         else:
             state: Obj = ({"waiting": {"reason": "CrashLoopBackOff"}} if broken
                           else {"waiting": {"reason": "ContainerCreating", "message": attaching}} if attaching
+                          else {"waiting": {"reason": "ContainerCreating"}} if starting
                           else {"running": {"startedAt": started}})
             status = {
                 "phase": "Pending" if attaching else "Running", "hostIP": self._node_ip(node), "podIP": f"10.244.0.{next(self._next_ip) % 250}",
@@ -340,7 +354,14 @@ class Controllers:
             "spec": spec,
             "status": status,
         }
-        return self.store.save("pods", pod)
+        pod = self.store.save("pods", pod)
+        if starting and self.runtime is not None:
+            reason = self.runtime.start(pod)
+            if reason:
+                for container in pod["status"]["containerStatuses"]:
+                    container["state"] = {"waiting": {"reason": reason}}
+                pod = self.store.save("pods", pod)
+        return pod
 
     def _node_ip(self, node: str) -> str:
         for candidate in self.store.live("nodes"):

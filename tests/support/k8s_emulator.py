@@ -352,6 +352,8 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
         if obj is None:
             return
         self.objects[kind.resource, namespace if kind.namespaced else None, name].delete()
+        if kind.name == "pods" and self.controllers.runtime is not None:
+            self.controllers.runtime.stop(obj, remove_when_gone=False)  # its process stops too
         self._revision += 1
         obj["metadata"]["resourceVersion"] = str(self._revision)
         self._event(kind, "DELETED", obj)

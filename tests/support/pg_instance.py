@@ -7,6 +7,7 @@ the new database it swaps in. Stopped by its postmaster's PID (sandbox.stop_post
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 import shutil
@@ -63,6 +64,15 @@ class PgInstance:
     def stop(self) -> None:
         sandbox.stop_postgres(self.layout, self.process)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def read_restore_state(state_dir: str, database: str = "aragora") -> dict | None:
+    """The open restore state file of ``database`` (pg_restore_run.StateFile), None when there is none."""
+    path = os.path.join(state_dir, "restore-%s.json" % database)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def start(base: str | None = None) -> PgInstance:

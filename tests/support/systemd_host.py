@@ -70,12 +70,13 @@ def _write(path: str, text: str) -> None:
 
 def make_host(root: str, units_dir: str, unit: str, releases: t.Mapping[str, t.Mapping[str, t.Any]],
               current: str, venv: str = ARAGORA_VENV) -> dict[str, t.Any]:
-    """Lay out a deployment; ``releases``: name -> {"broken": bool, "version": str | None}. Returns its facts."""
+    """Lay out a deployment; ``releases``: name -> {"broken": bool, "version": str | None, "venv": path (default
+    ``venv``: another real Aragora release, e.g. build/aragora-venv-2.11.0)}. Returns its facts."""
     http, ws, cp_ws, nomic_ws, canvas_ws = free_ports(5)
     for name, spec in releases.items():
         directory = os.path.join(root, "releases", name)
         os.makedirs(directory)
-        os.symlink(venv, os.path.join(directory, "venv"))
+        os.symlink(spec.get("venv") or venv, os.path.join(directory, "venv"))
         env = dict(BROKEN_ENV) if spec.get("broken") else {"ARAGORA_ALLOWED_ORIGINS": origin(name)}
         _write(os.path.join(directory, "release.env"), "".join("%s=%s\n" % item for item in env.items()))
         if spec.get("version"):

@@ -31,7 +31,7 @@ def test_prelaunch_role_defaults_are_the_modules_defaults():
 
 
 def test_every_role_default_is_declared_in_the_argument_spec_with_the_same_value():
-    for role in ("prelaunch", "readiness_report", "systemd_rollback", "golive"):
+    for role in ("prelaunch", "readiness_report", "systemd_rollback", "golive", "coordinated_rollback"):
         defaults = load("roles", role, "defaults", "main.yml")
         options = load("roles", role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
         assert set(defaults) == set(options), role

@@ -33,7 +33,7 @@ import re
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils import postgres_client
+from ansible_collections.aragora.ops.plugins.module_utils import pg_archive, postgres_client
 from ansible_collections.aragora.ops.plugins.module_utils.checks.common import is_local_host
 from ansible_collections.aragora.ops.plugins.module_utils.config import IntSetting, parse_int_setting
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
@@ -551,3 +551,38 @@ def restore_tested(ctx: TargetContext) -> Outcome:
                       **evidence)
     return passed("Restore tested %.1f days ago: %s restored in %gs" % (
         age_days, os.path.basename(drill["archive"]), drill["duration_s"]), **evidence)
+
+
+@check("database.pre_release_backup", "10", "Rollback readiness: pre-release backup of the running release",
+       "Run go-live's pre_release_backup phase before the next switch (golive.yml -e aragora_golive_release=...); "
+       "for the release already live, a backup labelled with it is taken with aragora.ops.postgres_backup "
+       "pre_release.")
+def pre_release_backup(ctx: TargetContext) -> Outcome:
+    """A coordinated rollback of the running release restores the backup taken when it went live: is it there?"""
+    directory = ctx.option("backup_dir")
+    running = ctx.option("running_release")
+    if not directory:
+        return skipped("No backup_dir given: the pre-release backups cannot be looked for (set aragora_backup_dir)")
+    try:
+        found = pg_archive.pre_release_archives(directory)
+    except OSError as exc:
+        return failed("Backup directory %s cannot be read: %s" % (directory, exc.strerror or exc),
+                      backup_dir=directory)
+    listed = ["%s (%s -> %s)" % (os.path.basename(archive), manifest[pg_archive.PRE_RELEASE].get("running_release"),
+                                 manifest[pg_archive.PRE_RELEASE].get("next_release")) for archive, manifest in found]
+    evidence: dict[str, t.Any] = {"backup_dir": directory, "running_release": running, "pre_release_backups": listed}
+    if not running:
+        return skipped("The running release is not known (set aragora_running_release): cannot tell whether one of "
+                       "the %d pre-release backup(s) in %s belongs to it" % (len(found), directory), **evidence)
+    mine = [(archive, manifest) for archive, manifest in found
+            if manifest[pg_archive.PRE_RELEASE].get("next_release") == running]
+    if not mine:
+        return failed("No pre-release backup for the running release %s in %s (there: %s): a rollback of %s cannot "
+                      "bring its database back" % (running, directory, ", ".join(listed) or "none", running),
+                      **evidence)
+    archive, manifest = mine[-1]
+    evidence.update(archive=archive, taken=manifest.get("finished_at"),
+                    previous_release=manifest[pg_archive.PRE_RELEASE].get("running_release"))
+    return passed("Pre-release backup of %s: %s, taken %s before %s replaced %s (complete, %d bytes as its manifest "
+                  "says)" % (running, os.path.basename(archive), manifest.get("finished_at"), running,
+                             evidence["previous_release"], manifest.get("size_bytes", 0)), **evidence)
