@@ -52,7 +52,7 @@ def k8s_cluster():
 
 
 @pytest.fixture
-def private_pg():
+def pg():
     """A private PostgreSQL 15 (tests/support/pg_instance.py) for one test, stopped by its PID at teardown."""
     instance = pg_instance.start()
     try:

@@ -11,20 +11,11 @@ import time
 import pytest
 
 from tests.integration.test_db_restore import LIVE_ROWS, Run, output, seed_and_back_up
-from tests.support import pg_instance, systemctl_standin
+from tests.support import systemctl_standin
 from tests.support.playbook import run_playbook, write_inventory
 from tests.support.systemd_host import link, make_host
 
 IMAGE = "ghcr.io/aragora/aragora:%s"
-
-
-@pytest.fixture
-def pg():
-    instance = pg_instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture
@@ -72,7 +63,7 @@ def test_systemd_rollback_refuses_a_bad_input_before_switching(systemd_host, tmp
     ({"aragora_api_url": "aragora.example.com"}, "aragora_api_url must start with http:// or https://"),
     ({"aragora_k8s_timeout": -1}, "aragora_k8s_timeout must be a number of seconds above 0, got -1"),
     ({"aragora_rollback_health_timeout": -1}, "aragora_rollback_health_timeout must be a number of seconds above 0"),
-    ({"revision": -3}, "aragora_rollback_revision must be a whole number, 0 or more"),
+    ({"aragora_rollback_revision": -3}, "aragora_rollback_revision must be a whole number, 0 or more"),
 ])
 def test_kubernetes_rollback_refuses_a_bad_input_before_rolling_back(k8s_cluster, tmp_path, bad, says):
     cluster = k8s_cluster("bad_release")

@@ -33,11 +33,6 @@ from tests.support.systemd_host import link
 
 
 @pytest.fixture
-def pg(private_pg):
-    return private_pg
-
-
-@pytest.fixture
 def site(tmp_path, pg):
     """A serving with its data, the pre-release backup taken by go-live, then B live with its migration and writes."""
     site = SystemdSite(str(tmp_path), pg)

@@ -33,15 +33,6 @@ INSERT INTO users (email) SELECT 'u' || g || '@example.com' FROM generate_series
 """
 
 
-@pytest.fixture
-def pg(tmp_path):
-    instance = pg_instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
-
-
 def seed_and_back_up(pg, backup_dir: str, extra_sql: str = "") -> str:
     """The archive holds BACKUP_ROWS debates; then the live database moves on to LIVE_ROWS."""
     pg.psql(SEED.format(rows=BACKUP_ROWS) + extra_sql)

@@ -20,7 +20,6 @@ import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils import pg_archive
 from tests.integration.test_db_restore import Run, output
-from tests.support import pg_instance
 from tests.support.playbook import BIN, ROOT
 
 BACKUP_ROWS = 50000  # enough rows for pg_dump and pg_restore to be caught running
@@ -32,15 +31,6 @@ CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE);
 INSERT INTO debates (question) SELECT 'question ' || g || repeat('x', 40) FROM generate_series(1, {rows}) AS g;
 INSERT INTO users (email) SELECT 'u' || g || '@example.com' FROM generate_series(1, 12) AS g;
 """
-
-
-@pytest.fixture
-def pg():
-    instance = pg_instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 def seed(pg, backups: str) -> dict:
