@@ -415,6 +415,11 @@ class Restore:
                 self.archive = self._archive()
                 if not check_mode:
                     self._claim(step)
+                    if self.state.data.get("connections_blocked"):
+                        # A run killed during the swap left new connections refused. No swap is in flight while
+                        # this run holds the locks: settle it (committed or not) before any step reads a database.
+                        self._swap_committed()
+                        self._reopen_connections()
                 with Watchdog(self.controller):
                     yield
             finally:
