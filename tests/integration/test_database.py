@@ -118,7 +118,9 @@ def test_sandbox_database_is_ready(sandbox_state, sandbox_dsn, sandbox_backup_di
         "database.tls": "SKIP",  # loopback, and the sandbox's DSN does not ask for TLS
         "database.pool_sizing": "PASS", "database.timeouts": "PASS", "database.migrations": "PASS",
         "database.backup": "PASS", "database.restore_tested": "SKIP",
+        "database.pre_release_backup": "SKIP",  # the sandbox names no running release
     }, {check_id: result["message"] for check_id, result in results.items()}
+    assert "set aragora_running_release" in results["database.pre_release_backup"]["message"]
     assert "PostgreSQL 15." in results["database.connection"]["message"]
     assert results["database.migrations"]["evidence"]["missing_tables"] == []
     assert results["database.pool_sizing"]["evidence"]["pool_demand"] == 35
@@ -291,6 +293,7 @@ def test_granular_module_in_a_real_playbook_under_check_mode(
     statuses = {check["id"]: check["status"] for check in returned["checks"]}
     assert statuses.pop("database.tls") == "SKIP"
     assert statuses.pop("database.restore_tested") == "SKIP"
+    assert statuses.pop("database.pre_release_backup") == "SKIP"  # no aragora_running_release given
     assert set(statuses.values()) == {"PASS"}, returned["checks"]
     assert returned["verdict"] == "GO" and returned["changed"] is False
     password = urllib.parse.urlsplit(sandbox_dsn).password
