@@ -644,8 +644,8 @@ class Restore:
         if not swapped:
             old = self.old_database
             exists = self._exists(self.database)
-            self._block_connections([self.database, database] if exists else [database])
-            try:
+            try:  # blocking too: an interruption half-way through it must still reach the finally below
+                self._block_connections([self.database, database] if exists else [database])
                 self._terminate(self.database)
                 self._terminate(database)
                 renames = ["ALTER DATABASE %s RENAME TO %s" % (_ident(self.database), _ident(old))] if exists else []
