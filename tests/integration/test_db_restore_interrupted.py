@@ -121,7 +121,8 @@ def test_ansible_playbook_killed_at_each_step_leaves_no_process_and_the_rerun_fi
     run = Run(tmp_path, pg, cluster, aragora_restore_jobs=1)
     sums = seed(pg, run.backups)
     mark = uuid.uuid4().hex
-    proc = start_playbook(run, mark, {"aragora_restore_confirm": True})
+    # The safety dump is off by default: asked for, so that the kill can land in it (and leave no .partial).
+    proc = start_playbook(run, mark, {"aragora_restore_confirm": True, "aragora_restore_safety_dump": True})
     try:
         wait_for_step(run, proc, step)
         os.kill(proc.pid, signal.SIGKILL)  # ansible-playbook only: its workers and the module are not signalled
