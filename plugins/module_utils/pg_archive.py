@@ -396,14 +396,20 @@ def pre_release_archives(directory: str) -> list[tuple[str, dict[str, t.Any]]]:
     return found
 
 
-def protected_pre_release(directory: str, keep_releases: int) -> list[str]:
-    """The newest pre-release backup of each of the last ``keep_releases`` releases that went live."""
+def newest_per_release(backups: t.Iterable[tuple[str, t.Mapping[str, t.Any]]], keep_releases: int) -> list[str]:
+    """Of (backup, manifest) pairs, oldest first: the newest pre-release backup of each of the last
+    ``keep_releases`` releases that went live (PostgreSQL archives and SQLite sets alike)."""
     newest: dict[str, str] = {}
-    for archive, manifest in pre_release_archives(directory):  # oldest first: the last one of a release wins
+    for backup, manifest in backups:  # oldest first: the last one of a release wins
         release = str(manifest[PRE_RELEASE].get("next_release"))
         newest.pop(release, None)
-        newest[release] = archive
+        newest[release] = backup
     return list(newest.values())[-keep_releases:] if keep_releases > 0 else []
+
+
+def protected_pre_release(directory: str, keep_releases: int) -> list[str]:
+    """The newest pre-release backup of each of the last ``keep_releases`` releases that went live."""
+    return newest_per_release(pre_release_archives(directory), keep_releases)
 
 
 def apply_retention(directory: str, keep_days: float = DEFAULT_KEEP_DAYS, dry_run: bool = False,

@@ -172,26 +172,48 @@ def export_commands(kept_database: str, discarded: t.Mapping[str, t.Any]) -> lis
     return commands
 
 
-def backup_check(labels: t.Mapping[str, str], taken: t.Mapping[str, t.Any] | None, error: str | None,
-                 began: float) -> dict[str, t.Any]:
-    """The go-live report's ``golive.pre_release_backup`` check, in the collection's result schema."""
-    pair = "%s -> %s" % (labels["running_release"], labels["next_release"])
-    evidence: dict[str, t.Any] = {"running_release": labels["running_release"], "next_release": labels["next_release"]}
+def postgres_taken(taken: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], str]:
+    """Evidence and proof of a PostgreSQL pre-release backup (postgres_backup's result)."""
+    manifest = taken["manifest"]
+    evidence = {"backend": "postgres", "archive": taken["archive"], "sha256": manifest["sha256"],
+                "size_bytes": manifest["size_bytes"], "rows": manifest["rows_total"],
+                "tables": len(manifest.get("tables") or {}), "toc_entries": taken["verified"]["toc_entries"]}
+    return evidence, "%s (%d tables, %d rows; sha256 matches its manifest, pg_restore reads %d entries)" % (
+        taken["archive"], evidence["tables"], evidence["rows"], evidence["toc_entries"])
+
+
+def sqlite_taken(manifest: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], str]:
+    """Evidence and proof of a SQLite pre-release backup set (sqlite_archive.backup's manifest, validated)."""
+    files = manifest["files"]
+    evidence = {"backend": "sqlite", "archive": manifest["path"], "data_dir": manifest["data_dir"],
+                "files": len(files), "size_bytes": sum(entry["size_bytes"] for entry in files.values()),
+                "tables": sum(len(entry["tables"]) for entry in files.values()),
+                "rows": sum(sum(entry["tables"].values()) for entry in files.values())}
+    return evidence, ("%s (%d SQLite files of %s, %d tables, %d rows; the sha256 of every file matches its manifest, "
+                      "PRAGMA integrity_check ok)" % (manifest["path"], evidence["files"], manifest["data_dir"],
+                                                      evidence["tables"], evidence["rows"]))
+
+
+def backup_check(labels: t.Mapping[str, str], taken: tuple[dict[str, t.Any], str] | None, error: str | None,
+                 began: float, skipped: str | None = None) -> dict[str, t.Any]:
+    """The go-live report's ``golive.pre_release_backup`` check, in the collection's result schema.
+
+    ``taken``: (evidence, proof) from :func:`postgres_taken` or :func:`sqlite_taken`; ``skipped``: why no backup was
+    taken (check mode, or nothing this host could back up)."""
+    pair = "%s -> %s" % (labels.get("running_release") or "?", labels.get("next_release") or "?")
+    evidence: dict[str, t.Any] = {"running_release": labels.get("running_release"),
+                                  "next_release": labels.get("next_release")}
+    remediation = ""
     if error:
         status, message = "FAIL", "Pre-release backup before %s failed: %s. Do not switch releases" % (pair, error)
+        remediation = "Fix the backup (space, permissions, connection) and run go-live again before the switch."
     elif taken is None:
-        status, message = "SKIP", "Pre-release backup before %s: not taken (check mode)" % pair
+        status, message = "SKIP", "Pre-release backup before %s: not taken (%s)" % (pair, skipped or "check mode")
+        if skipped:
+            remediation = "Name the database this deployment uses (see the message) so that go-live backs it up."
     else:
-        manifest = taken["manifest"]
-        evidence.update(archive=taken["archive"], sha256=manifest["sha256"], size_bytes=manifest["size_bytes"],
-                        rows=manifest["rows_total"], tables=len(manifest.get("tables") or {}),
-                        toc_entries=taken["verified"]["toc_entries"])
-        status = "PASS"
-        message = ("Pre-release backup before %s: %s (%d tables, %d rows; sha256 matches its manifest, pg_restore "
-                   "reads %d entries)" % (pair, taken["archive"], evidence["tables"], evidence["rows"],
-                                          evidence["toc_entries"]))
+        evidence.update(taken[0])
+        status, message = "PASS", "Pre-release backup before %s: %s" % (pair, taken[1])
     return {"id": "golive.pre_release_backup", "section": "10", "title": "Pre-release database backup",
-            "status": status, "message": message, "evidence": evidence,
-            "remediation": "" if status == "PASS" else "Fix the backup (space, permissions, connection) and run "
-                                                       "go-live again before the switch.",
+            "status": status, "message": message, "evidence": evidence, "remediation": remediation,
             "duration_ms": int((time.monotonic() - began) * 1000)}

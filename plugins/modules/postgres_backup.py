@@ -165,7 +165,8 @@ def main() -> None:
             result["check"] = pre_release.backup_check(labels, None, message, began)
         module.fail_json(msg=message, **result)
     if labels:
-        result["check"] = pre_release.backup_check(labels, result if result["archive"] else None, None, began)
+        result["check"] = pre_release.backup_check(
+            labels, pre_release.postgres_taken(result) if result["archive"] else None, None, began)
     module.exit_json(**result)
 
 

@@ -13,6 +13,11 @@ description:
   - V(state=backup) copies every SQLite file under O(data_dir) with SQLite's online backup API (consistent while the
     server writes), checks each copy with C(PRAGMA integrity_check), and writes a set directory with a manifest
     (sha256, size, per-table row counts), as C(.partial) renamed once complete.
+  - With O(pre_release) (go-live, before the switch) the set is a pre-release backup - its manifest carries the two
+    releases, it is read back and checked (sha256 of every file, C(PRAGMA integrity_check)), and the result has the
+    go-live report's check C(golive.pre_release_backup). The data directory is then the one the server reads
+    (C(ARAGORA_DATA_DIR), or C(ARAGORA_NOMIC_DIR), in O(env_file)) unless O(data_dir) names it; a server on
+    PostgreSQL (C(ARAGORA_DB_BACKEND=postgres)) is a SKIP that says so.
   - V(state=restore) checks the set first (manifest, sha256, integrity) before anything is touched, refuses while
     O(unit) runs, backs up the current files the same way (the safety copy, kept), then replaces each file by a
     rename (its stale C(-wal)/C(-shm) removed) and checks the result against the manifest.
@@ -28,9 +33,42 @@ options:
     choices: [backup, restore]
     default: backup
   data_dir:
-    description: Aragora's C(ARAGORA_DATA_DIR).
+    description:
+      - Aragora's C(ARAGORA_DATA_DIR). Required with V(state=restore).
+      - For V(state=backup), read from O(env_file) when omitted.
     type: path
-    required: true
+  env_file:
+    description:
+      - The server's environment file (its systemd C(EnvironmentFile)), from which C(ARAGORA_DATA_DIR) and
+        C(ARAGORA_DB_BACKEND) are read when O(data_dir) is omitted.
+    type: path
+  pre_release:
+    description:
+      - Take a pre-release backup, labelled with the release running now and the one about to go live (both must
+        be non-empty where a backup is taken; a server on PostgreSQL is a SKIP before they are looked at).
+    type: dict
+    suboptions:
+      running_release:
+        description: The release running now (the one a coordinated rollback returns to).
+        type: str
+        required: true
+      next_release:
+        description: The release about to go live.
+        type: str
+        required: true
+      taken_by:
+        description: The inventory host that took it.
+        type: str
+  keep_days:
+    description:
+      - For V(state=backup) - delete sets older than this many days afterwards, never the newest set nor the
+        pre-release backups O(keep_releases) protects; V(0) keeps everything.
+    type: float
+    default: 0
+  keep_releases:
+    description: Retention keeps the newest pre-release backup of each of the last this many releases, whatever its age.
+    type: int
+    default: 3
   backup_dir:
     description: Directory of the backup sets.
     type: path
@@ -61,6 +99,13 @@ EXAMPLES = r"""
   aragora.ops.sqlite_backup:
     data_dir: /opt/aragora/data
     backup_dir: /var/backups/aragora-sqlite
+
+- name: Pre-release backup of the files the server uses (its env file names ARAGORA_DATA_DIR)
+  aragora.ops.sqlite_backup:
+    env_file: /opt/aragora/.env
+    backup_dir: /var/backups/aragora-sqlite
+    pre_release: {running_release: "2.11.0", next_release: "2.11.1"}
+    keep_days: 30
 """
 
 RETURN = r"""
@@ -72,6 +117,20 @@ files:
   description: Per file - sha256, size, integrity and row counts (V(backup)); the files replaced (V(restore)).
   returned: success
   type: raw
+data_dir:
+  description: The data directory backed up, and where it was found (O(data_dir) or the env file's variable).
+  returned: when O(state=backup)
+  type: str
+retention:
+  description: Sets deleted (or, in check mode, that would be) and kept.
+  returned: when O(state=backup) and O(keep_days) > 0
+  type: dict
+check:
+  description:
+    - For a pre-release backup - the check C(golive.pre_release_backup) in the collection's result schema (PASS with
+      the set, SKIP when the server is on PostgreSQL or in check mode, FAIL with why), which the go-live report carries.
+  returned: when O(pre_release) is given
+  type: dict
 safety_copy:
   description: The set holding the files as they were before the restore.
   returned: when O(state=restore)
@@ -79,35 +138,72 @@ safety_copy:
 """
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import sqlite_archive
+from ansible_collections.aragora.ops.plugins.module_utils import pre_release, sqlite_archive
+from ansible_collections.aragora.ops.plugins.module_utils.config import read_env_file
+from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError
 from ansible_collections.aragora.ops.plugins.module_utils.sqlite_archive import SqliteArchiveError
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "state": {"type": "str", "choices": ["backup", "restore"], "default": "backup"},
-            "data_dir": {"type": "path", "required": True},
-            "backup_dir": {"type": "path", "required": True},
-            "backup_set": {"type": "path"},
-            "safety_dir": {"type": "path"},
-            "unit": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
+def locate(params: dict) -> dict:
+    """The data directory to back up: the one given, or the one the server reads from its env file."""
+    if params["data_dir"]:
+        return {"backend": "sqlite", "data_dir": params["data_dir"], "problem": None, "from": "data_dir"}
+    env, _info = read_env_file(params["env_file"])
+    return sqlite_archive.server_storage(env, params["env_file"])
+
+
+def backup(module: AnsibleModule) -> None:
+    params = module.params
+    labels = {k: v for k, v in (params["pre_release"] or {}).items() if v is not None} or None
+    began = time.monotonic()
+    result: dict = {"changed": False, "path": None}
+    try:
+        storage = locate(params)
+        result["data_dir"] = storage["data_dir"]
+        if storage["problem"] and storage["backend"] == "postgres" and labels:
+            result["check"] = pre_release.backup_check(labels, None, None, began, skipped=storage["problem"])
+            module.exit_json(msg=result["check"]["message"], **result)
+        if storage["problem"]:
+            raise SqliteArchiveError(storage["problem"])
+        if labels and not (labels.get("running_release") and labels.get("next_release")):
+            raise SqliteArchiveError("a pre-release backup names the release running now (%s) and the one about to "
+                                     "go live (%s)" % (labels.get("running_release") or "unknown",
+                                                       labels.get("next_release") or "unknown"))
+        if module.check_mode:
+            files = sqlite_archive.database_files(storage["data_dir"])
+            result.update(changed=bool(files), files=files,
+                          msg="would back up %d SQLite files of %s into %s"
+                              % (len(files), storage["data_dir"], params["backup_dir"]))
+            if labels:
+                result["check"] = pre_release.backup_check(labels, None, None, began)
+            module.exit_json(**result)
+        prefix = sqlite_archive.PRE_RELEASE_PREFIX if labels else sqlite_archive.PREFIX
+        manifest = sqlite_archive.backup(storage["data_dir"], params["backup_dir"], prefix=prefix, pre_release=labels)
+        if labels:
+            sqlite_archive.validate(manifest["path"])  # read back: every file's sha256 and integrity_check
+        result.update(changed=True, path=manifest["path"], files=manifest["files"],
+                      msg="backed up %d SQLite files of %s (%s) into %s" % (
+                          len(manifest["files"]), storage["data_dir"], storage["from"], manifest["path"]))
+        if params["keep_days"] > 0:
+            result["retention"] = sqlite_archive.apply_retention(params["backup_dir"], params["keep_days"],
+                                                                 params["keep_releases"])
+        if labels:
+            result["check"] = pre_release.backup_check(labels, pre_release.sqlite_taken(manifest), None, began)
+    except (SqliteArchiveError, CheckInputError, OSError) as exc:
+        message = "SQLite backup failed: %s" % exc
+        if labels:
+            result["check"] = pre_release.backup_check(labels, None, message, began)
+        module.fail_json(msg=message, **result)
+    module.exit_json(**result)
+
+
+def restore(module: AnsibleModule) -> None:
     params = module.params
     try:
-        if params["state"] == "backup":
-            if module.check_mode:
-                files = sqlite_archive.database_files(params["data_dir"])
-                module.exit_json(changed=bool(files), path=None, files=files,
-                                 msg="would back up %d SQLite files into %s" % (len(files), params["backup_dir"]))
-            manifest = sqlite_archive.backup(params["data_dir"], params["backup_dir"])
-            module.exit_json(changed=True, path=manifest["path"], files=manifest["files"],
-                             msg="backed up %d SQLite files into %s" % (len(manifest["files"]), manifest["path"]))
         backup_set = params["backup_set"] or sqlite_archive.newest_set(params["backup_dir"])
         if not backup_set:
             module.fail_json(msg="no backup set in %s: nothing was touched" % params["backup_dir"], path=None)
@@ -124,6 +220,32 @@ def main() -> None:
                                 result["safety_copy"]))
     except (SqliteArchiveError, OSError) as exc:
         module.fail_json(msg=str(exc), path=params.get("backup_set"))
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "choices": ["backup", "restore"], "default": "backup"},
+            "data_dir": {"type": "path"},
+            "env_file": {"type": "path"},
+            "backup_dir": {"type": "path", "required": True},
+            "backup_set": {"type": "path"},
+            "safety_dir": {"type": "path"},
+            "unit": {"type": "str"},
+            "pre_release": {"type": "dict", "options": {
+                "running_release": {"type": "str", "required": True},
+                "next_release": {"type": "str", "required": True},
+                "taken_by": {"type": "str"}}},
+            "keep_days": {"type": "float", "default": 0},
+            "keep_releases": {"type": "int", "default": 3},
+        },
+        required_if=[("state", "restore", ("data_dir",))],
+        required_one_of=[("data_dir", "env_file")],
+        supports_check_mode=True,
+    )
+    if module.params["state"] == "backup":
+        backup(module)
+    restore(module)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ stand-in) and an emulated Kubernetes Deployment; with healthy metrics nothing is
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -15,6 +16,7 @@ import time
 
 import pytest
 
+from ansible_collections.aragora.ops.plugins.module_utils import sqlite_archive
 from tests.support import systemctl_standin
 from tests.support.fault_server import LOGIN_PASSWORD, LOGIN_TOKEN, FaultServer
 from tests.support.module_runner import run_module
@@ -193,6 +195,63 @@ def systemd_inventory(host: dict, metrics_url: str, reports: str) -> str:
                 "aragora_report_dir": reports, "aragora_rollback_health_interval": 1,
                 "aragora_rollback_health_timeout": 60}
     return write_inventory(os.path.join(reports, "inventory.yml"), {"a": hostvars}, "aragora")
+
+
+def open_sqlite_files(pid: int, data_dir: str) -> set[str]:
+    """The SQLite files of ``data_dir`` the process has open now (relative paths): the files it really uses."""
+    found = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        with contextlib.suppress(OSError):
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            if target.startswith(data_dir + os.sep) and target.endswith((".db", ".sqlite", ".sqlite3")):
+                found.add(os.path.relpath(target, data_dir))
+    return found
+
+
+def test_sqlite_pre_release_backup_of_a_real_server(tmp_path, systemd_host):
+    """No aragora_db_host: go-live backs up the SQLite files the running 2.11.1 uses (ARAGORA_DATA_DIR of its env
+    file), online, labelled, validated, in the report and set_stats; a backup that fails is a NO-GO, no smoke test."""
+    data_dir = os.path.join(systemd_host["root"], "data")
+    pid = systemctl_standin.Unit(systemd_host["state"], systemd_host["unit"]).main_pid()
+    in_use = open_sqlite_files(pid, data_dir)
+    assert in_use, "the server has no SQLite file open under %s" % data_dir
+    backups, reports = str(tmp_path / "sqlite-backups"), str(tmp_path / "reports")
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"a": {
+        "aragora_release_root": systemd_host["root"], "aragora_env_file": os.path.join(systemd_host["root"], ".env"),
+        "aragora_sqlite_backup_dir": backups, "aragora_report_dir": reports}}, "aragora")
+    run = run_playbook("golive.yml", inventory, {"aragora_golive_phases": ["pre_release_backup"],
+                                                 "aragora_golive_release": "2.12.0"},
+                       env={"PATH": systemd_host["bin"], "ANSIBLE_SHOW_CUSTOM_STATS": "1"}, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    taken, = glob.glob(os.path.join(backups, "aragora-sqlite-pre-release-*"))
+    manifest = sqlite_archive.validate(taken)  # sha256 and integrity_check of every file, read again
+    assert manifest["pre_release"] == {"running_release": "2.11.1", "next_release": "2.12.0", "taken_by": "a"}
+    assert manifest["data_dir"] == data_dir and in_use <= set(manifest["files"])
+    assert set(manifest["files"]) == set(sqlite_archive.database_files(data_dir))
+    # A consistent copy of each live file, through the online backup API: the same rows as the file the server uses.
+    for relative, entry in manifest["files"].items():
+        assert entry["tables"] == sqlite_archive.inspect(os.path.join(data_dir, relative))["tables"], relative
+    check = by_id(read_report(reports, "golive-report"))["golive.pre_release_backup"]
+    assert check["status"] == "PASS" and check["evidence"]["archive"] == taken, check
+    assert check["evidence"]["backend"] == "sqlite" and check["evidence"]["files"] == len(manifest["files"])
+    assert "PRAGMA integrity_check ok" in check["message"] and "2.11.1 -> 2.12.0" in check["message"]
+    assert "aragora_pre_release_backup" in run.stdout and taken in run.stdout  # set_stats
+
+    # The same go-live whose backup cannot be written: FAIL, NO-GO, and the smoke test (after the switch) not run.
+    blocked = str(tmp_path / "not-a-directory")
+    with open(blocked, "w", encoding="utf-8") as handle:
+        handle.write("a file where the backup directory should be\n")
+    reports_failed = str(tmp_path / "reports-failed")
+    run = run_playbook("golive.yml", inventory, {"aragora_golive_phases": ["pre_release_backup", "smoke"],
+                                                 "aragora_golive_release": "2.12.0", "aragora_report_dir": reports_failed,
+                                                 "aragora_sqlite_backup_dir": blocked},
+                       env={"PATH": systemd_host["bin"]}, timeout=120)
+    report = read_report(reports_failed, "golive-report")
+    check = by_id(report)["golive.pre_release_backup"]
+    assert check["status"] == "FAIL" and "SQLite backup failed" in check["message"] and "Do not switch" in check["message"]
+    assert report["verdict"] == "NO-GO" and run.returncode != 0
+    assert not [c for c in report["checks"] if c["id"].startswith("smoke.")]
+    assert link(systemd_host) == "releases/2.11.1"
 
 
 def test_healthy_metrics_roll_nothing_back(tmp_path, systemd_host):
