@@ -80,26 +80,25 @@ class CoordinatedRollback(Restore):
         return manifest
 
     def impact(self) -> dict[str, t.Any]:
-        """Rows the live database holds that the backup does not, and how its schema differs from the backup's."""
+        """Rows the live database holds that the backup does not (the schema difference is the restore plan's)."""
         manifest = self._manifest()
-        schema = pre_release.schema_difference(manifest.get("schema"), pg_archive.schema_of(self.server, self.database))
-        discarded = pre_release.discarded_rows(self.server, self.database, manifest)
-        return {"schema": schema, "discarded": discarded,
+        return {"discarded": pre_release.discarded_rows(self.server, self.database, manifest),
                 "backup_of": manifest.get(pg_archive.PRE_RELEASE), "backup_taken": manifest.get("finished_at")}
 
     def plan(self, confirm: bool, check_mode: bool) -> dict[str, t.Any]:
         application = self.application
         impact = self.impact() if not self.state.data.get("swapped") else {
-            "schema": {"message": "already swapped in this run"}, "discarded": self.state.data.get("discarded") or {}}
+            "discarded": self.state.data.get("discarded") or {}}
         what = ("Coordinated rollback: the application from %s to %s (%s) and database %s to the pre-release backup "
-                "%s taken before %s went live. %s. %s" % (
+                "%s taken before %s went live. %s" % (
                     application.get("from"), application.get("to"), application.get("kind"), self.database,
                     os.path.basename(self.archive), application.get("from"),
-                    impact["discarded"].get("message", "discarded rows already counted"), impact["schema"]["message"]))
+                    impact["discarded"].get("message", "discarded rows already counted")))
         try:
             report = super().plan(confirm, check_mode)
         except RestoreError as exc:
             raise RestoreError("%s. %s" % (what, exc)) from None
+        impact["schema"] = report["schema"]
         report.update(application=application, impact=impact, message="%s. %s" % (what, report["message"]))
         return report
 

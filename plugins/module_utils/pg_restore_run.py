@@ -39,7 +39,7 @@ import time
 import typing as t
 import uuid
 
-from ansible_collections.aragora.ops.plugins.module_utils import pg_archive
+from ansible_collections.aragora.ops.plugins.module_utils import pg_archive, pre_release
 from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError, Server
 
 STEPS = ("plan", "validate", "safety_dump", "stop_writers", "restore", "verify", "start_writers", "finish")
@@ -436,6 +436,18 @@ class Restore:
         counts = pg_archive.row_counts(self.server, self.database)
         return {"exists": True, "size": size, "tables": len(counts), "rows": sum(counts.values())}
 
+    def schema_change(self, target: t.Mapping[str, t.Any], manifest: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+        """Tables and columns the live database has gained or lost since the archive (its manifest's schema): what
+        an application-only rollback would run the old release on."""
+        if self.state.data.get("swapped"):
+            return {"compared": False, "differs": None,
+                    "message": "Schema not compared: the restored database is already live in this run"}
+        if not target["exists"]:
+            return {"compared": False, "differs": None,
+                    "message": "Schema not compared: database %s does not exist yet" % self.database}
+        return pre_release.schema_difference((manifest or {}).get("schema"), pg_archive.schema_of(self.server,
+                                                                                                self.database))
+
     # ---- steps ---------------------------------------------------------------------------------------------------
 
     def plan(self, confirm: bool, check_mode: bool) -> dict[str, t.Any]:
@@ -448,10 +460,11 @@ class Restore:
         source = "archive %s%s" % (self.archive, " (taken %s, %d tables, %d rows)" % (
             manifest.get("finished_at"), len(manifest.get("tables") or {}), manifest.get("rows_total", 0))
             if manifest else " (no manifest)")
-        message = "Restore will replace %s with %s; the current database is kept as %s" % (
-            what, source, "<database>_pre_restore_<run id>" if not resumed else self.old_database)
+        schema = self.schema_change(target, manifest)
+        message = "Restore will replace %s with %s; the current database is kept as %s. %s" % (
+            what, source, "<database>_pre_restore_<run id>" if not resumed else self.old_database, schema["message"])
         report = {"step": "plan", "target": target, "archive": self.archive, "manifest": manifest is not None,
-                  "resuming": resumed, "state_file": self.state.path, "message": message}
+                  "resuming": resumed, "state_file": self.state.path, "schema": schema, "message": message}
         if resumed:
             report["message"] += ("; RESUMING run %s (started %s, steps done: %s%s)" % (
                 self.run_id, self.state.data.get("started_at"),

@@ -204,6 +204,13 @@ row_counts:
   description: Rows per table of the restored database (V(verify)).
   returned: when O(step=verify)
   type: dict
+schema:
+  description:
+    - At V(plan) - how the live database's schema differs from the archive's (its manifest's C(schema)) - C(compared),
+      C(differs), C(tables_added), C(tables_dropped), C(columns_added), C(columns_dropped) and a C(message), so that
+      nobody rolls the application back alone onto a schema a newer release migrated.
+  returned: when O(step=plan)
+  type: dict
 impact:
   description:
     - With O(application), at V(plan) - C(discarded) (rows written since the backup, per table and Aragora's users

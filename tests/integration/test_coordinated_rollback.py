@@ -24,7 +24,7 @@ import yaml
 
 from tests.support.k8s_emulator import EmulatedCluster
 from tests.support.k8s_process_driver import ProcessDriver, aragora_deployment, venv_python
-from tests.support.playbook import BIN, ROOT, run_playbook
+from tests.support.playbook import BIN, ROOT, run_playbook, said
 from tests.support.release_site import (
     A, API_RELEASE, B, NEW_USERS, SEED_USERS, SystemdSite, api_release, archive_checksums, checksums, columns,
     database_env, insert_users, release_b_entrypoint,
@@ -50,11 +50,6 @@ def site(tmp_path, pg):
 
 
 ROLLBACK = {"aragora_rollback_database": True, "aragora_restore_confirm": True}
-
-
-def said(result: subprocess.CompletedProcess) -> str:
-    """The run's output with whitespace collapsed (the YAML callback folds long messages across lines)."""
-    return " ".join((result.stdout + result.stderr).split())
 
 
 def assert_rolled_back(site: SystemdSite, pg) -> dict:

@@ -19,7 +19,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 from tests.support import pg_instance, systemctl_standin
-from tests.support.playbook import BIN, ROOT, run_playbook, write_inventory
+from tests.support.playbook import BIN, ROOT, run_playbook, said, write_inventory
 
 GROUP = "aragora_db"
 BACKUP_ROWS = 500  # debates in the archive
@@ -118,9 +118,29 @@ def test_check_mode_validates_reports_and_changes_nothing(tmp_path, pg, k8s_clus
     result = run.playbook("--check", "-e", "aragora_restore_safety_dump=true")
     assert result.returncode == 0, output(result)
     assert "sha256 matches its manifest" in result.stdout and "Would then: take a safety dump" in result.stdout
+    assert "The live schema is the schema in the backup (same tables and columns)" in said(result)
     assert pg.count("debates") == LIVE_ROWS and pg.databases() == ["aragora", "postgres"]
     assert sorted(os.listdir(run.backups)) == before and not os.path.exists(run.state_dir)
     assert run.replicas() == 3
+
+
+def test_plan_says_how_the_schema_changed_since_the_archive(tmp_path, pg):
+    """A release migrated the schema after the archive: the plain restore's plan (--check, and the refusal without
+    confirmation) names the tables and columns added and dropped, so nobody runs the old release on the new schema."""
+    run = Run(tmp_path, pg)
+    seed_and_back_up(pg, run.backups)
+    pg.psql("ALTER TABLE users ADD COLUMN locale text; ALTER TABLE debates DROP COLUMN question; "
+            "CREATE TABLE release_notes (id serial PRIMARY KEY, note text)")
+    changed = ("The live schema DIFFERS from the schema in the backup (tables added since the backup: "
+               "public.release_notes; columns added: public.users.locale; columns dropped: public.debates.question)")
+    checked = run.playbook("--check")
+    assert checked.returncode == 0, output(checked)
+    assert changed in said(checked), said(checked)
+    refused = run.playbook()
+    assert refused.returncode != 0 and "Refusing to restore without confirmation" in said(refused)
+    assert changed in said(refused)
+    assert pg.databases() == ["aragora", "postgres"] and "locale" in pg.psql(
+        "SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_name = 'users'")[0][0]
 
 
 def test_corrupt_archive_is_refused_before_scaling_down(tmp_path, pg, k8s_cluster):

@@ -41,6 +41,11 @@ def run_playbook(playbook: str, inventory: str, extra_vars: t.Mapping[str, t.Any
     return subprocess.run(command, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def said(result: subprocess.CompletedProcess) -> str:
+    """A run's output with whitespace collapsed (the YAML callback folds long messages across lines)."""
+    return " ".join((result.stdout + result.stderr).split())
+
+
 def read_report(directory: str, basename: str = "readiness-report") -> dict:
     with open(os.path.join(directory, basename + ".json"), encoding="utf-8") as handle:
         return json.load(handle)
