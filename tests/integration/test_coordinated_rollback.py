@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -22,6 +23,7 @@ import time
 import pytest
 import yaml
 
+from tests.support import pg_instance
 from tests.support.k8s_emulator import EmulatedCluster
 from tests.support.k8s_process_driver import ProcessDriver, aragora_deployment, venv_python
 from tests.support.playbook import BIN, ROOT, run_playbook, said
@@ -32,10 +34,28 @@ from tests.support.release_site import (
 from tests.support.systemd_host import link
 
 
-@pytest.fixture
-def site(tmp_path, pg):
-    """A serving with its data, the pre-release backup taken by go-live, then B live with its migration and writes."""
-    site = SystemdSite(str(tmp_path), pg)
+SNAPSHOT = "snapshot_of_the_prepared_site"  # a template database: pg.databases() does not list it
+
+
+def observe(site: SystemdSite) -> tuple:
+    """What a test may change on the site: the unit's process, the release link, the databases and their rows."""
+    databases = site.pg.databases()
+    return (site.unit.main_pid(), link(site.host), databases,
+            checksums(site.pg, "aragora") if "aragora" in databases else None)
+
+
+def copy_tree(source: str, destination: str) -> None:
+    shutil.rmtree(destination, ignore_errors=True)
+    if os.path.isdir(source):
+        shutil.copytree(source, destination)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """Set up once: A serving with its data, the pre-release backup taken by go-live, then B live with its migration
+    and writes. Its database, backups and reports are kept as a snapshot, which each test starts from."""
+    pg = pg_instance.start()
+    site = SystemdSite(str(tmp_path_factory.mktemp("coordinated")), pg)
     try:
         site.ctl("start", site.host["unit"])
         site.serve(A)
@@ -44,16 +64,52 @@ def site(tmp_path, pg):
         site.truth = archive_checksums(pg, site.archive)
         insert_users(pg, NEW_USERS, "b")
         pg.psql("INSERT INTO release_notes (note) VALUES ('written by 2.11.1')")
+        site.ctl("stop", site.host["unit"])  # a template is copied from a database nobody is connected to
+        pg.psql("CREATE DATABASE %s TEMPLATE aragora IS_TEMPLATE true" % SNAPSHOT, "postgres")
+        for directory in (site.backups, site.reports):
+            copy_tree(directory, directory + ".snapshot")
+        site.ctl("start", site.host["unit"])
+        site.serve(B)
+        site.observed = observe(site)
         yield site
     finally:
         site.stop()
+        pg.stop()
+
+
+def back_to_the_snapshot(site: SystemdSite) -> None:
+    """B serving again on the prepared data, as if go-live had just been replayed (without replaying it)."""
+    site.ctl("stop", site.host["unit"])
+    for name in site.pg.databases():
+        if name != "postgres":
+            site.pg.psql('DROP DATABASE "%s" WITH (FORCE)' % name, "postgres")
+    site.pg.psql("CREATE DATABASE aragora TEMPLATE %s" % SNAPSHOT, "postgres")
+    os.unlink(os.path.join(site.host["root"], "current"))
+    os.symlink(os.path.join("releases", B), os.path.join(site.host["root"], "current"))
+    site.ctl("start", site.host["unit"])
+    site.serve(B)
+    site.observed = observe(site)
+
+
+@pytest.fixture
+def site(prepared):
+    """The prepared site as go-live left it: its database and unit brought back only when a test changed them
+    (the read-only tests share one setup), its backups, reports and restore state always."""
+    if observe(prepared) != prepared.observed:
+        back_to_the_snapshot(prepared)
+    for directory in (prepared.backups, prepared.reports):
+        copy_tree(directory + ".snapshot", directory)
+    shutil.rmtree(prepared.state_dir, ignore_errors=True)
+    assert prepared.open_state() is None and prepared.incidents() == []
+    return prepared
 
 
 ROLLBACK = {"aragora_rollback_database": True, "aragora_restore_confirm": True}
 
 
-def assert_rolled_back(site: SystemdSite, pg) -> dict:
+def assert_rolled_back(site: SystemdSite) -> dict:
     """A serves on the pre-release backup's data; B's rows are in the kept database; one state closed."""
+    pg = site.pg
     assert link(site.host) == "releases/%s" % A
     site.serve(A)
     live = checksums(pg, "aragora")
@@ -83,24 +139,8 @@ def test_golive_records_the_pre_release_backup(site):
     assert "sha256 matches its manifest" in check["message"]
 
 
-def test_coordinated_rollback_brings_back_a_and_its_data(site, pg):
-    began = time.monotonic()
-    result = site.run("rollback.yml", ROLLBACK)
-    print("coordinated rollback (systemd), wall time: %.1f s" % (time.monotonic() - began))
-    assert result.returncode == 0, result.stdout + result.stderr
-    record = assert_rolled_back(site, pg)
-    discarded = record["verification"]["discarded"]
-    # B's writes are counted, and the export commands name the kept database.
-    assert discarded["aragora"]["users"] == NEW_USERS
-    assert discarded["tables"]["public.release_notes"]["rows"] == 2
-    assert discarded["tables"]["public.users"]["rows"] == NEW_USERS
-    assert any("release_notes" in command for command in discarded["export_commands"])
-    assert record["verification"]["schema"]["columns_added"] == {"public.users": ["locale"]}
-    assert record["verification"]["health"] == "GO" and record["verification"]["expected_version"] == "2.0.3"
-    assert "aragora_rollback_results:" in result.stdout
-
-
-def test_check_mode_shows_the_plan_and_changes_nothing(site, pg):
+def test_check_mode_shows_the_plan_and_changes_nothing(site):
+    pg = site.pg
     before = checksums(pg, "aragora")
     pid = site.unit.main_pid()
     result = site.run("rollback.yml", {"aragora_rollback_database": True}, "--check")
@@ -114,7 +154,8 @@ def test_check_mode_shows_the_plan_and_changes_nothing(site, pg):
     assert site.open_state() is None and site.incidents() == []
 
 
-def test_without_confirmation_the_prompt_says_what_would_be_discarded(site, pg):
+def test_without_confirmation_the_prompt_says_what_would_be_discarded(site):
+    pg = site.pg
     result = site.run("rollback.yml", {"aragora_rollback_database": True})
     assert result.returncode != 0
     assert "Refusing to restore without confirmation" in said(result)
@@ -123,7 +164,8 @@ def test_without_confirmation_the_prompt_says_what_would_be_discarded(site, pg):
 
 
 @pytest.mark.parametrize("labels", [None, {"running_release": "2.10.0", "next_release": B}])
-def test_missing_or_mismatched_backup_is_refused_with_nothing_changed(site, pg, labels):
+def test_missing_or_mismatched_backup_is_refused_with_nothing_changed(site, labels):
+    pg = site.pg
     manifest_path = site.archive[:-len(".dump")] + ".manifest.json"
     with open(manifest_path, encoding="utf-8") as handle:
         manifest = json.load(handle)
@@ -146,8 +188,25 @@ def test_missing_or_mismatched_backup_is_refused_with_nothing_changed(site, pg, 
     assert site.open_state() is None
 
 
+def test_coordinated_rollback_brings_back_a_and_its_data(site):
+    began = time.monotonic()
+    result = site.run("rollback.yml", ROLLBACK)
+    print("coordinated rollback (systemd), wall time: %.1f s" % (time.monotonic() - began))
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = assert_rolled_back(site)
+    discarded = record["verification"]["discarded"]
+    # B's writes are counted, and the export commands name the kept database.
+    assert discarded["aragora"]["users"] == NEW_USERS
+    assert discarded["tables"]["public.release_notes"]["rows"] == 2
+    assert discarded["tables"]["public.users"]["rows"] == NEW_USERS
+    assert any("release_notes" in command for command in discarded["export_commands"])
+    assert record["verification"]["schema"]["columns_added"] == {"public.users": ["locale"]}
+    assert record["verification"]["health"] == "GO" and record["verification"]["expected_version"] == "2.0.3"
+    assert "aragora_rollback_results:" in result.stdout
+
+
 @pytest.mark.parametrize("step", ["stop_writers", "restore", "verify", "switch_release", "start_writers"])
-def test_killed_after_each_step_then_rerun_ends_the_same(site, pg, step):
+def test_killed_after_each_step_then_rerun_ends_the_same(site, step):
     command = [os.path.join(BIN, "ansible-playbook"), "-i", site.inventory, os.path.join(ROOT, "playbooks",
                "rollback.yml"), "-e", json.dumps(ROLLBACK)]
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
@@ -169,7 +228,7 @@ def test_killed_after_each_step_then_rerun_ends_the_same(site, pg, step):
     result = site.run("rollback.yml", ROLLBACK)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "RESUMING run" in said(result)
-    assert_rolled_back(site, pg)
+    assert_rolled_back(site)
 
 
 # ---- Kubernetes -------------------------------------------------------------------------------------------------

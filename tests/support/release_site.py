@@ -3,7 +3,7 @@
 Release A = 2.11.0, release B = 2.11.1 behind the kind of entrypoint releases ship (``migrate && exec server``), whose
 migration is ours: 2.11.0 and 2.11.1 create the same tables in PostgreSQL at start (their storage modules differ only
 in SQLite code), so B's schema change has to come from somewhere. It adds a column to Aragora's ``users`` table and a
-table ``release_notes``, and writes a row.
+table ``release_notes``, and writes a row; like a real migration it changes nothing when run again (a restart of B).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ MIGRATION = """
 ALTER TABLE users ADD COLUMN IF NOT EXISTS locale text;
 CREATE TABLE IF NOT EXISTS release_notes (id serial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),
                                           note text NOT NULL);
-INSERT INTO release_notes (note) VALUES ('migrated to 2.11.1');
+INSERT INTO release_notes (note) SELECT 'migrated to 2.11.1'
+WHERE NOT EXISTS (SELECT 1 FROM release_notes WHERE note = 'migrated to 2.11.1');
 """
 SEED_USERS = 7  # users created under A, before the go-live
 CHECKSUMS_SQL = """
