@@ -29,6 +29,13 @@ CREATED_COLUMNS = ("created_at", "inserted_at", "requested_at", "linked_at", "co
 TIMESTAMP_TYPES = ("timestamp with time zone", "timestamp without time zone")
 # Aragora's own tables an SRE asks about by name ("how many debates and users would we lose?").
 ARAGORA_TABLES = {"users": "public.users", "debates": "public.debates"}
+# The modules' options of a pre-release backup (doc fragment aragora.ops.pre_release).
+ARGUMENT_SPEC = {
+    "pre_release": {"type": "dict", "options": {"running_release": {"type": "str", "required": True},
+                                                "next_release": {"type": "str", "required": True},
+                                                "taken_by": {"type": "str"}}},
+    "keep_releases": {"type": "int", "default": 3},
+}
 
 
 class PreReleaseError(Exception):

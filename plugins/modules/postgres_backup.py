@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - aragora.ops.python
   - aragora.ops.postgres
+  - aragora.ops.pre_release
 options:
   backup_dir:
     description: Directory of the archives; created (mode 0700) when missing.
@@ -43,27 +44,6 @@ options:
   timeout:
     description: Seconds pg_dump may take; no limit when omitted.
     type: float
-  pre_release:
-    description:
-      - Labels of a pre-release backup; the archive is named C(<database>-pre-release-<UTC time>.dump).
-    type: dict
-    suboptions:
-      running_release:
-        description: The release serving now (the one a rollback would go back to).
-        type: str
-        required: true
-      next_release:
-        description: The release about to go live.
-        type: str
-        required: true
-      taken_by:
-        description: Who or what took it (the go-live target), recorded in the manifest.
-        type: str
-  keep_releases:
-    description:
-      - Retention keeps the newest pre-release backup of each of the last this many releases, whatever its age.
-    type: int
-    default: 3
 attributes:
   check_mode:
     support: full
@@ -130,11 +110,7 @@ def main() -> None:
             "keep_days": {"type": "float", "default": pg_archive.DEFAULT_KEEP_DAYS},
             "backup": {"type": "bool", "default": True},
             "timeout": {"type": "float"},
-            "pre_release": {"type": "dict", "options": {
-                "running_release": {"type": "str", "required": True},
-                "next_release": {"type": "str", "required": True},
-                "taken_by": {"type": "str"}}},
-            "keep_releases": {"type": "int", "default": 3},
+            **pre_release.ARGUMENT_SPEC,
         },
         supports_check_mode=True,
     )

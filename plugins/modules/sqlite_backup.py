@@ -14,7 +14,7 @@ description:
     server writes), checks each copy with C(PRAGMA integrity_check), and writes a set directory with a manifest
     (sha256, size, per-table row counts), as C(.partial) renamed once complete.
   - With O(pre_release) (go-live, before the switch) the set is a pre-release backup - its manifest carries the two
-    releases, it is read back and checked (sha256 of every file, C(PRAGMA integrity_check)), and the result has the
+    releases (both must be non-empty where a backup is taken), it is read back and checked (sha256 of every file, C(PRAGMA integrity_check)), and the result has the
     go-live report's check C(golive.pre_release_backup). The data directory is then the one the server reads
     (C(ARAGORA_DATA_DIR), or C(ARAGORA_NOMIC_DIR), in O(env_file)) unless O(data_dir) names it; a server on
     PostgreSQL (C(ARAGORA_DB_BACKEND=postgres)) is a SKIP that says so.
@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - aragora.ops.python
+  - aragora.ops.pre_release
 options:
   state:
     description: Take a backup, or restore one.
@@ -42,46 +43,12 @@ options:
       - The server's environment file (its systemd C(EnvironmentFile)), from which C(ARAGORA_DATA_DIR) and
         C(ARAGORA_DB_BACKEND) are read when O(data_dir) is omitted.
     type: path
-  pre_release:
-    description:
-      - Take a pre-release backup, labelled with the release running now and the one about to go live (both must
-        be non-empty where a backup is taken; a server on PostgreSQL is a SKIP before they are looked at).
-    type: dict
-    suboptions:
-      running_release:
-        description: The release running now (the one a coordinated rollback returns to).
-        type: str
-        required: true
-      next_release:
-        description: The release about to go live.
-        type: str
-        required: true
-      taken_by:
-        description: The inventory host that took it.
-        type: str
   keep_days:
     description:
       - For V(state=backup) - delete sets older than this many days afterwards, never the newest set nor the
         pre-release backups O(keep_releases) protects; V(0) keeps everything.
     type: float
     default: 0
-  keep_releases:
-    description: Retention keeps the newest pre-release backup of each of the last this many releases, whatever its age.
-    type: int
-    default: 3
-  backup_dir:
-    description: Directory of the backup sets.
-    type: path
-    required: true
-  backup_set:
-    description: For V(state=restore) - the set directory; the newest set in O(backup_dir) when omitted.
-    type: path
-  safety_dir:
-    description: For V(state=restore) - where the safety copy of the current files goes; O(backup_dir) when omitted.
-    type: path
-  unit:
-    description: For V(state=restore) - the systemd unit that must not be running.
-    type: str
 attributes:
   check_mode:
     support: full
@@ -232,12 +199,8 @@ def main() -> None:
             "backup_set": {"type": "path"},
             "safety_dir": {"type": "path"},
             "unit": {"type": "str"},
-            "pre_release": {"type": "dict", "options": {
-                "running_release": {"type": "str", "required": True},
-                "next_release": {"type": "str", "required": True},
-                "taken_by": {"type": "str"}}},
             "keep_days": {"type": "float", "default": 0},
-            "keep_releases": {"type": "int", "default": 3},
+            **pre_release.ARGUMENT_SPEC,
         },
         required_if=[("state", "restore", ("data_dir",))],
         required_one_of=[("data_dir", "env_file")],
