@@ -445,8 +445,8 @@ class Restore:
         if not target["exists"]:
             return {"compared": False, "differs": None,
                     "message": "Schema not compared: database %s does not exist yet" % self.database}
-        return pre_release.schema_difference((manifest or {}).get("schema"), pg_archive.schema_of(self.server,
-                                                                                                self.database))
+        live = pg_archive.schema_of(self.server, self.database)
+        return pre_release.schema_difference((manifest or {}).get("schema"), live)
 
     # ---- steps ---------------------------------------------------------------------------------------------------
 

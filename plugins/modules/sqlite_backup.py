@@ -14,8 +14,8 @@ description:
     server writes), checks each copy with C(PRAGMA integrity_check), and writes a set directory with a manifest
     (sha256, size, per-table row counts), as C(.partial) renamed once complete.
   - With O(pre_release) (go-live, before the switch) the set is a pre-release backup - its manifest carries the two
-    releases (both must be non-empty where a backup is taken), it is read back and checked (sha256 of every file, C(PRAGMA integrity_check)), and the result has the
-    go-live report's check C(golive.pre_release_backup). The data directory is then the one the server reads
+    releases (both must be non-empty where a backup is taken), it is read back and checked (sha256 of every file,
+    C(PRAGMA integrity_check)), and the result has the go-live report's check C(golive.pre_release_backup). The data directory is then the one the server reads
     (C(ARAGORA_DATA_DIR), or C(ARAGORA_NOMIC_DIR), in O(env_file)) unless O(data_dir) names it; a server on
     PostgreSQL (C(ARAGORA_DB_BACKEND=postgres)) is a SKIP that says so.
   - V(state=restore) checks the set first (manifest, sha256, integrity) before anything is touched, refuses while
@@ -49,6 +49,19 @@ options:
         pre-release backups O(keep_releases) protects; V(0) keeps everything.
     type: float
     default: 0
+  backup_dir:
+    description: Directory of the backup sets.
+    type: path
+    required: true
+  backup_set:
+    description: For V(state=restore) - the set directory; the newest set in O(backup_dir) when omitted.
+    type: path
+  safety_dir:
+    description: For V(state=restore) - where the safety copy of the current files goes; O(backup_dir) when omitted.
+    type: path
+  unit:
+    description: For V(state=restore) - the systemd unit that must not be running.
+    type: str
 attributes:
   check_mode:
     support: full

@@ -31,10 +31,10 @@ def test_a_pre_release_set_carries_its_labels_and_validates(tmp_path):
     taken = sqlite_archive.backup(data, str(tmp_path / "b"), prefix=sqlite_archive.PRE_RELEASE_PREFIX,
                                   pre_release={"running_release": "2.11.0", "next_release": "2.11.1"})
     assert os.path.basename(taken["path"]).startswith("aragora-sqlite-pre-release-")
-    assert sqlite_archive.validate(taken["path"])["pre_release"] == {"running_release": "2.11.0",
-                                                                      "next_release": "2.11.1"}
+    labels = sqlite_archive.validate(taken["path"])["pre_release"]
+    assert labels == {"running_release": "2.11.0", "next_release": "2.11.1"}
     assert taken["files"]["debates.db"]["tables"] == {"debates": 3}
-    assert [path for path, _ in sqlite_archive.pre_release_sets(str(tmp_path / "b"))] == [taken["path"]]
+    assert [pair[0] for pair in sqlite_archive.pre_release_sets(str(tmp_path / "b"))] == [taken["path"]]
 
 
 def test_retention_keeps_the_newest_and_each_releases_pre_release_set_whatever_their_age(tmp_path):
