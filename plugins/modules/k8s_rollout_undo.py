@@ -18,7 +18,7 @@ description:
   - Replaces the pod template with the target's (without its C(pod-template-hash) label) in one JSON patch that
     carries the Deployment's C(resourceVersion) as a precondition; the Deployment's own annotations are kept, only
     C(kubernetes.io/change-cause) follows the target as C(kubectl rollout undo) does. A 409 conflict re-reads the
-    Deployment and tries again (at most five times).
+    Deployment and tries again (at most five times), for the revision it planned first.
   - When the Deployment already runs the target's template it reports C(changed=false) and does nothing.
   - A paused Deployment is refused unless O(resume_paused=true).
   - With O(wait), waits until the rollout completes (observed generation, updated, ready and available replicas)
@@ -189,6 +189,13 @@ state:
   returned: when the Deployment could be read
   type: str
   sample: "revision 4 (ghcr.io/aragora/aragora:2.11.1): 3 desired, 3 updated, 3 ready, 3 available, 0 old"
+state_before:
+  description:
+    - The Deployment's state as read before the rollback, in one sentence (what an incident record starts from).
+    - The same as RV(state) when nothing was changed.
+  returned: when the Deployment could be read
+  type: str
+  sample: "revision 3 (ghcr.io/aragora/aragora:2.12.0): 3 desired, 3 updated, 0 ready, 0 available, 0 old"
 conflicts_retried:
   description: How many 409 conflicts were answered by re-reading and patching again.
   returned: always
@@ -267,13 +274,13 @@ def main() -> None:
     except KubeError as exc:
         timings["total"] = round(time.monotonic() - started, 3)
         if getattr(exc, "deployment", None):
-            fail["state"] = rollout.describe_state(exc.deployment)
+            fail["state"] = fail["state_before"] = rollout.describe_state(exc.deployment)
         module.fail_json(msg="Rollback of deployment %s/%s not done: %s" % (p["namespace"], p["name"], exc), **fail)
     timings["plan" if not result.changed or module.check_mode else "patch"] = round(time.monotonic() - started, 3)
     out = _plan_result(result)
     the_plan = result.plan
     out.update(changed=result.changed, rollout="skipped", state=rollout.describe_state(result.deployment),
-               timings=timings)
+               state_before=rollout.describe_state(result.before), timings=timings)
     if result.changed:
         out["diff"] = {"before_header": "deployment/%s revision %s template" % (the_plan.name, the_plan.from_revision),
                        "after_header": "deployment/%s revision %s template" % (the_plan.name, the_plan.to_revision),
