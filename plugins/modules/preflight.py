@@ -18,7 +18,7 @@ description:
   - A variable set to null is left to the role's default. A variable that the role's rules do not know is refused
     (a wiring mistake).
   - Reads nothing but its own arguments; never pass secrets in O(inputs).
-  - Runs in the controller's own process (its action plugin), wherever the task is delegated: it reads nothing of
+  - Runs in the controller's own process (its action plugin), wherever the task is delegated, because it reads nothing of
     the host, and a module process would only delay a rollback's first change.
 author:
   - aragora.ops contributors (@aragora-ops)
