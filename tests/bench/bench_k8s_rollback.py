@@ -164,8 +164,8 @@ def median(samples: list[float]) -> float:
 def kubernetes_rounds(state: dict, scratch: str, rounds: int) -> dict[str, list[float]]:
     """rollback.yml and kubectl, one after the other in each round, each on a fresh emulated cluster."""
     kubectl = shutil.which("kubectl") or "kubectl"
-    runs: dict[str, list[float]] = {key: [] for key in ("playbook", "plain", "playbook_patch", "plain_patch",
-                                                          "playbook_cpu", "plain_cpu", "load")}
+    keys = ("playbook", "plain", "playbook_patch", "plain_patch", "playbook_cpu", "plain_cpu", "load")
+    runs: dict[str, list[float]] = {key: [] for key in keys}
     for index in range(rounds):
         runs["load"].append(os.getloadavg()[0])
         with EmulatedCluster("bad_release") as emulated:
@@ -206,8 +206,8 @@ def systemd_rounds(scratch: str, rounds: int) -> dict[str, list[float]]:
         "aragora_release_root": host["root"], "aragora_systemd_unit": host["unit"], "aragora_api_url": host["api_url"],
         "aragora_report_dir": os.path.join(scratch, "reports"), "aragora_rollback_health_interval": 1,
         "aragora_rollback_health_timeout": 60}}, "aragora_systemd")
-    runs: dict[str, list[float]] = {key: [] for key in ("playbook", "plain", "playbook_switch", "plain_switch",
-                                                          "playbook_cpu", "plain_cpu", "load")}
+    keys = ("playbook", "plain", "playbook_switch", "plain_switch", "playbook_cpu", "plain_cpu", "load")
+    runs: dict[str, list[float]] = {key: [] for key in keys}
     ctl = [systemctl]
     subprocess.run(ctl + ["start", host["unit"]], check=True, capture_output=True, timeout=60)
     try:
@@ -243,8 +243,8 @@ def print_reaction(title: str, rounds: int, runs: dict[str, list[float]], event:
     print("bench: %s (median of %d interleaved rounds, load %.1f-%.1f)"
           % (title, rounds, min(runs["load"]), max(runs["load"])))
     print("  rollback.yml:                 %7.3f s wall%s, %.3f s of CPU by then  (each: %s)"
-          % (wall, target, cpu, ", ".join("%.2f/%.2f" % pair for pair in zip(runs["playbook_" + event],
-                                                                                 runs["playbook_cpu"]))))
+          % (wall, target, cpu, ", ".join("%.2f/%.2f" % pair
+                                          for pair in zip(runs["playbook_" + event], runs["playbook_cpu"]))))
     print("  %-29s %7.3f s wall (baseline), %.3f s of CPU by then" % (baseline + ":", plain, plain_cpu))
     # ln -sfn switches within milliseconds, before the clock ticks once: no CPU ratio to it.
     print("  ratio playbook/baseline:      %7.2f wall, %s CPU" % (
