@@ -144,6 +144,7 @@ class Config:
     def __init__(self, env_file: str | None = None, variables: t.Mapping[str, t.Any] | None = None) -> None:
         self.env_file: EnvFileInfo | None = None
         self.error: str | None = None
+        self.error_cause: Cause | None = None  # the dependency that kept the source from being read, if known
         self.values: dict[str, str] = {}
         self.sources: list[str] = []
         self.file_values: dict[str, str] = {}  # what the file on disk holds, for the storage check
@@ -177,6 +178,8 @@ class Config:
                 values, secret_names, label = self._loader()
             except (CheckInputError, CheckSkipped) as exc:
                 self.error = "configuration from the cluster: %s" % exc
+                # The Kubernetes API down is one cause for the Kubernetes and the configuration checks alike.
+                self.error_cause = getattr(exc, "cause", None)
             else:
                 self.values.update(values)
                 self.secret_names.update(secret_names)
@@ -191,7 +194,7 @@ class Config:
         """Called by every configuration check: SKIP when no source was given, FAIL when the given one broke."""
         self._load()
         if self.error:
-            raise CheckInputError(self.error, CONFIG_UNREADABLE)
+            raise CheckInputError(self.error, self.error_cause or CONFIG_UNREADABLE)
         if not self.sources:
             raise CheckSkipped("no configuration to inspect: give env_file (read on the host) or config variables")
 

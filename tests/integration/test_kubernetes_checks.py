@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils.result import causes
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
@@ -150,13 +151,55 @@ def test_denied_nodes_fail_the_zone_check_naming_verb_and_resource(k8s_cluster):
     assert statuses(result)["ha.pod_distribution_nodes"] == "PASS"  # it reads pods, not nodes
 
 
-def test_denied_deployment_fails_every_check_that_needs_it(k8s_cluster):
+def assert_one_kubernetes_cause(result: dict, words: str) -> None:
+    """The Kubernetes API could not be used: its owner (ha.replicas) FAILs naming why, every other Kubernetes check
+    is ERROR naming that one cause (Grafana's, which reads no cluster, SKIPs), and the summary groups them."""
+    expected = {check_id: "ERROR" for check_id in K8S_IDS}
+    expected.update(GRAFANA)
+    expected["ha.replicas"] = "FAIL"
+    assert statuses(result) == expected, {c["id"]: c["message"][:160] for c in result["checks"]}
+    for check in result["checks"]:
+        if check["status"] in ("FAIL", "ERROR"):
+            assert words in check["message"], check["message"]
+            assert check["evidence"]["could_not_judge"], check
+        if check["status"] == "ERROR":
+            assert check["cause"]["check"] == "ha.replicas" and check["cause"]["dependency"].startswith(
+                "Kubernetes API"), check["cause"]
+            assert check["message"].startswith("Could not judge: Kubernetes API"), check["message"]
+    grouped = causes(result["checks"])
+    assert len(grouped) == 1 and len(grouped[0]["checks"]) == len(K8S_IDS) - 2, grouped
+    assert result["verdict"] == "NO-GO"
+
+
+def test_denied_deployment_is_one_cause_for_every_check_that_needs_it(k8s_cluster):
     cluster = k8s_cluster("healthy_ha")
     cluster.deny("get", "deployments")
     result = run_target(k8s_params(cluster))
-    failed = [c for c in result["checks"] if c["status"] == "FAIL"]
-    assert len(failed) == len(K8S_IDS) - 1  # all but Grafana's
-    assert all("get deployments.apps in namespace aragora: 403 Forbidden" in c["message"] for c in failed)
+    assert_one_kubernetes_cause(result, "get deployments.apps in namespace aragora: 403 Forbidden")
+    assert causes(result["checks"])[0]["dependency"] == "Kubernetes API (credentials refused)"
+
+
+def test_a_refused_token_is_one_cause(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    cluster.require_token("another-token")  # the kubeconfig's token is no longer accepted
+    result = run_target(k8s_params(cluster))
+    assert_one_kubernetes_cause(result, "401")
+    assert causes(result["checks"])[0]["dependency"] == "Kubernetes API (credentials refused)"
+
+
+def test_a_stopped_api_server_is_one_cause_and_the_configuration_checks_name_it(k8s_cluster, tmp_path):
+    cluster = k8s_cluster("healthy_ha")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(open(cluster.kubeconfig, encoding="utf-8").read())  # stop() removes the emulator's own
+    cluster.stop()
+    params = {**k8s_params(cluster), "kubeconfig": str(kubeconfig)}
+    result = run_target(params)
+    assert_one_kubernetes_cause(result, "connection to the API server refused")
+    assert causes(result["checks"])[0]["dependency"] == "Kubernetes API (unreachable)"
+    # The configuration read from the Deployment's env is the same outage: the same cause, not a second one.
+    config_run = run_target({**params, "groups": ["security"]})
+    mode = next(c for c in config_run["checks"] if c["id"] == "security.environment_mode")
+    assert mode["status"] == "ERROR" and mode["cause"]["check"] == "ha.replicas", mode
 
 
 def test_server_error_on_one_listing_fails_its_checks_only(k8s_cluster):

@@ -26,7 +26,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     selector_matches,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_manifests import ManifestCluster
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError, CheckSkipped
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context, k8s_in_cluster or k8s_host/K8S_AUTH_HOST) and "
@@ -43,23 +43,45 @@ def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
     return ClusterTarget.from_options(options, timeout, total_timeout=timeout)
 
 
-def could_not_read(exc: KubeError) -> CouldNotJudge:
-    """A Kubernetes read that failed, as a FAIL that could not judge, with the remediation of its cause (not the
-    check's own: "set spec.replicas" is no advice when the Deployment could not be read)."""
+# The check that judges the Kubernetes API itself: it reads the Deployment every Kubernetes check starts from.
+KUBERNETES_API_OWNER = "ha.replicas"
+# What to do about each reason a read can fail, and the words the report's cause gives it.
+_READ_FAILURES: dict[str, tuple[str, str]] = {
+    CREDENTIALS: ("credentials refused", "Give the Kubernetes identity in use (the kubeconfig's user or the service "
+                  "account) get and list on what the message names, or renew its credentials."),
+    THROTTLED: ("throttled", "The API server throttled the reads: re-run later, or give the identity in use a "
+                "FlowSchema with more concurrency."),
+    NOT_THE_OBJECT: ("not a Kubernetes API", "Point the kubeconfig's server at the Kubernetes API server itself, not "
+                     "at a proxy or another service."),
+    UNREACHABLE: ("unreachable", "Make the Kubernetes API server reachable and answering (the kubeconfig's server, "
+                  "its certificate, the network), then re-run."),
+}
+
+
+def _read_failure_kind(exc: KubeError) -> str:
     if exc.status in (401, 403):
-        return CouldNotJudge(str(exc), CREDENTIALS, "Give the Kubernetes identity in use (the kubeconfig's user or "
-                             "the service account) get and list on what the message names, or renew its credentials.")
+        return CREDENTIALS
+    if exc.status == 429:
+        return THROTTLED
+    if exc.wrong_answer:
+        return NOT_THE_OBJECT
+    return UNREACHABLE
+
+
+def could_not_read(exc: KubeError, whole_api: bool = False) -> CouldNotJudge:
+    """A Kubernetes read that failed, as a check that could not judge, with the remediation of its cause (not the
+    check's own: "set spec.replicas" is no advice when the Deployment could not be read).
+
+    ``whole_api``: the read every Kubernetes check needs (the Deployment). Its failure is then one cause, the
+    Kubernetes API, owned by KUBERNETES_API_OWNER (FAIL) and named by every other Kubernetes check (ERROR); a
+    Deployment that does not exist is a finding, not a cause, and FAILs every check that needs it."""
     if exc.status == 404:
         return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point k8s_namespace and k8s_deployment at Aragora's "
                              "Deployment.")
-    if exc.status == 429:
-        return CouldNotJudge(str(exc), THROTTLED, "The API server throttled the reads: re-run later, or give the "
-                             "identity in use a FlowSchema with more concurrency.")
-    if exc.wrong_answer:
-        return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point the kubeconfig's server at the Kubernetes API server "
-                             "itself, not at a proxy or another service.")
-    return CouldNotJudge(str(exc), UNREACHABLE, "Make the Kubernetes API server reachable and answering (the "
-                         "kubeconfig's server, its certificate, the network), then re-run.")
+    kind = _read_failure_kind(exc)
+    words, remediation = _READ_FAILURES[kind]
+    cause = Cause(KUBERNETES_API_OWNER, "Kubernetes API (%s)" % words, remediation) if whole_api else None
+    return CouldNotJudge(str(exc), kind, remediation, cause=cause)
 
 
 def k8s_given(options: t.Mapping[str, t.Any]) -> bool:
@@ -76,12 +98,18 @@ def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
         raise CheckSkipped(NOT_GIVEN)
 
     def produce() -> Cluster | ManifestCluster:
-        try:
-            if manifests:
+        if manifests:
+            try:
                 return ManifestCluster(manifests, ctx.option("k8s_namespace"), ctx.timeout)
+            except KubeError as exc:
+                raise CheckInputError(str(exc)) from None
+        try:
             return Cluster(target)
-        except KubeError as exc:
-            raise CheckInputError(str(exc)) from None
+        except KubeError as exc:  # no client library, or a kubeconfig that cannot be used: no check can read
+            raise CouldNotJudge(str(exc), UNREACHABLE, cause=Cause(
+                KUBERNETES_API_OWNER, "Kubernetes API (no usable kubeconfig or client)",
+                "Install the kubernetes Python library where the checks run and give a kubeconfig (or k8s_host "
+                "and a token) that names a reachable API server; then re-run.")) from None
 
     return ctx.fact("k8s.cluster", produce)
 
@@ -95,7 +123,7 @@ def snapshot(ctx: TargetContext) -> Snapshot:
             return api.snapshot(ctx.option("k8s_namespace"), ctx.option("k8s_deployment"),
                                 ctx.option("cert_manager_namespace"), ctx.option("monitoring_namespaces") or ())
         except KubeError as exc:
-            raise could_not_read(exc) from None
+            raise could_not_read(exc, whole_api=True) from None
 
     return ctx.fact("k8s.snapshot", produce)
 

@@ -511,11 +511,13 @@ def test_configuration_checks_read_the_deployment_env_and_its_secrets_are_masked
     assert run("security.environment_mode", ctx)["status"] == "PASS"
 
 
-def test_configuration_from_an_unreadable_cluster_fails_the_configuration_checks():
+def test_configuration_from_an_unreadable_cluster_names_the_kubernetes_api_as_its_cause():
     ctx = make_ctx(options={"kubeconfig": "/nonexistent"})
     ctx.config.attach(lambda: kube.cluster_config(ctx))
     result = run("security.environment_mode", ctx)
-    assert result["status"] == "FAIL" and "configuration from the cluster" in result["message"]
+    # The same outage as the Kubernetes checks': one cause, owned by ha.replicas, not a second "configuration" one.
+    assert result["status"] == "ERROR" and "configuration from the cluster" in result["message"], result
+    assert result["cause"]["check"] == "ha.replicas" and "/nonexistent" in result["cause"]["reason"]
 
 
 def test_build_context_attaches_the_cluster_only_without_env_file_or_config():
@@ -525,11 +527,14 @@ def test_build_context_attaches_the_cluster_only_without_env_file_or_config():
     assert not build_context({"timeout": 1.0}).config.given
 
 
-def test_run_target_with_an_unusable_kubeconfig_fails_every_kubernetes_check_within_the_run():
+def test_run_target_with_an_unusable_kubeconfig_is_one_cause_for_every_kubernetes_check():
     result = run_target({"timeout": 1.0, "kubeconfig": "/nonexistent", "groups": list(KUBERNETES_GROUPS)})
     statuses = {r["id"]: r["status"] for r in result["checks"]}
     assert statuses.pop("observability.grafana_dashboards") == "SKIP"
-    assert set(statuses.values()) == {"FAIL"} and result["verdict"] == "NO-GO"
+    assert statuses.pop("ha.replicas") == "FAIL"  # the owner of the cause "Kubernetes API"
+    assert set(statuses.values()) == {"ERROR"} and result["verdict"] == "NO-GO"
+    assert {r["cause"]["dependency"] for r in result["checks"] if r["status"] == "ERROR"} == {
+        "Kubernetes API (no usable kubeconfig or client)"}
 
 
 def test_replicas_a_stalled_or_unfinished_rollout_is_reported():
