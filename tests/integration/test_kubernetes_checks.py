@@ -20,6 +20,9 @@ from ansible_collections.aragora.ops.plugins.module_utils.runner import run_targ
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
 K8S_IDS = [spec.id for spec in REGISTRY.values() if spec.group in KUBERNETES_GROUPS]
+# Judged from the Deployment's env in every scenario too: where its secrets are kept (ConfigMap or Secret).
+STORAGE = "security.api_keys_storage"
+SCENARIO_IDS = [*K8S_IDS, STORAGE]
 # Without grafana_url/grafana_token, the dashboards check is SKIP in every scenario.
 GRAFANA = {"observability.grafana_dashboards": "SKIP"}
 
@@ -61,7 +64,9 @@ EXPECTED = {
     # False alarms no more.
     "monitoring_namespace": ("NO-GO", {"observability.prometheus_rule": "FAIL"}),  # the ServiceMonitor is found
     "migration_image_other_repository": ("GO", {}),
-    "certificate_secret_not_readable": ("GO", {"backups.cronjob": "WARN"}),
+    # ...but an identity that may not read Secrets cannot read the Deployment's configuration either: where its
+    # secrets are kept could not be judged (NO-GO for that alone).
+    "certificate_secret_not_readable": ("NO-GO", {"backups.cronjob": "WARN", STORAGE: "ERROR"}),
     "alerts_renamed": ("GO", {"observability.prometheus_rule": "WARN"}),
     # What no linter sees.
     # ...and the emulated kubelet shows why: the second and third pods wait on a Multi-Attach error.
@@ -70,6 +75,8 @@ EXPECTED = {
     "network_policies_allow": ("GO", {}),
     "network_policies_common_labels": ("NO-GO", {"ha.network_policies": "FAIL"}),
     "websocket_not_exposed": ("NO-GO", {"ha.websocket_route": "FAIL"}),
+    # Defect 5 on Kubernetes: a provider key and a DSN with its password in the ConfigMap, not the Secret.
+    "config_map_secrets": ("NO-GO", {STORAGE: "FAIL"}),
 }
 # What the decisive message says, per scenario.
 WORDS = {
@@ -108,6 +115,8 @@ WORDS = {
     "network_policies_allow": ("ha.network_policies", "let the Aragora pods through"),
     "network_policies_common_labels": ("ha.network_policies", "to DNS (kube-dns in kube-system, UDP 53)"),
     "websocket_not_exposed": ("ha.websocket_route", "reaches the WebSocket port 8765"),
+    "config_map_secrets": (STORAGE, "held in ConfigMaps, not Secrets: ConfigMap aragora-config keys ANTHROPIC_API_KEY, "
+                                    "DATABASE_URL"),
 }
 
 
@@ -127,17 +136,26 @@ def test_every_scenario_has_an_expectation():
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_scenario_yields_its_verdict_and_statuses(k8s_cluster, scenario):
     cluster = k8s_cluster(scenario)
-    result = run_target(k8s_params(cluster))
+    # The Kubernetes checks, and of the configuration checks the one about the cluster's objects (the others judge
+    # values, tried elsewhere): skipped ones say so and weigh nothing in the verdict.
+    other_security = [spec.id for spec in REGISTRY.values() if spec.group == "security" and spec.id != STORAGE]
+    result = run_target(k8s_params(cluster, groups=[*KUBERNETES_GROUPS, "security"], skip_checks=other_security))
     verdict, not_passing = EXPECTED[scenario]
-    expected = {check_id: "PASS" for check_id in K8S_IDS}
+    expected = {check_id: "PASS" for check_id in SCENARIO_IDS}
     expected.update(GRAFANA)
     expected.update(not_passing)
-    assert statuses(result) == expected, {c["id"]: c["message"] for c in result["checks"] if c["status"] != "PASS"}
+    judged = {check_id: status for check_id, status in statuses(result).items() if check_id not in other_security}
+    assert judged == expected, {c["id"]: c["message"] for c in result["checks"] if c["status"] != "PASS"}
     assert result["verdict"] == verdict
     if scenario in WORDS:
         check_id, words = WORDS[scenario]
         message = next(c["message"] for c in result["checks"] if c["id"] == check_id)
         assert words in message, message
+    secrets = [base64.b64decode(v).decode() for v in cluster.get("secrets", "aragora-secrets")["data"].values()]
+    secrets += [value for name, value in cluster.get("configmaps", "aragora-config")["data"].items()
+                if name.endswith("_KEY") or "password" in value]
+    dumped = json.dumps(result)
+    assert not [value for value in secrets if value in dumped]
 
 
 def test_denied_nodes_fail_the_zone_check_naming_verb_and_resource(k8s_cluster):

@@ -201,6 +201,9 @@ CHANGES = [
            options={"expected_version": "2.12.0"}),
     Change("a WebSocket origin the server refuses", {"websocket.connectivity": "FAIL"},
            {"websocket.connectivity": "4003"}, options={"ws_origin": "https://evil.example"}),
+    # The API answers, the listener does not: a finding about the listener, not a cause (defect 8).
+    Change("the WebSocket listener down, the API up", {"websocket.connectivity": "FAIL"},
+           {"websocket.connectivity": "refused"}, options={"ws_url": "CLOSED_WS"}),
     # The dependencies: one outage, one cause (defect 8).
     Change("Redis unreachable",
            {"redis.connection": "FAIL", "redis.persistence": "ERROR", "redis.persistence_status": "ERROR",
@@ -224,6 +227,8 @@ def resolve(value: t.Any, env: t.Mapping[str, str], tmp_path: pathlib.Path) -> t
         return str(empty)
     if value == "REDIS":
         return env["ARAGORA_REDIS_URL"]
+    if value == "CLOSED_WS":
+        return "ws://127.0.0.1:%d/ws" % closed_port()
     if value == "CLOSED_REDIS":
         return "redis://127.0.0.1:%d/0" % closed_port()
     if value == "WRONG_PASSWORD":
@@ -288,6 +293,23 @@ def test_api_down_is_one_cause_in_the_report(baseline, sandbox_target, sandbox_o
     assert not any("Renew" in now[check_id]["remediation"] or "circuit breaker is open" in now[check_id]["remediation"]
                    for check_id in could_not)
     # Every other check keeps its verdict: the configuration, Redis, PostgreSQL and the cluster are still there.
+    assert set(changed(baseline, now)) == {"health.liveness", *could_not}
+    summary = Report({"sandbox": list(now.values())}).summary()
+    assert "Could not judge: 1 cause: API unavailable; %d checks could not run" % len(could_not) in summary
+
+
+def test_server_down_is_one_cause_for_the_websocket_too(baseline, sandbox_target, sandbox_options):
+    """Defect 8, WebSocket: the API and the listener of one host both silent is the server down, one cause owned
+    by health.liveness; the listener's check says it could not judge, naming it."""
+    down = dataclasses.replace(sandbox_target, api_url="https://127.0.0.1:%d" % closed_port(),
+                               ws_url="ws://127.0.0.1:%d/ws" % closed_port())
+    now = checks_of(down.params(**sandbox_options))
+
+    websocket = now["websocket.connectivity"]
+    assert websocket["status"] == "ERROR", websocket
+    assert websocket["cause"]["check"] == "health.liveness" and "refused" in websocket["cause"]["reason"]
+    assert websocket["message"].startswith("Could not judge: API unavailable (see health.liveness): WebSocket ")
+    could_not = {check_id for check_id, check in now.items() if check["status"] == "ERROR"}
     assert set(changed(baseline, now)) == {"health.liveness", *could_not}
     summary = Report({"sandbox": list(now.values())}).summary()
     assert "Could not judge: 1 cause: API unavailable; %d checks could not run" % len(could_not) in summary

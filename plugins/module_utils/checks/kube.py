@@ -18,6 +18,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.causes import (
     UNREACHABLE,
     CouldNotJudge,
 )
+from ansible_collections.aragora.ops.plugins.module_utils.config import Loaded, secret_like
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     Cluster,
     ClusterTarget,
@@ -218,14 +219,21 @@ def _decode(value: str) -> str:
     return base64.b64decode(value).decode("utf-8", "replace")
 
 
-Resolved = t.Tuple[t.Dict[str, str], t.Set[str], t.List[str]]
+class Resolved(t.NamedTuple):
+    values: dict[str, str]
+    from_secrets: set[str]  # names whose values came from Secrets
+    notes: list[str]
+    # every ConfigMap the container consumes -> its entries that hold a secret, as (key, the variable it becomes),
+    # overridden by a later source or not: whoever may read the ConfigMap sees them
+    config_map_secrets: dict[str, list[tuple[str, str]]]
 
 
 def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) -> Resolved:
-    """(values, names whose values came from Secrets, notes) of the container's env and envFrom, as the kubelet
-    builds them: envFrom first, then env in order, with $(VAR) references expanded."""
+    """The container's env and envFrom as the kubelet builds them (envFrom first, then env in order, with $(VAR)
+    references expanded), with where each value came from."""
     values: dict[str, str] = {}
     from_secrets: set[str] = set()
+    config_map_secrets: dict[str, list[tuple[str, str]]] = {}
     notes: list[str] = []
     cache: dict[tuple[str, str], dict | None] = {}
 
@@ -241,6 +249,11 @@ def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) 
                 cache[(kind, name)] = dict(obj.get("data") or {})
         return cache[(kind, name)]
 
+    def consumed(config_map: str, key: str, variable: str, value: str) -> None:
+        entries = config_map_secrets.setdefault(config_map, [])
+        if secret_like(variable, value) and (key, variable) not in entries:
+            entries.append((key, variable))
+
     for item in container.get("envFrom") or []:
         for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
             ref = item.get(key)
@@ -252,9 +265,13 @@ def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) 
                     notes.append("%s %s (envFrom) does not exist" % (kind, ref.get("name")))
                 continue
             for name, value in data.items():
-                values[(item.get("prefix") or "") + name] = value
+                variable = (item.get("prefix") or "") + name
+                values[variable] = value
                 if kind == "Secret":
-                    from_secrets.add((item.get("prefix") or "") + name)
+                    from_secrets.add(variable)
+                else:
+                    from_secrets.discard(variable)
+                    consumed(ref.get("name", ""), name, variable, value)
     for item in container.get("env") or []:
         name = item.get("name")
         if not name:
@@ -279,21 +296,22 @@ def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) 
                 from_secrets.add(name)
             else:
                 from_secrets.discard(name)
+                consumed(ref.get("name", ""), ref["key"], name, data[ref["key"]])
             break
         else:
             notes.append("%s: set at run time (%s), not read" % (name, ", ".join(sorted(value_from)) or "valueFrom"))
-    return values, from_secrets, notes
+    return Resolved(values, from_secrets, notes, config_map_secrets)
 
 
-def cluster_config(ctx: TargetContext) -> tuple[dict[str, str], set[str], str]:
+def cluster_config(ctx: TargetContext) -> Loaded:
     """The configuration source 'the Deployment's environment' for Config.attach."""
     snap = snapshot(ctx)
     container = app_container(snap, ctx.option("k8s_container"))
     try:
-        values, from_secrets, notes = resolve_env(cluster(ctx), snap.namespace, container)
+        values, from_secrets, notes, config_map_secrets = resolve_env(cluster(ctx), snap.namespace, container)
     except KubeError as exc:
         raise CheckInputError("reading the environment of Deployment %s: %s" % (snap.name, exc)) from None
     label = "Deployment %s/%s container %s" % (snap.namespace, snap.name, container.get("name"))
     if notes:
         label += " (%s)" % "; ".join(notes[:5])
-    return values, from_secrets, label
+    return values, from_secrets, label, config_map_secrets

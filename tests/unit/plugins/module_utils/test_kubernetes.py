@@ -492,11 +492,12 @@ def test_deployment_env_resolves_values_config_maps_secrets_prefixes_and_referen
                          {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
                          {"name": "GONE", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}]}
     api = FakeCluster(secrets={"provider-keys": {"OPENAI": "sk-1"}})
-    values, from_secrets, notes = kube.resolve_env(api, "aragora", container)
+    values, from_secrets, notes, config_map_secrets = kube.resolve_env(api, "aragora", container)
     assert values["ARAGORA_LOG_LEVEL"] == "INFO" and values["P_OPENAI"] == "sk-1"
     assert values["URL"] == "postgresql://u@db/x $(HOST)"
     assert values["ARAGORA_JWT_SECRET"].startswith("s3cret-value")
     assert from_secrets == {"P_OPENAI", "ARAGORA_JWT_SECRET"}
+    assert config_map_secrets == {"aragora-config": []}  # consumed, and no secret in it (the absent one is not)
     assert any("POD_IP" in note for note in notes) and any("GONE" in note for note in notes)
 
 
