@@ -22,8 +22,11 @@ import sys
 import typing as t
 
 import pytest
+import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils import websocket_probe
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import DEFAULT_MAX_BODY_BYTES
 from ansible_collections.aragora.ops.plugins.module_utils.report import Report
 from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
@@ -362,6 +365,30 @@ def test_server_down_is_one_cause_for_the_websocket_too(baseline, sandbox_target
     assert set(changed(baseline, now)) == {"health.liveness", *could_not}
     summary = Report({"sandbox": list(now.values())}).summary()
     assert "Could not judge: 1 cause: API unavailable; %d checks could not run" % len(could_not) in summary
+
+
+def test_kubernetes_api_down_is_one_cause(baseline, sandbox_target, sandbox_options, tmp_path):
+    """Defect 8, Kubernetes: the kubeconfig's API server gone. ha.replicas (which reads the Deployment every
+    Kubernetes check starts from) FAILs naming it; every other Kubernetes check could not judge, for that one cause;
+    the configuration (an env file here), the API, Redis and PostgreSQL keep their verdicts."""
+    config = yaml.safe_load(pathlib.Path(sandbox_options["kubeconfig"]).read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = "http://127.0.0.1:%d" % closed_port()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    now = checks_of(sandbox_target.params(**{**sandbox_options, "kubeconfig": str(kubeconfig)}))
+
+    kubernetes = [spec.id for spec in REGISTRY.values() if spec.group in KUBERNETES_GROUPS
+                  and baseline[spec.id]["status"] != "SKIP" or spec.id == "ha.replicas"]
+    expected = {check_id: "ERROR" for check_id in kubernetes}
+    expected["ha.replicas"] = "FAIL"
+    assert changed(baseline, now) == expected, {i: now[i]["message"][:120] for i in changed(baseline, now)}
+    assert "connection to the API server refused" in now["ha.replicas"]["message"]
+    assert {now[check_id]["cause"]["dependency"] for check_id in kubernetes if check_id != "ha.replicas"} == {
+        "Kubernetes API"}
+    summary = Report({"sandbox": list(now.values())}).summary()
+    assert "Could not judge: 1 cause: Kubernetes API unavailable; %d checks could not run" % (
+        len(kubernetes) - 1) in summary, summary
 
 
 # --- changes the live server must run with: a server of their own ------------------------------------------------

@@ -46,17 +46,18 @@ def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
 
 # The check that judges the Kubernetes API itself: it reads the Deployment every Kubernetes check starts from.
 KUBERNETES_API_OWNER = "ha.replicas"
-# What to do about each reason a read can fail, and the words the report's cause gives it.
-_READ_FAILURES: dict[str, tuple[str, str]] = {
-    CREDENTIALS: ("credentials refused", "Give the Kubernetes identity in use (the kubeconfig's user or the service "
-                  "account) get and list on what the message names, or renew its credentials."),
-    THROTTLED: ("throttled", "The API server throttled the reads: re-run later, or give the identity in use a "
-                "FlowSchema with more concurrency."),
-    NOT_THE_OBJECT: ("not a Kubernetes API", "Point the kubeconfig's server at the Kubernetes API server itself, not "
-                     "at a proxy or another service."),
-    UNREACHABLE: ("unreachable", "Make the Kubernetes API server reachable and answering (the kubeconfig's server, "
-                  "its certificate, the network), then re-run."),
+# What to do about each reason a read can fail.
+_READ_REMEDIATION: dict[str, str] = {
+    CREDENTIALS: "Give the Kubernetes identity in use (the kubeconfig's user or the service account) get and list on "
+                 "what the message names, or renew its credentials.",
+    THROTTLED: "The API server throttled the reads: re-run later, or give the identity in use a FlowSchema with more "
+               "concurrency.",
+    NOT_THE_OBJECT: "Point the kubeconfig's server at the Kubernetes API server itself, not at a proxy or another "
+                    "service.",
+    UNREACHABLE: "Make the Kubernetes API server reachable and answering (the kubeconfig's server, its certificate, "
+                 "the network), then re-run.",
 }
+KUBERNETES_API = "Kubernetes API"
 
 
 def _read_failure_kind(exc: KubeError) -> str:
@@ -80,8 +81,8 @@ def could_not_read(exc: KubeError, whole_api: bool = False) -> CouldNotJudge:
         return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point k8s_namespace and k8s_deployment at Aragora's "
                              "Deployment.")
     kind = _read_failure_kind(exc)
-    words, remediation = _READ_FAILURES[kind]
-    cause = Cause(KUBERNETES_API_OWNER, "Kubernetes API (%s)" % words, remediation) if whole_api else None
+    remediation = _READ_REMEDIATION[kind]
+    cause = Cause(KUBERNETES_API_OWNER, KUBERNETES_API, remediation) if whole_api else None
     return CouldNotJudge(str(exc), kind, remediation, cause=cause)
 
 
@@ -108,7 +109,7 @@ def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
             return Cluster(target)
         except KubeError as exc:  # no client library, or a kubeconfig that cannot be used: no check can read
             raise CouldNotJudge(str(exc), UNREACHABLE, cause=Cause(
-                KUBERNETES_API_OWNER, "Kubernetes API (no usable kubeconfig or client)",
+                KUBERNETES_API_OWNER, KUBERNETES_API,
                 "Install the kubernetes Python library where the checks run and give a kubeconfig (or k8s_host "
                 "and a token) that names a reachable API server; then re-run.")) from None
 
