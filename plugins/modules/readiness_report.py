@@ -54,7 +54,7 @@ options:
       - What each target's run left out, by target name, as returned in
         RV(aragora.ops.readiness_check#module:scope).
       - A target whose run left groups of checks out (C(--tags), O(aragora.ops.readiness_check#module:groups)) is
-        reported as a partial run, in the summary, the Markdown, HTML and JSON reports and RV(partial): its verdict
+        reported as a partial run, in the summary, the Markdown, HTML and JSON reports and RV(partial); its verdict
         covers only the checks that ran.
     type: dict
     default: {}
