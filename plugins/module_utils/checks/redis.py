@@ -246,7 +246,8 @@ def url_configured(ctx: TargetContext):
 @check("redis.connection", SECTION, "Redis connection works",
        "Start Redis or fix the address, password and TLS settings in the Redis URL, and make sure the hosts that run "
        "Aragora can reach it.",
-       proves="PING and its latency; the Sentinel master, or every cluster primary.")
+       proves="A redis-py PING with the application's URL, and its latency; the Sentinel master, or every "
+              "cluster primary.")
 def connection(ctx: TargetContext):
     seen = observation(ctx)
     warn_ms = ctx.threshold("redis_latency_warn_ms")
