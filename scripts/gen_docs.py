@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Writes docs/checklist-coverage.md and docs/checks.md from the check registry (`make docs`).
 
 What a check proves, cannot see and asks to fix is declared with the check (@check in plugins/module_utils/checks);

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Counts the structure issue 16 wants to shrink, so that its before and after are measured the same way.
 
   .venv/bin/python scripts/structure_counts.py          (ANSIBLE_CONFIG=ansible.cfg, after scripts/setup.sh)
