@@ -248,6 +248,12 @@ RULES: dict[str, Rules] = {
     },
 }
 
+# The preflight module's options (and its action plugin's).
+ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "role": {"type": "str", "required": True, "choices": sorted(RULES)},
+    "inputs": {"type": "dict", "required": True},
+}
+
 
 def validate(role: str, inputs: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], list[str]]:
     """The normalised inputs and one sentence per problem (empty when all are good). None means "not set" and is
@@ -277,3 +283,11 @@ def validate(role: str, inputs: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any]
 
 def failure_message(role: str, problems: t.Sequence[str]) -> str:
     return "Pre-flight of %s refused its inputs, nothing was changed: %s" % (role, "; ".join(problems))
+
+
+def answer(role: str, inputs: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The preflight module's (and action's) result: the validated inputs, or failed with every problem named."""
+    values, problems = validate(role, inputs)
+    if problems:
+        return {"failed": True, "changed": False, "msg": failure_message(role, problems), "problems": problems}
+    return {"changed": False, "inputs": values, "message": "%d input(s) of %s are usable" % (len(values), role)}

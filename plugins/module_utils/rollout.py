@@ -307,13 +307,16 @@ class ApplyResult:
     changed: bool
     attempts: int
     conflicts: int
-    deployment: dict
+    deployment: dict  # as the patch answered it (as read when nothing was patched)
     patch: list[dict]
+    before: dict  # the Deployment as read just before the patch (or the check-mode plan)
 
 
 def apply(cluster: Cluster, namespace: str, name: str, wanted: int | None, resume_paused: bool = False,
           check_mode: bool = False, max_attempts: int = 5) -> ApplyResult:
-    """Plan and (unless check_mode) patch; a 409 re-reads and re-plans, at most ``max_attempts`` times."""
+    """Plan and (unless check_mode) patch; a 409 re-reads and re-plans, at most ``max_attempts`` times, for the
+    revision the first plan chose: a rollout that lands meanwhile must not turn "the previous revision" into
+    another one."""
     conflicts = 0
     for attempt in range(1, max_attempts + 1):
         deployment, replicasets = read_state(cluster, namespace, name)
@@ -323,7 +326,7 @@ def apply(cluster: Cluster, namespace: str, name: str, wanted: int | None, resum
             exc.deployment = deployment  # the caller reports the state it is in
             raise
         if not the_plan.changed:  # already at the target: nothing to do, paused or not
-            return ApplyResult(the_plan, False, attempt, conflicts, deployment, [])
+            return ApplyResult(the_plan, False, attempt, conflicts, deployment, [], deployment)
         if the_plan.paused and not resume_paused:
             refused = RolloutError(
                 "Deployment %s/%s is paused (spec.paused: true): someone stopped its rollouts on purpose, and a "
@@ -334,20 +337,21 @@ def apply(cluster: Cluster, namespace: str, name: str, wanted: int | None, resum
             raise refused
         ops = rollback_patch(deployment, the_plan, resume_paused)
         if check_mode:
-            return ApplyResult(the_plan, True, attempt, conflicts, deployment, ops)
+            return ApplyResult(the_plan, True, attempt, conflicts, deployment, ops, deployment)
         try:
             patched = cluster.request("patch", DEPLOYMENTS, namespace, name, body=ops,
                                       content_type="application/json-patch+json")
         except KubeError as exc:
             if exc.status == 409 and attempt < max_attempts:
                 conflicts += 1
+                wanted = the_plan.to_revision
                 time.sleep(min(0.1 * attempt, 1.0))
                 continue
             if exc.status == 409:
                 raise RolloutError("%s (still conflicting after %d attempts: something else keeps changing the "
                                    "Deployment; stop it, then run again)" % (exc, max_attempts), 409) from None
             raise
-        return ApplyResult(the_plan, True, attempt, conflicts, patched, ops)
+        return ApplyResult(the_plan, True, attempt, conflicts, patched, ops, deployment)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -18,7 +18,7 @@ description:
   - Replaces the pod template with the target's (without its C(pod-template-hash) label) in one JSON patch that
     carries the Deployment's C(resourceVersion) as a precondition; the Deployment's own annotations are kept, only
     C(kubernetes.io/change-cause) follows the target as C(kubectl rollout undo) does. A 409 conflict re-reads the
-    Deployment and tries again (at most five times).
+    Deployment and tries again (at most five times), for the revision it planned first.
   - When the Deployment already runs the target's template it reports C(changed=false) and does nothing.
   - A paused Deployment is refused unless O(resume_paused=true).
   - With O(wait), waits until the rollout completes (observed generation, updated, ready and available replicas)
@@ -115,6 +115,10 @@ requirements:
 notes:
   - RBAC it needs in the namespace - get and patch on C(deployments), list on C(replicasets) and C(pods); get on
     C(rollouts.argoproj.io) is optional.
+  - On a local connection (C(ansible_connection=local), as the aragora.ops.kubernetes_rollback role runs it) with
+    C(ansible_python_interpreter) naming the controller's own Python, and no become, delegation, task C(environment)
+    or C(async), it runs in the controller's process (its action plugin), which spares a module process before the
+    first API call. Anywhere else it runs as a module. The result is the same.
 seealso:
   - name: kubectl rollout undo
     description: What this module does, with ownership checks, a wait that fails fast, and check and diff modes.
@@ -189,6 +193,13 @@ state:
   returned: when the Deployment could be read
   type: str
   sample: "revision 4 (ghcr.io/aragora/aragora:2.11.1): 3 desired, 3 updated, 3 ready, 3 available, 0 old"
+state_before:
+  description:
+    - The Deployment's state as read before the rollback, in one sentence (what an incident record starts from).
+    - The same as RV(state) when nothing was changed.
+  returned: when the Deployment could be read
+  type: str
+  sample: "revision 3 (ghcr.io/aragora/aragora:2.12.0): 3 desired, 3 updated, 0 ready, 0 available, 0 old"
 conflicts_retried:
   description: How many 409 conflicts were answered by re-reading and patching again.
   returned: always
@@ -205,109 +216,18 @@ message:
   type: str
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import rollout
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_args import (
-    K8S_REQUIRED_TOGETHER,
-    KUBERNETES_CORE_ALIASES,
-    invalid_k8s_connection,
-    k8s_connection_spec,
-)
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import Cluster, ClusterTarget, KubeError
-
-
-def _plan_result(result: rollout.ApplyResult) -> dict:
-    the_plan = result.plan
-    tags = rollout.image_tags(the_plan.images_after)
-    return {
-        "from_revision": the_plan.from_revision, "to_revision": the_plan.to_revision,
-        "images_before": the_plan.images_before, "images_after": the_plan.images_after,
-        "version_after": tags[0] if tags else "", "history": [r.summary() for r in the_plan.history],
-        "conflicts_retried": result.conflicts,
-    }
+from ansible_collections.aragora.ops.plugins.module_utils import rollout_task
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **k8s_connection_spec(KUBERNETES_CORE_ALIASES),
-            "namespace": {"type": "str", "default": "aragora"},
-            "name": {"type": "str", "default": "aragora"},
-            "revision": {"type": "int", "default": 0},
-            "wait": {"type": "bool", "default": True},
-            "wait_timeout": {"type": "int", "default": 300},
-            "poll_interval": {"type": "float", "default": 2},
-            "resume_paused": {"type": "bool", "default": False},
-            "timeout": {"type": "float", "default": 10},
-        },
-        supports_check_mode=True,
-        required_together=K8S_REQUIRED_TOGETHER,
-    )
-    p = module.params
-    problem = invalid_k8s_connection(p)
-    if problem:
-        module.fail_json(msg=problem)
-    refused = [("revision must be 0 or more, got %r" % p["revision"]) if p["revision"] < 0 else "",
-               ("wait_timeout must be 0 or more seconds, got %r" % p["wait_timeout"]) if p["wait_timeout"] < 0 else "",
-               ("poll_interval must be above 0 seconds, got %r" % p["poll_interval"]) if p["poll_interval"] <= 0 else "",
-               ("timeout must be above 0 seconds, got %r" % p["timeout"]) if p["timeout"] <= 0 else ""]
-    if any(refused):
-        module.fail_json(msg="; ".join(problem for problem in refused if problem))
-    started = time.monotonic()
-    timings = {"plan": 0.0, "patch": 0.0, "wait": 0.0, "total": 0.0, "polls": 0}
-    fail = {"rollout": "skipped", "conflicts_retried": 0, "timings": timings, "changed": False}
-    try:
-        # No option at all: the default kubeconfig, as kubectl does.
-        cluster = Cluster(ClusterTarget.from_options(p) or ClusterTarget(timeout=p["timeout"]))
-        result = rollout.apply(cluster, p["namespace"], p["name"], p["revision"] or None, p["resume_paused"],
-                               module.check_mode)
-    except KubeError as exc:
-        timings["total"] = round(time.monotonic() - started, 3)
-        if getattr(exc, "deployment", None):
-            fail["state"] = rollout.describe_state(exc.deployment)
-        module.fail_json(msg="Rollback of deployment %s/%s not done: %s" % (p["namespace"], p["name"], exc), **fail)
-    timings["plan" if not result.changed or module.check_mode else "patch"] = round(time.monotonic() - started, 3)
-    out = _plan_result(result)
-    the_plan = result.plan
-    out.update(changed=result.changed, rollout="skipped", state=rollout.describe_state(result.deployment),
-               timings=timings)
-    if result.changed:
-        out["diff"] = {"before_header": "deployment/%s revision %s template" % (the_plan.name, the_plan.from_revision),
-                       "after_header": "deployment/%s revision %s template" % (the_plan.name, the_plan.to_revision),
-                       "before": the_plan.template_before, "after": the_plan.template_after}
-    if not result.changed:
-        out["message"] = ("Deployment %s/%s already runs revision %d's template (%s): nothing changed."
-                          % (the_plan.namespace, the_plan.name, the_plan.to_revision, ", ".join(the_plan.images_after)))
-    elif module.check_mode:
-        out["message"] = "Would roll back %s%s." % (the_plan.describe(), ", resuming it" if the_plan.paused else "")
-    else:
-        annotations = (result.deployment.get("metadata") or {}).get("annotations") or {}
-        out["new_revision"] = rollout.to_int(annotations.get(rollout.REVISION))
-        retried = " after %d conflict(s)" % result.conflicts if result.conflicts else ""
-        out["message"] = "Rolled back %s%s." % (the_plan.describe(), retried)
-    if p["wait"] and result.changed and not module.check_mode:
-        try:
-            waited = rollout.wait(cluster, p["namespace"], p["name"], the_plan.target.pod_template_hash,
-                                  p["wait_timeout"], p["poll_interval"])
-        except KubeError as exc:
-            timings["total"] = round(time.monotonic() - started, 3)
-            module.fail_json(msg="%s Then reading its progress failed: %s" % (out["message"], exc),
-                             **{**out, "rollout": "unknown"})
-        timings.update(wait=round(waited.elapsed, 3), polls=waited.polls)
-        out.update(rollout=waited.outcome, state=rollout.describe_state(waited.deployment))
-        timings["total"] = round(time.monotonic() - started, 3)
-        if waited.outcome != "done":
-            module.fail_json(msg="%s The rollout to revision %d %s: %s. Deployment now: %s. Nothing was rolled "
-                                 "forward; look at the new pods (kubectl describe deployment/%s -n %s) and decide."
-                             % (out["message"], the_plan.to_revision,
-                                "FAILED" if waited.outcome == "failed" else "did NOT COMPLETE", waited.message,
-                                out["state"], the_plan.name, the_plan.namespace), **out)
-        out["message"] += " Rollout complete in %.1fs." % waited.elapsed
-    timings["total"] = round(time.monotonic() - started, 3)
-    module.exit_json(**out)
+    module = AnsibleModule(argument_spec=rollout_task.argument_spec(), supports_check_mode=True,
+                           required_together=rollout_task.REQUIRED_TOGETHER)
+    result = rollout_task.run(module.params, module.check_mode)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

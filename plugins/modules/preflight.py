@@ -18,6 +18,8 @@ description:
   - A variable set to null is left to the role's default. A variable that the role's rules do not know is refused
     (a wiring mistake).
   - Reads nothing but its own arguments; never pass secrets in O(inputs).
+  - Runs in the controller's own process (its action plugin), wherever the task is delegated, because it reads nothing of
+    the host, and a module process would only delay a rollback's first change.
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment:
@@ -70,16 +72,11 @@ from ansible_collections.aragora.ops.plugins.module_utils import preflight
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec={
-        "role": {"type": "str", "required": True, "choices": sorted(preflight.RULES)},
-        "inputs": {"type": "dict", "required": True},
-    }, supports_check_mode=True)
-    role = module.params["role"]
-    values, problems = preflight.validate(role, module.params["inputs"])
-    if problems:
-        module.fail_json(msg=preflight.failure_message(role, problems), problems=problems)
-    module.exit_json(changed=False, inputs=values,
-                     message="%d input(s) of %s are usable" % (len(values), role))
+    module = AnsibleModule(argument_spec=preflight.ARGUMENT_SPEC, supports_check_mode=True)
+    outcome = preflight.answer(module.params["role"], module.params["inputs"])
+    if outcome.pop("failed", False):
+        module.fail_json(**outcome)
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":

@@ -80,3 +80,13 @@ def test_names_must_not_be_empty_and_counts_must_be_whole():
     assert problems("golive", aragora_golive_phases=["prelaunch", "smok"])[0].startswith(
         "aragora_golive_phases unknown item(s) 'smok'")
     assert problems("golive", aragora_golive_watch_minutes=0.5) == []
+
+
+def test_the_answer_fails_naming_every_problem_or_returns_the_validated_inputs():
+    refused = preflight.answer("kubernetes_rollback", {"aragora_api_url": "aragora:8080", "aragora_k8s_timeout": 0})
+    assert refused["failed"] and not refused["changed"] and len(refused["problems"]) == 2
+    assert refused["msg"].startswith("Pre-flight of kubernetes_rollback refused its inputs, nothing was changed: ")
+    assert "aragora_api_url must start with" in refused["msg"] and "aragora_k8s_timeout must be" in refused["msg"]
+    passed = preflight.answer("kubernetes_rollback", {"aragora_k8s_timeout": "2", "aragora_rollback_revision": None})
+    assert "failed" not in passed and passed["inputs"] == {"aragora_k8s_timeout": 2.0}
+    assert passed["message"] == "1 input(s) of kubernetes_rollback are usable"

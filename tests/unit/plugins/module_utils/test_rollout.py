@@ -86,3 +86,37 @@ def test_stuck_pods_and_image_tags():
     pending = {"metadata": {"name": "q"}, "status": {"phase": "Pending"}}
     assert rollout.stuck_pods([pod, pending]) == ["p: container aragora ImagePullBackOff"]
     assert rollout.image_tags(["r.io:5000/a/b:2.11.1", "b", "b@sha256:00"]) == ["2.11.1", "", ""]
+
+
+class ConflictingCluster:
+    """The Deployment at revision 3 of 1-3; the first patch meets a 409 because revision 4 rolled out meanwhile."""
+
+    def __init__(self) -> None:
+        self.deployment, self.sets = deployment("a:3", 3), [replicaset(1, "a:1"), replicaset(2, "a:2"),
+                                                            replicaset(3, "a:3")]
+        self.patches: list[list[dict]] = []
+
+    def read(self, kind, namespace, name):
+        if kind is rollout.ARGO_ROLLOUTS:
+            raise rollout.KubeError("not found", 404)
+        return self.deployment
+
+    def list_items(self, kind, namespace, selector):
+        return self.sets
+
+    def request(self, verb, kind, namespace, name, **kwargs):
+        self.patches.append(kwargs["body"])
+        if len(self.patches) == 1:
+            self.deployment, self.sets = deployment("a:4", 4), self.sets + [replicaset(4, "a:4")]
+            raise rollout.KubeError("patch deployments.apps: 409 Conflict", 409)
+        return {**self.deployment, "spec": {"template": kwargs["body"][1]["value"]}}
+
+
+def test_a_conflict_re_plans_for_the_revision_planned_first(monkeypatch):
+    monkeypatch.setattr(rollout.time, "sleep", lambda seconds: None)
+    cluster = ConflictingCluster()
+    result = rollout.apply(cluster, "aragora", "aragora", None)
+    # "The previous revision" is 3 after revision 4 landed: the retry still goes to 2, the one planned.
+    assert result.conflicts == 1 and result.plan.to_revision == 2 and result.plan.from_revision == 4
+    assert [rollout.images(patch[1]["value"]) for patch in cluster.patches] == [["a:2"], ["a:2"]]
+    assert rollout.images(result.before["spec"]["template"]) == ["a:4"]  # the state it was in just before the patch
