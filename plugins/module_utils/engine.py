@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Check registry and runner: checks are plain functions of a context, run concurrently.
 
-A check is declared once with ``@check(id, section, title, remediation)`` next to its logic. The runner calls every
+A check is declared once with ``@check(id, section, title, remediation, proves=...)`` next to its logic (docs/checks.md
+is generated from these declarations: ``make docs``). The runner calls every
 selected check in a thread pool, so that the network waits of one target's checks overlap inside one module call,
 and turns each outcome (or exception) into a result dict of the common schema.
 """
@@ -35,6 +36,8 @@ class CheckSpec:
     remediation: str  # what to do when the check does not pass
     func: t.Callable[[t.Any], Outcome]
     order: int = 0  # declaration order within its registry: the order of the checks of one section
+    proves: str = ""  # the positive evidence a PASS rests on (Markdown, for docs/checks.md)
+    cannot_see: str = ""  # what the check cannot observe, so a PASS does not claim it
 
     @property
     def group(self) -> str:
@@ -46,7 +49,7 @@ REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(check_id: str, section: str, title: str, remediation: str,
-          registry: dict[str, CheckSpec] | None = None) -> t.Callable:
+          registry: dict[str, CheckSpec] | None = None, proves: str = "", cannot_see: str = "") -> t.Callable:
     """Register the decorated function as the check ``check_id`` (in ``registry``; the readiness checks' by default).
 
     Checks that change something (the go-live smoke test creates a debate) live in a registry of their own, so that
@@ -56,7 +59,7 @@ def check(check_id: str, section: str, title: str, remediation: str,
     def register(func: t.Callable[[t.Any], Outcome]) -> t.Callable[[t.Any], Outcome]:
         if check_id in registry:
             raise ValueError("check id registered twice: %s" % check_id)
-        registry[check_id] = CheckSpec(check_id, section, title, remediation, func, len(registry))
+        registry[check_id] = CheckSpec(check_id, section, title, remediation, func, len(registry), proves, cannot_see)
         return func
 
     return register

@@ -98,7 +98,8 @@ def wanted_certificates(ctx: TargetContext, snap: Snapshot) -> tuple[list[dict],
 
 @check("certificates.cert_manager", SECTION, "cert-manager installed",
        "Install cert-manager (its controller, cainjector and webhook pods in the cert_manager_namespace) and find why "
-       "a pod is not ready: kubectl -n cert-manager describe pods.")
+       "a pod is not ready: kubectl -n cert-manager describe pods.",
+       proves="The pods in `cert_manager_namespace` run and are ready, and the Certificate CRD is served.")
 def cert_manager(ctx: TargetContext):
     snap = snapshot(ctx)
     live_state(snap, "whether cert-manager's pods run")
@@ -119,7 +120,8 @@ def cert_manager(ctx: TargetContext):
 
 @check("certificates.cluster_issuer", SECTION, "ClusterIssuer configured",
        "Create the ClusterIssuer the Ingress annotation names (for example letsencrypt-prod) and find why it is not "
-       "Ready: kubectl describe clusterissuer (ACME account registration, DNS/HTTP solver).")
+       "Ready: kubectl describe clusterissuer (ACME account registration, DNS/HTTP solver).",
+       proves="Each (Cluster)Issuer the Ingress annotation or the Certificates name exists and is Ready.")
 def cluster_issuer(ctx: TargetContext):
     snap = snapshot(ctx)
     live_state(snap, "whether the issuers are Ready")
@@ -175,7 +177,9 @@ def _secret_exists(ctx: TargetContext, namespace: str, name: str) -> bool | str:
 
 @check("certificates.certificate", SECTION, "Certificate issued",
        "Find why cert-manager has not issued or renewed the certificate: kubectl describe certificate, "
-       "certificaterequest and order/challenge in the namespace.")
+       "certificaterequest and order/challenge in the namespace.",
+       proves="The Certificate `certificate_name`, or those whose `secretName` the Ingress's TLS uses: Ready, "
+              "`notAfter` (FAIL < 7 days, WARN < 30), `renewalTime` set and not overdue, its Secret exists.")
 def certificate(ctx: TargetContext):
     snap = snapshot(ctx)
     certificates, missing = wanted_certificates(ctx, snap)

@@ -197,7 +197,10 @@ def _backend(ctx: TargetContext) -> str | None:
 
 
 @check("database.connection", SECTION, "Database connection works",
-       "Make DATABASE_URL name a reachable PostgreSQL database the application's role can log in to.")
+       "Make DATABASE_URL name a reachable PostgreSQL database the application's role can log in to.",
+       proves="A psycopg2 session with the application's DSN (`database_url`, `DATABASE_URL`, `ARAGORA_POSTGRES_DSN` "
+              "or Supabase's); refused, wrong password, missing database, timeout are distinct FAILs.",
+       cannot_see="The Supabase REST API (`SUPABASE_URL` alone: SKIP).")
 def connection(ctx: TargetContext) -> Outcome:
     source, dsn = application_dsn(ctx)
     evidence: dict[str, t.Any] = {"dsn_source": source, "ARAGORA_DB_BACKEND": _backend(ctx)}
@@ -226,7 +229,8 @@ def connection(ctx: TargetContext) -> Outcome:
 
 
 @check("database.server_version", SECTION, "Database server version",
-       "Plan an upgrade to a PostgreSQL major version that still receives security fixes.")
+       "Plan an upgrade to a PostgreSQL major version that still receives security fixes.",
+       proves="The server's version; WARN once its major release is past its end of life.")
 def server_version(ctx: TargetContext) -> Outcome:
     facts = database_facts(ctx)
     major = facts.server_version_num // 10000
@@ -246,7 +250,8 @@ def server_version(ctx: TargetContext) -> Outcome:
 
 @check("database.latency", SECTION, "Database latency",
        "Run the application next to its database (same region/zone), or find what slows the server down "
-       "(pg_stat_activity, CPU, disk).")
+       "(pg_stat_activity, CPU, disk).",
+       proves="A trivial query's time (median of three); WARN above `db_latency_warn_ms`.")
 def latency(ctx: TargetContext) -> Outcome:
     facts = database_facts(ctx)
     limit = ctx.threshold("db_latency_warn_ms")
@@ -258,7 +263,10 @@ def latency(ctx: TargetContext) -> Outcome:
 
 
 @check("database.tls", SECTION, "TLS to the database",
-       "Enable ssl on the PostgreSQL server and set sslmode=verify-full (with sslrootcert) in DATABASE_URL.")
+       "Enable ssl on the PostgreSQL server and set sslmode=verify-full (with sslrootcert) in DATABASE_URL.",
+       proves="An encrypted session when `sslmode` asks for one; WARN when a remote database is reached without "
+              "`sslmode` requiring TLS.",
+       cannot_see="Loopback and Unix sockets (SKIP).")
 def tls(ctx: TargetContext) -> Outcome:
     facts = database_facts(ctx)
     evidence = {"sslmode": facts.sslmode, "ssl_in_use": facts.ssl_in_use, "ssl_version": facts.ssl_version,
@@ -281,7 +289,10 @@ def tls(ctx: TargetContext) -> Outcome:
 
 @check("database.pool_sizing", SECTION, "Connection pool configured",
        "Make (ARAGORA_DB_POOL_SIZE + ARAGORA_DB_POOL_OVERFLOW) x replicas fit under max_connections - "
-       "superuser_reserved_connections: lower the pools, raise max_connections, or put PgBouncer in front.")
+       "superuser_reserved_connections: lower the pools, raise max_connections, or put PgBouncer in front.",
+       proves="(`ARAGORA_DB_POOL_SIZE` + `ARAGORA_DB_POOL_OVERFLOW`) x `app_replicas` within `max_connections` - "
+              "`superuser_reserved_connections` (WARN over 80 %).",
+       cannot_see="The checklist's `ARAGORA_DB_MAX_OVERFLOW`: read by nothing, and the evidence says so.")
 def pool_sizing(ctx: TargetContext) -> Outcome:
     facts = database_facts(ctx)
     settings = {}
@@ -351,7 +362,8 @@ def duration_ms(value: str) -> float | None:
 
 @check("database.timeouts", SECTION, "Database timeouts sane",
        "Set ARAGORA_DB_TIMEOUT to seconds from 1 to 300 (default 30), and leave the role's statement_timeout unset "
-       "(ALTER ROLE ... RESET statement_timeout) or at several seconds.")
+       "(ALTER ROLE ... RESET statement_timeout) or at several seconds.",
+       proves="`ARAGORA_DB_TIMEOUT` within 1-300 s; WARN when the role's `statement_timeout` is under a second.")
 def timeouts(ctx: TargetContext) -> Outcome:
     facts = database_facts(ctx)
     raw = _configured(ctx, DB_TIMEOUT_VARIABLE)
@@ -379,7 +391,8 @@ def timeouts(ctx: TargetContext) -> Outcome:
 @check("database.migrations", SECTION, "Migration scripts applied",
        "Start Aragora once against this database with ARAGORA_DB_BACKEND=postgres (its stores create their tables "
        "at start-up) and read its log for errors; run `python -m aragora.migrations upgrade` (the aragora-migrate "
-       "job) for pending migrations.")
+       "job) for pending migrations.",
+       proves="The 18 tables 2.11.1 creates, and the migration ledger when there is one.")
 def migrations(ctx: TargetContext) -> Outcome:
     facts = database_facts(ctx)
     if _backend(ctx) == "sqlite":
@@ -436,7 +449,10 @@ def _archives(directory: str) -> tuple[list[os.DirEntry], list[str]]:
 
 @check("database.backup", SECTION, "Automated backups scheduled",
        "Check the backup job (CronJob, cron, systemd timer): its last runs, its log and the space left where it "
-       "writes; then take a backup now with pg_dump -Fc.")
+       "writes; then take a backup now with pg_dump -Fc.",
+       proves="The newest archive in `backup_dir` is younger than 26 h and readable by `pg_restore`; stale and "
+              "corrupt are distinct FAILs.",
+       cannot_see="The schedule itself (on Kubernetes: `backups.cronjob`); archives on another host.")
 def backup(ctx: TargetContext) -> Outcome:
     directory = ctx.option("backup_dir")
     if not directory:
@@ -522,7 +538,9 @@ def read_restore_evidence(path: str) -> dict[str, t.Any]:
 
 @check("database.restore_tested", SECTION, "Backup restore tested",
        "Run the restore drill (restore the newest archive into a scratch database and check it); it writes the "
-       "evidence file this check reads.")
+       "evidence file this check reads.",
+       proves="The restore drill's evidence file is younger than 30 days and says success.",
+       cannot_see="A drill that left no evidence file (SKIP).")
 def restore_tested(ctx: TargetContext) -> Outcome:
     path = ctx.option("restore_evidence_file")
     if not path:
@@ -556,7 +574,10 @@ def restore_tested(ctx: TargetContext) -> Outcome:
 @check("database.pre_release_backup", "10", "Rollback readiness: pre-release backup of the running release",
        "Run go-live's pre_release_backup phase before the next switch (golive.yml -e aragora_golive_release=...); "
        "for the release already live, a backup labelled with it is taken with aragora.ops.postgres_backup "
-       "pre_release.")
+       "pre_release.",
+       proves="A pre-release backup in `backup_dir` whose manifest names the running release as the one it was taken "
+              "before, so a rollback of it can bring its database back.",
+       cannot_see="Without `backup_dir` or `running_release` (SKIP).")
 def pre_release_backup(ctx: TargetContext) -> Outcome:
     """A coordinated rollback of the running release restores the backup taken when it went live: is it there?"""
     directory = ctx.option("backup_dir")

@@ -82,7 +82,9 @@ def ready_pods(snap: Snapshot) -> list[dict]:
 
 @check("ha.replicas", SECTION, "Minimum 2 replicas",
        "Set spec.replicas to 2 or more (the checklist's manifest has 3), and find why replicas are not ready: "
-       "kubectl describe deploy/aragora and kubectl get pods -o wide (pending pods, failing probes, crash loops).")
+       "kubectl describe deploy/aragora and kubectl get pods -o wide (pending pods, failing probes, crash loops).",
+       proves="`spec.replicas` >= 2 (`min_replicas`) and as many ready and available; a rollout stalled with "
+              "ProgressDeadlineExceeded FAILs, one in progress WARNs.")
 def replicas(ctx: TargetContext):
     snap = snapshot(ctx)
     minimum = int(ctx.threshold("min_replicas"))
@@ -118,7 +120,8 @@ def replicas(ctx: TargetContext):
 
 
 @check("ha.rolling_update", SECTION, "Rolling update without unavailability",
-       "Set spec.strategy to RollingUpdate with maxUnavailable: 0 and maxSurge: 1, as in the checklist's manifest.")
+       "Set spec.strategy to RollingUpdate with maxUnavailable: 0 and maxSurge: 1, as in the checklist's manifest.",
+       proves="`RollingUpdate` with `maxUnavailable` 0 (or 0 %); the default 25 % and `Recreate` FAIL.")
 def rolling_update(ctx: TargetContext):
     snap = snapshot(ctx)
     strategy = _spec(snap).get("strategy") or {}
@@ -147,7 +150,10 @@ def _targets(hpa: dict, snap: Snapshot) -> bool:
 
 @check("ha.hpa", SECTION, "HPA configured",
        "Create a HorizontalPodAutoscaler whose scaleTargetRef is this Deployment (apps/v1, kind Deployment), with "
-       "minReplicas of 2 or more.")
+       "minReplicas of 2 or more.",
+       proves="An HPA whose `scaleTargetRef` is this Deployment, `minReplicas` >= 2, its ScalingActive and "
+              "AbleToScale conditions not False; one targeting another workload FAILs naming it; two on the "
+              "Deployment FAIL.")
 def hpa(ctx: TargetContext):
     snap = snapshot(ctx)
     minimum = int(ctx.threshold("min_replicas"))
@@ -206,7 +212,10 @@ def allowed_disruptions(pdb: dict, expected: int) -> int | None:
 
 @check("ha.pdb", SECTION, "PDB configured",
        "Create one PodDisruptionBudget selecting the Deployment's pods that still allows a voluntary disruption, "
-       "for example maxUnavailable: 1 (or minAvailable below the replica count).")
+       "for example maxUnavailable: 1 (or minAvailable below the replica count).",
+       proves="Exactly one PDB selecting the pods, allowing >= 1 voluntary disruption (computed from "
+              "`minAvailable`/`maxUnavailable` and the replicas, and its live `disruptionsAllowed`); none allowed "
+              "WARNs (blocks drains); two PDBs FAIL (the eviction API refuses them).")
 def pdb(ctx: TargetContext):
     snap = snapshot(ctx)
     labels = snap.pod_labels
@@ -258,7 +267,9 @@ def _spreads_own_pods(selector: t.Any, labels: dict) -> bool:
 
 @check("ha.anti_affinity", SECTION, "Anti-affinity rules",
        "Add pod anti-affinity on topologyKey kubernetes.io/hostname selecting the Deployment's own pods, or "
-       "topologySpreadConstraints over kubernetes.io/hostname or topology.kubernetes.io/zone.")
+       "topologySpreadConstraints over kubernetes.io/hostname or topology.kubernetes.io/zone.",
+       proves="Pod anti-affinity on `kubernetes.io/hostname` (or zone) or topology spread constraints, selecting the "
+              "pods themselves; required vs preferred reported, either passes.")
 def anti_affinity(ctx: TargetContext):
     snap = snapshot(ctx)
     pod_spec = snap.template.get("spec") or {}
@@ -314,7 +325,8 @@ def _zone(labels: dict) -> str | None:
 
 @check("ha.pod_distribution_nodes", SECTION, "Pods on distinct nodes",
        "Spread the pods (anti-affinity or topology spread on kubernetes.io/hostname) and make sure the cluster has "
-       "schedulable capacity on a second node; then kubectl rollout restart the Deployment.")
+       "schedulable capacity on a second node; then kubectl rollout restart the Deployment.",
+       proves="Where the ready pods of the Deployment's ReplicaSets actually run: >= 2 distinct nodes.")
 def pod_distribution_nodes(ctx: TargetContext):
     snap = snapshot(ctx)
     pods = ready_pods(snap)
@@ -331,7 +343,9 @@ def pod_distribution_nodes(ctx: TargetContext):
 
 @check("ha.pod_distribution_zones", SECTION, "Multi-zone distribution",
        "Spread the pods across zones (topologySpreadConstraints on topology.kubernetes.io/zone) and give the cluster "
-       "nodes in a second zone.")
+       "nodes in a second zone.",
+       proves="Where the ready pods actually run: >= 2 `topology.kubernetes.io/zone` values.",
+       cannot_see="Zones of nodes that carry no zone label (SKIP when none does).")
 def pod_distribution_zones(ctx: TargetContext):
     snap = snapshot(ctx)
     pods, nodes = _placement(snap)

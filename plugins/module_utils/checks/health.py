@@ -31,7 +31,8 @@ def _probe(ctx: TargetContext, endpoint: str) -> tuple[dict, dict]:
 
 
 @check("health.liveness", SECTION, "Liveness endpoint (/healthz)",
-       "Look at the server log: /healthz must answer 200 {\"status\": \"ok\"} while the process is alive.")
+       "Look at the server log: /healthz must answer 200 {\"status\": \"ok\"} while the process is alive.",
+       proves="`/healthz` answers 200 `{\"status\": \"ok\"}`.")
 def liveness(ctx: TargetContext):
     body, evidence = _probe(ctx, "healthz")
     if evidence["http_status"] != 200 or body.get("status") != "ok":
@@ -44,7 +45,8 @@ def liveness(ctx: TargetContext):
 
 
 @check("health.readiness", SECTION, "Readiness endpoint (/readyz)",
-       "The server is up but not ready: fix the reason it gives, then re-run.")
+       "The server is up but not ready: fix the reason it gives, then re-run.",
+       proves="`/readyz` answers `ready`.")
 def readiness(ctx: TargetContext):
     body, evidence = _probe(ctx, "readyz")
     if evidence["http_status"] == 200 and body.get("status") == "ready":
@@ -55,7 +57,8 @@ def readiness(ctx: TargetContext):
 
 @check("health.api_health", SECTION, "Health endpoint (/api/health)",
        "The server reports itself degraded: fix the reason it gives (Redis reachable, data directory writable, "
-       "circuit breakers closed, encryption key set), then re-run.")
+       "circuit breakers closed, encryption key set), then re-run.",
+       proves="`/api/health` answers healthy; `degraded` FAILs with the server's reason.")
 def api_health(ctx: TargetContext):
     body, evidence = _probe(ctx, "health")
     if evidence["http_status"] == 200 and evidence["status"] == "healthy":
@@ -66,7 +69,10 @@ def api_health(ctx: TargetContext):
 
 
 @check("health.release_version", SECTION, "Release version",
-       "Deploy the expected release, or correct expected_version.")
+       "Deploy the expected release, or correct expected_version.",
+       proves="The `X-API-Release` header of any JSON answer of Aragora's, a degraded 503 included, matches "
+              "`expected_version`.",
+       cannot_see="`/health/build` (2.11.1 says `dev` there, ignored).")
 def release_version(ctx: TargetContext):
     """Aragora 2.11.1 puts X-API-Release on every /api/* answer, a degraded 503 included (docs/aragora-2.11.1.md):
     the release is read from any answer of Aragora's own (JSON), whatever its status."""
@@ -104,7 +110,9 @@ def release_version(ctx: TargetContext):
 
 
 @check("health.response_time", SECTION, "Health endpoint response time",
-       "Find what slows the server down (CPU limits, database, Redis latency) before going live.")
+       "Find what slows the server down (CPU limits, database, Redis latency) before going live.",
+       proves="The time of Aragora's own `/api/health` answer: WARN over 500 ms (the HighLatency alert), FAIL over "
+              "2000 ms.")
 def response_time(ctx: TargetContext):
     observation = ctx.api("health")
     # The time of an error page or a cut answer is not the health answer's: only Aragora's own health answer

@@ -110,7 +110,10 @@ def _schema_proof(ctx: TargetContext, release: str | None) -> tuple[bool, str]:
 
 @check("migrations.job", "3", "Migration Job completed",
        "Run the migration Job for the release being deployed (python -m aragora.migrations upgrade, as "
-       "aragora-migrate does) and read its log: kubectl logs job/aragora-migrate.")
+       "aragora-migrate does) and read its log: kubectl logs job/aragora-migrate.",
+       proves="The Job `migration_job` (or `NAME-*`, newest) that runs the migrations completed, for the image the "
+              "Deployment runs; failed: FAIL with the last 20 log lines of its pod; absent: FAIL; still running: "
+              "WARN.")
 def migration_job(ctx: TargetContext):
     snap = snapshot(ctx)
     upgrades, others = migration_jobs(snap, ctx.option("migration_job"))
@@ -252,7 +255,9 @@ def _judge_backup(ctx: TargetContext, snap: Snapshot, cronjob: dict, app_db: tup
        "Give the namespace one CronJob that dumps the database the Deployment uses (pg_dump -Fc \"$DATABASE_URL\" "
        "daily for PostgreSQL), with a pod template the namespace's Pod Security level admits (runAsNonRoot, "
        "allowPrivilegeEscalation: false, capabilities drop ALL, seccompProfile RuntimeDefault), unsuspended; find "
-       "why its last runs failed: kubectl get jobs and kubectl logs for its recent Jobs.")
+       "why its last runs failed: kubectl get jobs and kubectl logs for its recent Jobs.",
+       proves="The CronJob `backup_cronjob` (default: the one that runs `pg_dump` or is named `*backup*`) exists, is "
+              "not suspended, and its `lastSuccessfulTime` is within `backup_max_age_hours` (26 h).")
 def backup_cronjob(ctx: TargetContext):
     snap = snapshot(ctx)
     wanted = ctx.option("backup_cronjob")

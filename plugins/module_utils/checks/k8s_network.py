@@ -40,7 +40,8 @@ _WS_PORT_ARG = re.compile(r"--port[= ](\d+)")
 
 @check("ha.volume_access", SECTION, "Replicas can run on distinct nodes (volumes)",
        "Give each replica its own storage (a StatefulSet with volumeClaimTemplates), use a ReadWriteMany claim, or "
-       "keep shared state out of the pods (PostgreSQL, Redis, object storage) and drop the claim from the Deployment.")
+       "keep shared state out of the pods (PostgreSQL, Redis, object storage) and drop the claim from the Deployment.",
+       proves="No ReadWriteOnce claim mounted under several replicas (the replicas or the HPA's `maxReplicas`).")
 def volume_access(ctx: TargetContext):
     snap = snapshot(ctx)
     claims = {v.get("name"): (v.get("persistentVolumeClaim") or {}).get("claimName")
@@ -174,7 +175,9 @@ def _ingress_peers(snap: Snapshot, namespaces: tuple[dict[str, dict], bool]) -> 
 @check("ha.network_policies", SECTION, "NetworkPolicies let Aragora reach what it needs",
        "Allow the Aragora pods egress to DNS (kube-dns, UDP and TCP 53), PostgreSQL, Redis and the AI providers "
        "(TCP 443), and ingress from the Ingress controller and Prometheus on the container's ports; mind that "
-       "kustomize commonLabels add the common labels to the policies' pod selectors too.")
+       "kustomize commonLabels add the common labels to the policies' pod selectors too.",
+       proves="The NetworkPolicies selecting the pods let them reach DNS, PostgreSQL, Redis and the AI providers on "
+              "443, and be reached by the Ingress controller and Prometheus; a peer known only in part WARNs.")
 def network_policies(ctx: TargetContext):
     snap = snapshot(ctx)
     policies = listing(snap, "network_policies")
@@ -228,7 +231,8 @@ def websocket_port(container: t.Mapping[str, t.Any]) -> int:
 
 @check("ha.websocket_route", SECTION, "WebSocket port exposed",
        "Expose the WebSocket port (aragora.server --port, 8765 by default) as a Service port and route a path of the "
-       "Ingress to it (Aragora serves WebSocket on its own port: /ws on the HTTP port is 404).")
+       "Ingress to it (Aragora serves WebSocket on its own port: /ws on the HTTP port is 404).",
+       proves="The WebSocket port (`--port`, 8765 by default) is exposed by a Service and routed by the Ingress.")
 def websocket_route(ctx: TargetContext):
     snap = snapshot(ctx)
     container = app_container(snap, ctx.option("k8s_container"))

@@ -31,13 +31,15 @@ def judge_int_setting(ctx: TargetContext, setting: IntSetting, what: str, unit: 
 
 
 @check("limits.max_concurrent_debates", SECTION, "Concurrent debate limit",
-       "Set ARAGORA_MAX_CONCURRENT_DEBATES (1-100) to what the replicas' CPU and the providers' quotas allow.")
+       "Set ARAGORA_MAX_CONCURRENT_DEBATES (1-100) to what the replicas' CPU and the providers' quotas allow.",
+       proves="`ARAGORA_MAX_CONCURRENT_DEBATES` within 1-100 (2.11 does not clamp out-of-range values).")
 def max_concurrent_debates(ctx: TargetContext):
     return judge_int_setting(ctx, MAX_CONCURRENT_DEBATES, "Concurrent debate limit")
 
 
 @check("limits.rate_limit", SECTION, "Rate limits configured",
-       "Set ARAGORA_RATE_LIMIT (requests per minute per token, 1-10000).")
+       "Set ARAGORA_RATE_LIMIT (requests per minute per token, 1-10000).",
+       proves="`ARAGORA_RATE_LIMIT` within 1-10000.")
 def rate_limit(ctx: TargetContext):
     outcome = judge_int_setting(ctx, RATE_LIMIT, "Rate limit per token", " requests/min")
     if outcome.evidence.get(RATE_LIMIT.name) == 0:
@@ -46,6 +48,7 @@ def rate_limit(ctx: TargetContext):
 
 
 @check("limits.ip_rate_limit", SECTION, "Rate limits configured (per IP)",
-       "Set ARAGORA_IP_RATE_LIMIT (requests per minute per IP, 1-10000).")
+       "Set ARAGORA_IP_RATE_LIMIT (requests per minute per IP, 1-10000).",
+       proves="`ARAGORA_IP_RATE_LIMIT` within 1-10000.")
 def ip_rate_limit(ctx: TargetContext):
     return judge_int_setting(ctx, IP_RATE_LIMIT, "Rate limit per IP", " requests/min")

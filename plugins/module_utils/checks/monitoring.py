@@ -46,7 +46,9 @@ def scrape(ctx: TargetContext):
 
 @check("monitoring.prometheus_metrics", SECTION, "Prometheus scraping",
        "Make /metrics reachable by Prometheus (and the token, when ARAGORA_METRICS_TOKEN is set) and check that "
-       "the server exports aragora_ series.")
+       "the server exports aragora_ series.",
+       proves="`/metrics` answers 200, parses with prometheus_client's parser and has `aragora_` series (with "
+              "`metrics_token` when `ARAGORA_METRICS_TOKEN` is set).")
 def prometheus_metrics(ctx: TargetContext):
     observation, samples = scrape(ctx)
     ours = with_prefix(samples, METRIC_PREFIX)
@@ -58,7 +60,8 @@ def prometheus_metrics(ctx: TargetContext):
 
 
 @check("monitoring.sentry_dsn", SECTION, "Sentry DSN configured",
-       "Set SENTRY_DSN to the project's DSN (https://KEY@HOST/PROJECT) so errors reach Sentry.")
+       "Set SENTRY_DSN to the project's DSN (https://KEY@HOST/PROJECT) so errors reach Sentry.",
+       proves="`SENTRY_DSN` is set and of the form `https://KEY@HOST/PROJECT`; WARN when unset.")
 def sentry_dsn(ctx: TargetContext):
     dsn = ctx.config.get("SENTRY_DSN")
     if dsn is None:
@@ -79,7 +82,8 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @check("monitoring.log_level", SECTION, "Log level",
-       "Set ARAGORA_LOG_LEVEL=INFO (or WARNING) in production.")
+       "Set ARAGORA_LOG_LEVEL=INFO (or WARNING) in production.",
+       proves="`ARAGORA_LOG_LEVEL` is valid; DEBUG WARNs.")
 def log_level(ctx: TargetContext):
     value = ctx.config.get("ARAGORA_LOG_LEVEL")
     level = (value or "INFO").upper()

@@ -58,7 +58,10 @@ def _url_problem(name: str, value: str | None, schemes: tuple[str, ...] = ("http
 
 @check("oauth.redirect_urls", SECTION, "OAuth redirect URLs set",
        "Set GOOGLE_OAUTH_REDIRECT_URI (https://API_HOST/api/auth/oauth/google/callback), OAUTH_SUCCESS_URL and "
-       "OAUTH_ERROR_URL to https URLs whose hosts are listed in OAUTH_ALLOWED_REDIRECT_HOSTS.")
+       "OAUTH_ERROR_URL to https URLs whose hosts are listed in OAUTH_ALLOWED_REDIRECT_HOSTS.",
+       proves="`GOOGLE_OAUTH_REDIRECT_URI`, `OAUTH_SUCCESS_URL`, `OAUTH_ERROR_URL` are https, not local, on hosts in "
+              "`OAUTH_ALLOWED_REDIRECT_HOSTS`.",
+       cannot_see="A server without OAuth configured (SKIP).")
 def redirect_urls(ctx: TargetContext):
     _require_oauth(ctx)
     allowed, source = allowed_redirect_hosts(ctx)
@@ -79,7 +82,9 @@ def redirect_urls(ctx: TargetContext):
 
 @check("oauth.allowed_hosts", SECTION, "Allowed hosts configured",
        "Set OAUTH_ALLOWED_REDIRECT_HOSTS to the production host names only (yourdomain.com,api.yourdomain.com); "
-       "the server also allows their subdomains.")
+       "the server also allows their subdomains.",
+       proves="`OAUTH_ALLOWED_REDIRECT_HOSTS` set, without localhost or wildcards; unset FAILs naming the server's "
+              "fallback (aragora.ai hosts in production); redirect URLs may be on subdomains, as the server allows.")
 def allowed_hosts(ctx: TargetContext):
     _require_oauth(ctx)
     hosts = split_list(ctx.config.get("OAUTH_ALLOWED_REDIRECT_HOSTS"))
@@ -94,7 +99,8 @@ def allowed_hosts(ctx: TargetContext):
 
 
 @check("oauth.session_timeout", SECTION, "Session timeout reasonable",
-       "Set ARAGORA_JWT_EXPIRY_HOURS between 1 and 168 (the checklist's maximum).")
+       "Set ARAGORA_JWT_EXPIRY_HOURS between 1 and 168 (the checklist's maximum).",
+       proves="`ARAGORA_JWT_EXPIRY_HOURS` within 1-168 (unset: the server's 24 h).")
 def session_timeout(ctx: TargetContext):
     setting = IntSetting(JWT_EXPIRY.name, JWT_EXPIRY.default, JWT_EXPIRY.minimum,
                          int(ctx.threshold("jwt_expiry_max_hours")))
@@ -105,7 +111,9 @@ def session_timeout(ctx: TargetContext):
 
 
 @check("oauth.frontend_urls", SECTION, "Frontend URLs",
-       "Set NEXT_PUBLIC_API_URL=https://API_HOST and NEXT_PUBLIC_WS_URL=wss://API_HOST for the production front end.")
+       "Set NEXT_PUBLIC_API_URL=https://API_HOST and NEXT_PUBLIC_WS_URL=wss://API_HOST for the production front end.",
+       proves="`NEXT_PUBLIC_API_URL` is https and `NEXT_PUBLIC_WS_URL` wss, not local.",
+       cannot_see="A configuration without the front end's (SKIP).")
 def frontend_urls(ctx: TargetContext):
     names = {"NEXT_PUBLIC_API_URL": ("https",), "NEXT_PUBLIC_WS_URL": ("wss",)}
     urls = {name: ctx.config.get(name) for name in names}
@@ -132,7 +140,10 @@ SSO_URLS = ("ARAGORA_SSO_CALLBACK_URL", "ARAGORA_SSO_ISSUER_URL", "ARAGORA_SSO_A
 
 
 @check("oauth.sso", SECTION, "SSO configured (if used)",
-       "Complete the ARAGORA_SSO_* settings for the provider type (see Aragora's SSO_SETUP.md) with https URLs.")
+       "Complete the ARAGORA_SSO_* settings for the provider type (see Aragora's SSO_SETUP.md) with https URLs.",
+       proves="When `ARAGORA_SSO_ENABLED`: the provider type's required `ARAGORA_SSO_*` settings are present and "
+              "their URLs https.",
+       cannot_see="A server without SSO (SKIP).")
 def sso(ctx: TargetContext):
     enabled = (ctx.config.get("ARAGORA_SSO_ENABLED") or "false").lower() in ("1", "true", "yes", "on")
     if not enabled:

@@ -94,7 +94,9 @@ def _listing_note(snap: t.Any, name: str) -> dict:
 @check("observability.service_monitor", SECTION, "ServiceMonitor scrapes the service",
        "Create one ServiceMonitor (monitoring.coreos.com/v1) where Prometheus looks (its own namespace with a "
        "namespaceSelector naming the Aragora namespace, or the Aragora namespace) whose selector matches exactly one "
-       "Aragora Service's labels and whose endpoint names that Service's port, path /metrics.")
+       "Aragora Service's labels and whose endpoint names that Service's port, path /metrics.",
+       proves="A ServiceMonitor selecting the Service that routes to the pods, naming one of its ports.",
+       cannot_see="Clusters without the Prometheus Operator's CRD (SKIP).")
 def service_monitor(ctx: TargetContext):
     snap = snapshot(ctx)
     _crd_or_skip(snap, "service_monitors")
@@ -153,7 +155,11 @@ def renamed_alerts(missing: t.Sequence[str], expressions: t.Mapping[str, str]) -
 
 @check("observability.prometheus_rule", SECTION, "Alert rules configured",
        "Add the checklist's alerts, under the checklist's names, to a PrometheusRule where Prometheus loads rules "
-       "(the collection ships them: files/prometheus/aragora-prometheusrule.yaml): %s." % ", ".join(REQUIRED_ALERTS))
+       "(the collection ships them: files/prometheus/aragora-prometheusrule.yaml): %s." % ", ".join(REQUIRED_ALERTS),
+       proves="PrometheusRules in every namespace the identity may list (or in `monitoring_namespaces`) carry the "
+              "checklist's eight alerts; WARN when one compares with another threshold than the checklist's "
+              "(`files/prometheus`).",
+       cannot_see="Clusters without the Prometheus Operator's CRD (SKIP).")
 def prometheus_rule(ctx: TargetContext):
     snap = snapshot(ctx)
     _crd_or_skip(snap, "prometheus_rules")
@@ -242,7 +248,9 @@ def _is_log_shipper(daemonset: dict) -> bool:
 
 @check("observability.log_shipper", SECTION, "Log aggregation working",
        "Deploy a log shipper DaemonSet (upstream uses Fluent Bit) and find why its pods are not ready on every node: "
-       "kubectl -n logging describe daemonset.")
+       "kubectl -n logging describe daemonset.",
+       proves="A log shipper DaemonSet (Fluent Bit, Fluentd, Vector, Promtail, Filebeat, Alloy, ...) in any "
+              "namespace, ready on every node it is scheduled to.")
 def log_shipper(ctx: TargetContext):
     snap = snapshot(ctx)
     live_state(snap, "whether a log shipper DaemonSet runs on every node")
@@ -263,7 +271,10 @@ def log_shipper(ctx: TargetContext):
 
 
 @check("observability.grafana_dashboards", SECTION, "Grafana dashboards imported",
-       "Import the Aragora dashboards into Grafana (deploy/grafana upstream) and check the token may search them.")
+       "Import the Aragora dashboards into Grafana (deploy/grafana upstream) and check the token may search them.",
+       proves="Grafana's search API (`/api/search?type=dash-db&query=aragora`) with `grafana_url` and `grafana_token` "
+              "finds the dashboards.",
+       cannot_see="Grafana without `grafana_url` and `grafana_token` (SKIP).")
 def grafana_dashboards(ctx: TargetContext):
     url, token = ctx.option("grafana_url"), ctx.option("grafana_token")
     if not url or not token:

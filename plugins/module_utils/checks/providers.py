@@ -106,7 +106,11 @@ def judge_provider_keys(ctx: TargetContext, names: tuple[str, ...], role: str) -
 
 @check("providers.primary", SECTION, "Primary provider configured",
        "Set ANTHROPIC_API_KEY or OPENAI_API_KEY (from the secret manager); without one the server runs demo "
-       "agents only.")
+       "agents only.",
+       proves="`ANTHROPIC_API_KEY` or `OPENAI_API_KEY`; WARN when only another provider the server accepts is set; a "
+              "placeholder key FAILs, a key of another shape WARNs; `provider_probe` asks the provider (401/403 "
+              "FAIL).",
+       cannot_see="Whether a key works, without `provider_probe`.")
 def primary(ctx: TargetContext):
     primary_keys, problem = judge_provider_keys(ctx, PRIMARY_PROVIDER_KEYS, "primary")
     other_keys, other_problem = judge_provider_keys(ctx, OTHER_PROVIDER_KEYS, "other")
@@ -131,7 +135,8 @@ def _set_keys(ctx: TargetContext, names: tuple[str, ...]) -> list[str]:
 
 
 @check("providers.fallback", SECTION, "Fallback provider configured",
-       "Set OPENROUTER_API_KEY so debates continue when a primary provider's quota is exhausted.")
+       "Set OPENROUTER_API_KEY so debates continue when a primary provider's quota is exhausted.",
+       proves="`OPENROUTER_API_KEY`; WARN when absent.")
 def fallback(ctx: TargetContext):
     keys, problem = judge_provider_keys(ctx, FALLBACK_PROVIDER_KEYS, "fallback")
     if problem is not None:
@@ -146,7 +151,10 @@ def fallback(ctx: TargetContext):
 
 @check("providers.circuit_breakers", SECTION, "Circuit breakers enabled",
        "An agent's circuit breaker is open: check that provider's key, quota and status page; breakers close on "
-       "their own once calls succeed again.")
+       "their own once calls succeed again.",
+       proves="No breaker open, read from `/api/admin/system-health/circuit-breakers` with `api_token`, else "
+              "`aragora_agent_circuit_breaker_state` in `/metrics` (0 closed, 1 open, 2 half-open).",
+       cannot_see="`/api/agents/circuit-breakers`: it does not exist on 2.11.")
 def circuit_breakers(ctx: TargetContext):
     states = _breakers_from_admin_api(ctx) if ctx.api_token else None
     source = ctx.endpoints["circuit_breakers"]
@@ -186,7 +194,10 @@ def _breakers_from_admin_api(ctx: TargetContext) -> dict[str, str]:
 
 @check("providers.agent_timeout", SECTION, "Agent timeout configured",
        "Set ARAGORA_AGENT_TIMEOUT (seconds, 30-1200); the checklist's ARAGORA_AGENT_TIMEOUT_SECONDS is not read "
-       "by Aragora 2.11.")
+       "by Aragora 2.11.",
+       proves="`ARAGORA_AGENT_TIMEOUT` within 30-1200.",
+       cannot_see="The checklist's `ARAGORA_AGENT_TIMEOUT_SECONDS`: read nowhere, which the evidence says when only "
+                  "it is set.")
 def agent_timeout(ctx: TargetContext):
     outcome = judge_int_setting(ctx, AGENT_TIMEOUT, "Agent timeout", " s")
     legacy = ctx.config.get(LEGACY_AGENT_TIMEOUT)

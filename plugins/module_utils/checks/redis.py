@@ -209,7 +209,8 @@ def _epoch(value: t.Any) -> str | None:
 
 @check("redis.url_configured", SECTION, "Redis URL configured",
        "Set ARAGORA_REDIS_URL=redis://:PASSWORD@HOST:6379/0 (rediss:// for TLS; redis://USER:PASSWORD@... for an "
-       "ACL user), or ARAGORA_REDIS_MODE=sentinel with ARAGORA_REDIS_SENTINEL_HOSTS.")
+       "ACL user), or ARAGORA_REDIS_MODE=sentinel with ARAGORA_REDIS_SENTINEL_HOSTS.",
+       proves="`ARAGORA_REDIS_URL` (legacy `REDIS_URL` WARNs), its scheme, password and mode.")
 def url_configured(ctx: TargetContext):
     mode, mode_problem = configured_mode(ctx)
     if mode != STANDALONE:
@@ -244,7 +245,9 @@ def url_configured(ctx: TargetContext):
 
 @check("redis.connection", SECTION, "Redis connection works",
        "Start Redis or fix the address, password and TLS settings in the Redis URL, and make sure the hosts that run "
-       "Aragora can reach it.")
+       "Aragora can reach it.",
+       proves="A redis-py PING with the application's URL, and its latency; the Sentinel master, or every "
+              "cluster primary.")
 def connection(ctx: TargetContext):
     seen = observation(ctx)
     warn_ms = ctx.threshold("redis_latency_warn_ms")
@@ -287,7 +290,9 @@ def _bypasses_high_availability(ctx: TargetContext, what: str, evidence: dict) -
 
 @check("redis.rate_limit_backend", SECTION, "Rate limit uses Redis",
        "Set ARAGORA_REDIS_URL (the variable Aragora 2.11's rate limiter reads) so that all instances share their "
-       "limits, and ARAGORA_RATE_LIMIT_BACKEND=redis so that `aragora deploy validate` agrees.")
+       "limits, and ARAGORA_RATE_LIMIT_BACKEND=redis so that `aragora deploy validate` agrees.",
+       proves="The 2.11 limiter reads `ARAGORA_REDIS_URL` only.",
+       cannot_see="`ARAGORA_RATE_LIMIT_BACKEND`: read only by `aragora deploy validate`.")
 def rate_limit_backend(ctx: TargetContext):
     """Aragora 2.11 has no /api/rate-limits/config: judged on what its limiter reads (security.rate_limiting judges
     whether limiting is on at all)."""
@@ -317,7 +322,8 @@ def rate_limit_backend(ctx: TargetContext):
 
 @check("redis.token_blacklist", SECTION, "Token blacklist uses Redis",
        "Set ARAGORA_BLACKLIST_BACKEND=redis together with ARAGORA_REDIS_URL, so that a revoked token is refused by "
-       "every instance.")
+       "every instance.",
+       proves="`ARAGORA_BLACKLIST_BACKEND=redis` really reaches Redis.")
 def token_blacklist(ctx: TargetContext):
     """What is Redis-specific about the blacklist; whether its backend is sound at all is security.token_blacklist."""
     backend, why = effective_blacklist_backend(ctx)
@@ -350,7 +356,8 @@ def persistence_settings(node: NodeObservation) -> tuple[bool | None, bool, str 
 
 @check("redis.persistence", SECTION, "Redis persistence enabled",
        "Turn on AOF (appendonly yes, appendfsync everysec) and/or RDB snapshots (save 3600 1 300 100 60 10000), "
-       "so that revoked tokens and rate-limit state survive a restart; on managed Redis, enable its persistence.")
+       "so that revoked tokens and rate-limit state survive a restart; on managed Redis, enable its persistence.",
+       proves="`save` or `appendonly yes` (from `INFO` when `CONFIG` is disabled).")
 def persistence(ctx: TargetContext):
     def judge(node: NodeObservation) -> Outcome:
         rdb, aof, schedule = persistence_settings(node)
@@ -369,7 +376,8 @@ def persistence(ctx: TargetContext):
 
 @check("redis.persistence_status", SECTION, "Redis last save and AOF rewrite succeeded",
        "Read the Redis log for the failed save or rewrite; usually the disk of its dir is full or not writable. "
-       "Fix it, then run BGSAVE (or BGREWRITEAOF) and check that INFO persistence reports ok.")
+       "Fix it, then run BGSAVE (or BGREWRITEAOF) and check that INFO persistence reports ok.",
+       proves="The last save and AOF rewrite succeeded.")
 def persistence_status(ctx: TargetContext):
     def judge(node: NodeObservation) -> Outcome:
         info = _info_of(node)
@@ -403,7 +411,8 @@ def _memory(node: NodeObservation) -> tuple[int, int, dict[str, t.Any]]:
 
 @check("redis.maxmemory", SECTION, "Redis memory limit set",
        "Set maxmemory to about three quarters of the memory Redis may use (for example maxmemory 256mb), so that "
-       "Redis, not the kernel's OOM killer, decides what happens when it is full.")
+       "Redis, not the kernel's OOM killer, decides what happens when it is full.",
+       proves="`maxmemory` is set.")
 def maxmemory(ctx: TargetContext):
     def judge(node: NodeObservation) -> Outcome:
         limit, used, evidence = _memory(node)
@@ -455,7 +464,9 @@ def _holdings(streams: list[str], persistent: int | None, revocations: bool | No
 @check("redis.eviction_policy", SECTION, "Redis eviction policy suits what Redis holds",
        "Use maxmemory-policy noeviction where Redis holds queues (Aragora's control-plane and notification streams), "
        "keys without expiry or the token blacklist, and alert before it is full; an evicting policy only for a "
-       "Redis that holds nothing but rate limits and caches.")
+       "Redis that holds nothing but rate limits and caches.",
+       proves="A policy that suits what Redis holds (a bounded `SCAN ... TYPE stream`, keys without expiry, the "
+              "blacklist): never eviction where queues live.")
 def eviction_policy(ctx: TargetContext):
     """Decided from what Redis holds (a bounded SCAN ... TYPE stream and INFO keyspace) and the configuration:
     Aragora 2.11.1 keeps control-plane streams (aragora:cp:stream:*) and aragora:notifications:pending without
@@ -510,7 +521,8 @@ FIXED_KEY_FAMILIES = ("aragora:ratelimit:ep:* (per-endpoint limits)", "aragora:r
 @check("redis.key_prefix", SECTION, "Redis key prefix set for production",
        "Set ARAGORA_REDIS_KEY_PREFIX per environment (for example aragora:prod:), and give each environment its own "
        "Redis database number (or Redis) too: these key families do not take the prefix: %s." % ", ".join(
-           FIXED_KEY_FAMILIES))
+           FIXED_KEY_FAMILIES),
+       proves="`ARAGORA_REDIS_KEY_PREFIX` is set.")
 def key_prefix(ctx: TargetContext):
     prefix = ctx.config.get("ARAGORA_REDIS_KEY_PREFIX")
     environment = ctx.config.get("ARAGORA_ENV")

@@ -17,7 +17,8 @@ RESOURCES = ("cpu", "memory")
 
 @check("resources.requests_limits", SECTION, "CPU and memory limits set",
        "Give every container CPU and memory requests and limits (the checklist: requests 500m/512Mi, limits "
-       "2000m/2Gi).")
+       "2000m/2Gi).",
+       proves="CPU and memory requests and limits on every container.")
 def requests_limits(ctx: TargetContext):
     snap = snapshot(ctx)
     missing: list[str] = []
@@ -37,7 +38,8 @@ def requests_limits(ctx: TargetContext):
 
 
 @check("resources.probes", SECTION, "Liveness and readiness probes",
-       "Give every container a livenessProbe (Aragora: GET /healthz) and a readinessProbe (GET /readyz).")
+       "Give every container a livenessProbe (Aragora: GET /healthz) and a readinessProbe (GET /readyz).",
+       proves="Liveness and readiness probes on every container.")
 def probes(ctx: TargetContext):
     snap = snapshot(ctx)
     missing: list[str] = []
@@ -60,7 +62,8 @@ def probes(ctx: TargetContext):
 
 
 @check("resources.image_tag", SECTION, "No latest image tag",
-       "Deploy a fixed release tag (for example aragora:2.11.1) or a digest, never latest or an untagged image.")
+       "Deploy a fixed release tag (for example aragora:2.11.1) or a digest, never latest or an untagged image.",
+       proves="No `latest` or untagged image (a digest is fine).")
 def image_tags(ctx: TargetContext):
     snap = snapshot(ctx)
     bad: list[str] = []

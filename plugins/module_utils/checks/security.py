@@ -53,7 +53,8 @@ def shannon_bits_per_char(value: str) -> float:
 
 
 @check("security.environment_mode", SECTION, "Production environment mode",
-       "Set ARAGORA_ENV=production.")
+       "Set ARAGORA_ENV=production.",
+       proves="`ARAGORA_ENV=production`.")
 def environment_mode(ctx: TargetContext):
     value = ctx.config.get("ARAGORA_ENV")
     if value == "production":
@@ -66,7 +67,9 @@ def environment_mode(ctx: TargetContext):
 
 @check("security.jwt_secret", SECTION, "JWT Secret (32+ chars)",
        "Generate one: python -c \"import secrets; print(secrets.token_urlsafe(48))\" and set ARAGORA_JWT_SECRET "
-       "from your secret manager.")
+       "from your secret manager.",
+       proves="`ARAGORA_JWT_SECRET` of 32 characters or more, not a placeholder, entropy >= 3.0 bits per character; "
+              "the value is never shown.")
 def jwt_secret(ctx: TargetContext):
     secret = ctx.config.get("ARAGORA_JWT_SECRET")
     if secret is None:
@@ -108,7 +111,10 @@ def judge_secrets(ctx: TargetContext, names: tuple[str, ...]) -> tuple[list[str]
 
 @check("security.secret_values", SECTION, "Secrets are generated values, not examples",
        "Replace every example value with one generated for this deployment (python -c \"import secrets; "
-       "print(secrets.token_urlsafe(48))\"; ARAGORA_ENCRYPTION_KEY: secrets.token_hex(32)), from the secret manager.")
+       "print(secrets.token_urlsafe(48))\"; ARAGORA_ENCRYPTION_KEY: secrets.token_hex(32)), from the secret manager.",
+       proves="API and metrics token, encryption key, OAuth client secret, `SUPABASE_KEY`: a checklist example "
+              "(`xxx`, `your-...`, `change-me`) FAILs, a value without its known shape WARNs "
+              "(`checks/secret_shape.py`, shared with the provider, JWT and Sentry checks).")
 def secret_values(ctx: TargetContext):
     present, placeholders, shapes = judge_secrets(ctx, SECRET_SETTINGS)
     evidence = {"judged": present, "placeholders": placeholders, "unexpected_shapes": shapes}
@@ -124,7 +130,12 @@ def secret_values(ctx: TargetContext):
 
 @check("security.api_keys_storage", SECTION, "API keys in secret manager",
        "Move provider API keys out of the plain env file into a secret manager (Kubernetes Secret, Vault, "
-       "systemd credentials); until then make the file readable by the service user only (chmod 600).")
+       "systemd credentials); until then make the file readable by the service user only (chmod 600).",
+       proves="Any secret (secret names, URL passwords) in an env file group/others can read: FAIL; owner neither "
+              "root nor the unit's user (`service_user`, or `User=` of `systemd_unit_file`): WARN, and WARN \"could "
+              "not be judged\" when the unit's user is unknown; provider keys in a plain file: WARN; on Kubernetes, a "
+              "secret in a ConfigMap the Deployment consumes: FAIL naming the ConfigMap and keys.",
+       cannot_see="A configuration given as variables only (SKIP).")
 def api_keys_storage(ctx: TargetContext):
     ctx.config.require()
     info = ctx.config.env_file
@@ -200,7 +211,9 @@ LOCAL_ORIGIN_PROBE = "http://localhost:3000"
 
 @check("security.cors_origins", SECTION, "CORS origins restricted",
        "Set ARAGORA_ALLOWED_ORIGINS to the production front-end origins only (https://app.example.com), "
-       "without localhost, 127.0.0.1 or *.")
+       "without localhost, 127.0.0.1 or *.",
+       proves="`ARAGORA_ALLOWED_ORIGINS` without localhost/127.0.0.1/`*`, and the live server does not echo a "
+              "localhost `Origin`.")
 def cors_origins(ctx: TargetContext):
     """Judged on the configuration when there is one, and on what the live server answers a localhost origin."""
     if ctx.client is None:
@@ -242,7 +255,9 @@ def cors_origins(ctx: TargetContext):
 
 @check("security.https_enforced", SECTION, "TLS/HTTPS enforced",
        "Serve the API over https only: terminate TLS at the proxy or load balancer (or ARAGORA_SSL_ENABLED) and "
-       "redirect plain http to https.")
+       "redirect plain http to https.",
+       proves="A verified TLS handshake, and `aragora_http_url` redirects to https.",
+       cannot_see="HSTS alone proves nothing: 2.11 sends it over plain HTTP too.")
 def https_enforced(ctx: TargetContext):
     """Judged by the scheme and handshake: Aragora sends HSTS on every answer, plain HTTP too, so HSTS proves nothing."""
     observation = answered(ctx.api("health"))
@@ -314,7 +329,11 @@ def observe_rate_limiter(ctx: TargetContext, burst: bool) -> dict[str, t.Any] | 
 @check("security.rate_limiting", SECTION, "Rate limiting enabled",
        "Leave ARAGORA_DISABLE_ALL_RATE_LIMITS unset (ARAGORA_DISABLE_RATE_LIMIT is read only by `aragora deploy "
        "validate`): set ARAGORA_RATE_LIMIT and ARAGORA_IP_RATE_LIMIT, and give the server ARAGORA_REDIS_URL so that limits are shared "
-       "by all replicas.")
+       "by all replicas.",
+       proves="The live limiter, with a member token of its own (one request; with `rate_limit_burst` a bounded burst "
+              "to the first 429); `ARAGORA_DISABLE_ALL_RATE_LIMITS` (read) FAILs, `ARAGORA_DISABLE_RATE_LIMIT` (not "
+              "read by the server) changes nothing; a Redis URL for shared limits.",
+       cannot_see="`/api/rate-limits/config`: it does not exist on 2.11.")
 def rate_limiting(ctx: TargetContext):
     """Judged on what the live server does with a token (2.11.1 sends X-RateLimit-* only with its 429; a bounded
     burst, when rate_limit_burst is on, proves the limit), and on ARAGORA_REDIS_URL for sharing. The checklist's
@@ -377,7 +396,9 @@ def effective_blacklist_backend(ctx: TargetContext) -> tuple[str, str]:
 
 @check("security.token_blacklist", SECTION, "Token blacklist backend",
        "Set ARAGORA_BLACKLIST_BACKEND=redis (or sqlite on a single instance) so revoked tokens stay revoked "
-       "across restarts and replicas.")
+       "across restarts and replicas.",
+       proves="`ARAGORA_BLACKLIST_BACKEND` redis/sqlite/postgres PASS, memory WARN; unset follows the server's "
+              "fallback (`ARAGORA_DB_BACKEND`, `DATABASE_URL`).")
 def token_blacklist(ctx: TargetContext):
     backend, why = effective_blacklist_backend(ctx)
     evidence = {"effective": backend, "decided_by": why}

@@ -161,7 +161,9 @@ def token(ctx: TargetContext) -> str | None:
 @check("smoke.token", SECTION, "Test token obtained",
        "Give the smoke test a way to authenticate: a token (smoke_token), credentials of a test user (login_email, "
        "login_password, from vault or an AWX credential), or the server's env file so it signs a short-lived member "
-       "token with ARAGORA_JWT_SECRET.", registry=SMOKE_CHECKS)
+       "token with ARAGORA_JWT_SECRET.", registry=SMOKE_CHECKS,
+       proves="A given token; else a login (credentials from vault/AWX); else a member JWT signed on the host with "
+              "`ARAGORA_JWT_SECRET`.")
 def token_check(ctx: TargetContext):
     plan = _token_plan(ctx)
     if ctx.option("check_mode") and plan == "login":
@@ -207,7 +209,10 @@ def created(ctx: TargetContext) -> dict[str, t.Any]:
 
 @check("smoke.create_debate", SECTION, "Create a test debate",
        "Send the body the server's contract asks for (debate_body; Aragora 2.11: question, agents, rounds) with a "
-       "token of a role that may create debates.", registry=SMOKE_CHECKS)
+       "token of a role that may create debates.", registry=SMOKE_CHECKS,
+       proves="`POST /api/debates` with 2.11.1's `{\"question\",\"agents\",\"rounds\"}`; the checklist's "
+              "`topic`/`max_rounds` gets 422 and the FAIL says so; 429 waited out by `Retry-After` within "
+              "`max_retry_after`.")
 def create_debate(ctx: TargetContext):
     body = ctx.option("debate_body")
     if ctx.option("check_mode"):
@@ -268,7 +273,9 @@ def _debate_id(ctx: TargetContext, observation: HttpObservation) -> str:
 
 @check("smoke.debate_completes", SECTION, "Test debate completes",
        "Find why debates do not finish: the server log, the agents' providers (keys, quotas, circuit breakers), "
-       "ARAGORA_AGENT_TIMEOUT and ARAGORA_MAX_CONCURRENT_DEBATES.", registry=SMOKE_CHECKS)
+       "ARAGORA_AGENT_TIMEOUT and ARAGORA_MAX_CONCURRENT_DEBATES.", registry=SMOKE_CHECKS,
+       proves="`GET /api/debates/{id}` until `completed` (PASS) or `failed`/`error`/`cancelled`/`timeout` (FAIL), "
+              "within `debate_timeout`.")
 def debate_completes(ctx: TargetContext):
     if ctx.option("check_mode"):
         return skipped("Check mode: no debate was created, so none is followed")
@@ -314,13 +321,15 @@ def debate_completes(ctx: TargetContext):
 
 @check("smoke.websocket", SECTION, "WebSocket connects and sends its first message",
        "Make the WebSocket listener reachable with the subprotocol aragora-v1 and the front end's Origin allowed.",
-       registry=SMOKE_CHECKS)
+       registry=SMOKE_CHECKS,
+       proves="The `websocket.connectivity` probe (subprotocol `aragora-v1`, first message `connection_info`).")
 def websocket_first_message(ctx: TargetContext):
     return websocket.connectivity(ctx)
 
 
 @check("smoke.metrics", SECTION, "Metrics endpoint answers",
-       "Make /metrics answer (with metrics_token when ARAGORA_METRICS_TOKEN is set).", registry=SMOKE_CHECKS)
+       "Make /metrics answer (with metrics_token when ARAGORA_METRICS_TOKEN is set).", registry=SMOKE_CHECKS,
+       proves="`/metrics` answers 200 with `aragora_` samples.")
 def metrics_answer(ctx: TargetContext):
     observation = answered(ctx.api("metrics", token=ctx.metrics_token))
     evidence = {"url": observation.url, "http_status": observation.status}

@@ -116,7 +116,8 @@ def _judge_validity(cert: tls_probe.CertificateInfo, what: str, ctx: TargetConte
 @check("tls.certificate_trusted", SECTION, "Certificate valid: trusted chain",
        "Serve a certificate from a CA clients trust (cert-manager with the letsencrypt-prod ClusterIssuer) with its "
        "full chain (leaf and intermediates); for a private CA that clients are set up to trust, give its bundle as "
-       "ca_path.")
+       "ca_path.",
+       proves="A live handshake with SNI; the chain verifies against `ca_path` or the system CAs.")
 def certificate_trusted(ctx: TargetContext):
     seen = observation(ctx)
     evidence = {**_evidence(seen), "verified_against": seen.ca_source, "chain_source": seen.chain_source,
@@ -133,7 +134,8 @@ def certificate_trusted(ctx: TargetContext):
 
 @check("tls.hostname", SECTION, "Certificate valid: issued for the host name",
        "Issue the certificate for the host name clients use (it must be in its subjectAltName); when api_url names "
-       "an address or an internal host, set tls_server_name to the public name.")
+       "an address or an internal host, set tls_server_name to the public name.",
+       proves="The certificate is issued for the host name (subjectAltName).")
 def hostname(ctx: TargetContext):
     seen = observation(ctx)
     leaf = seen.leaf
@@ -146,7 +148,9 @@ def hostname(ctx: TargetContext):
                   **evidence)
 
 
-@check("tls.expiry", SECTION, "Certificate valid: days until expiry (CertificateExpiring)", _RENEW)
+@check("tls.expiry", SECTION, "Certificate valid: days until expiry (CertificateExpiring)", _RENEW,
+       proves="The leaf's days left in a live handshake: FAIL under 7, WARN under 30 (a certificate under 30 days is "
+              "a renewal that has not happened).")
 def expiry(ctx: TargetContext):
     seen = observation(ctx)
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -158,7 +162,9 @@ def expiry(ctx: TargetContext):
 
 @check("tls.chain_expiry", SECTION, "Certificate chain: earliest expiry",
        "Replace the expiring CA certificate: serve the issuer's current intermediate chain (re-issuing the leaf "
-       "usually brings it); when it is the trust anchor, update the CA bundle (ca_path, the system CAs).")
+       "usually brings it); when it is the trust anchor, update the CA bundle (ca_path, the system CAs).",
+       proves="The earliest expiry among the chain's CA certificates, separately from the leaf's.",
+       cannot_see="The chain on Python older than 3.10 (SKIP).")
 def chain_expiry(ctx: TargetContext):
     """The issuers only: the leaf's own expiry is tls.expiry's, so that one cause does not FAIL twice."""
     seen = observation(ctx)
@@ -182,7 +188,8 @@ def chain_expiry(ctx: TargetContext):
 
 @check("tls.protocol", SECTION, "TLS 1.2 or newer",
        "Allow only TLS 1.2 and 1.3 on the listener (nginx: ssl_protocols TLSv1.2 TLSv1.3; a cloud load balancer: "
-       "its TLS 1.2+ security policy).")
+       "its TLS 1.2+ security policy).",
+       proves="TLS 1.2+ negotiated, and 1.0/1.1 refused.")
 def protocol(ctx: TargetContext):
     seen = observation(ctx)
     evidence = {**_evidence(seen), "negotiated": seen.protocol, "cipher": seen.cipher}
@@ -208,7 +215,9 @@ def protocol(ctx: TargetContext):
 
 @check("tls.hsts", SECTION, "HSTS sent over HTTPS",
        "Send Strict-Transport-Security: max-age=31536000; includeSubDomains on every HTTPS answer (Aragora 2.11 does "
-       "by itself; a proxy in front must not strip it).")
+       "by itself; a proxy in front must not strip it).",
+       proves="HSTS over HTTPS with max-age >= 180 days.",
+       cannot_see="HSTS on plain HTTP, which browsers ignore.")
 def hsts(ctx: TargetContext):
     """Over HTTPS only: Aragora sends the header on plain HTTP too, where browsers ignore it."""
     tls_endpoint(ctx)

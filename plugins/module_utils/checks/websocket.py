@@ -118,7 +118,9 @@ def shared_outage(ctx: TargetContext, observation: probe.WebSocketObservation) -
 
 @check("websocket.connectivity", SECTION, "WebSocket connectivity",
        "Make the WebSocket listener reachable from where the front end connects, with the subprotocol %s and the "
-       "front end's Origin allowed (ARAGORA_ALLOWED_ORIGINS)." % probe.SUBPROTOCOL)
+       "front end's Origin allowed (ARAGORA_ALLOWED_ORIGINS)." % probe.SUBPROTOCOL,
+       proves="A handshake with subprotocol `aragora-v1` and the front end's Origin, and the first message "
+              "`connection_info`; close 4003, HTTP 400 and silence are distinct FAILs.")
 def connectivity(ctx: TargetContext):
     observation = websocket_connection(ctx)
     evidence = observation.evidence()
@@ -145,12 +147,14 @@ def judge_tuning_setting(ctx: TargetContext, setting: IntSetting, what: str, uni
 
 @check("websocket.max_message_size", SECTION, "WebSocket max message size (ARAGORA_WS_MAX_MESSAGE_SIZE)",
        "Set ARAGORA_WS_MAX_MESSAGE_SIZE to a number of bytes from 1024 to 10485760 (the checklist suggests 131072), "
-       "or unset it for the default 65536.")
+       "or unset it for the default 65536.",
+       proves="`ARAGORA_WS_MAX_MESSAGE_SIZE` within 1024-10485760 bytes; unset: the server's default (65536).")
 def max_message_size(ctx: TargetContext):
     return judge_tuning_setting(ctx, MAX_MESSAGE_SIZE, "WebSocket max message size", " bytes")
 
 
 @check("websocket.heartbeat", SECTION, "WebSocket heartbeat (ARAGORA_WS_HEARTBEAT)",
-       "Set ARAGORA_WS_HEARTBEAT to a number of seconds from 5 to 300, or unset it for the default 30.")
+       "Set ARAGORA_WS_HEARTBEAT to a number of seconds from 5 to 300, or unset it for the default 30.",
+       proves="`ARAGORA_WS_HEARTBEAT` within 5-300 s; unset: the server's default (30 s).")
 def heartbeat(ctx: TargetContext):
     return judge_tuning_setting(ctx, HEARTBEAT, "WebSocket heartbeat interval", " s")
