@@ -12,12 +12,23 @@ become) the module runs as any module does.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
 from ansible.plugins.action import ActionBase
 
 MODULE = "aragora.ops.readiness_check"
+
+
+def same_python(interpreter: str, running: str) -> bool:
+    """Whether ``interpreter`` is the Python running here with its libraries: the same executable in the same bin
+    directory (a venv's python is a link to the base interpreter, whose own directory has other libraries; a link to
+    the venv itself, as /work/project/.venv -> /shared/.venv, is the same venv)."""
+    if not os.path.isabs(interpreter):
+        return False
+    return (os.path.realpath(interpreter) == os.path.realpath(running)
+            and os.path.realpath(os.path.dirname(interpreter)) == os.path.realpath(os.path.dirname(running)))
 
 
 class ActionModule(ActionBase):
@@ -33,7 +44,7 @@ class ActionModule(ActionBase):
         interpreter = task_vars.get("ansible_python_interpreter")
         if not interpreter:
             return False  # discovered on the host: maybe not this Python, nor its libraries
-        return self._templar.template(interpreter) == sys.executable
+        return same_python(str(self._templar.template(interpreter)), sys.executable)
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}

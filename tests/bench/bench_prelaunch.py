@@ -128,7 +128,7 @@ class Playbooks:
         """``way``: "module" (the wrapped interpreter: a module process per target, as on a remote host) or
         "controller" (the controller's own Python, as the sandbox's inventory sets it: the checks run in the
         controller's worker)."""
-        python = self.python if way == "module" else sys.executable
+        python = self.python if way == "module" else "{{ ansible_playbook_python }}"
         hosts = {"target%02d" % index: {**one, "ansible_python_interpreter": python}
                  for index, one in enumerate(host_vars)}
         return write_inventory(os.path.join(self.scratch, name + ".yml"), hosts)

@@ -12,6 +12,9 @@ import pytest
 
 from tests.support.playbook import read_report, run_playbook, write_inventory
 
+# The interpreter of a target checked from the controller, as the sandbox's inventory and the README set it.
+IN_CONTROLLER = "{{ ansible_playbook_python }}"
+
 
 def wrapper_python(directory: str) -> tuple[str, str]:
     """Another interpreter path for the same Python, which leaves a mark each time a module process starts."""
@@ -50,21 +53,24 @@ def test_in_the_controller_and_as_a_module_judge_alike_and_mask_alike(tmp_path, 
     runs = {}
     # The server's first probes change what it reports (its circuit breakers appear on first use): the run compared
     # with the module's is the second in the controller.
-    for way, interpreter in (("first", sys.executable), ("module", wrapper), ("controller", sys.executable)):
+    for way, interpreter in (("first", IN_CONTROLLER), ("module", wrapper), ("controller", IN_CONTROLLER)):
         inventory = write_inventory(str(tmp_path / (way + ".yml")),
                                     {"sandbox": {**hosts, "ansible_python_interpreter": interpreter}})
         reports = str(tmp_path / way)
         result = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": reports}, "-vvv")
         assert result.returncode in (0, 2), result.stdout[-3000:] + result.stderr[-3000:]
         runs[way] = (read_report(reports), result.stdout + result.stderr)
-        # Only the module run started a module process (with the wrapper): one, for the one target.
-        started = open(marks, encoding="utf-8").read().count("started") if os.path.exists(marks) else 0
-        assert started == (0 if way == "first" else 1), way
+        # Only the module run started a module process (with the wrapper): one, for the one target; the others
+        # executed nothing on the target's connection.
+        with open(marks, encoding="utf-8") if os.path.exists(marks) else open(os.devnull, encoding="utf-8") as seen:
+            assert seen.read().count("started") == (0 if way == "first" else 1), way
+        executed = re.findall(r"<sandbox> EXEC .*", result.stdout)
+        assert len(executed) == (1 if way == "module" else 0), (way, executed)
     assert comparable(runs["controller"][0]) == comparable(runs["module"][0])
     secrets = env_secrets(sandbox_state["paths"]["env_file"])
     assert secrets, "the sandbox's env file has secrets to look for"
     for way, (_report, output) in runs.items():
-        assert "readiness_check" in output
+        assert "Verdict for sandbox" in output  # the run printed its results, where a secret would show
         leaked = [secret[:4] + "..." for secret in secrets if secret in output]
         assert not leaked, "%s run printed secrets %s" % (way, leaked)
 
@@ -73,12 +79,13 @@ def test_a_bad_option_fails_alike_without_its_secret(tmp_path, hosts):
     wrapper, _marks = wrapper_python(str(tmp_path))
     secret = "s3cret-jwt-value-never-shown-0123456789abcdef"
     messages = {}
-    for way, interpreter in (("controller", sys.executable), ("module", wrapper)):
+    for way, interpreter in (("controller", IN_CONTROLLER), ("module", wrapper)):
         inventory = write_inventory(str(tmp_path / (way + ".yml")), {"sandbox": {
             **hosts, "ansible_python_interpreter": interpreter, "aragora_env_file": "",
             "aragora_config": {"ARAGORA_JWT_SECRET": secret}, "aragora_thresholds": {"no_such_threshold": 1}}})
         result = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": str(tmp_path / way)}, "-vvv")
         output = result.stdout + result.stderr
         assert secret not in output, way
+        assert len(re.findall(r"<sandbox> EXEC .*", result.stdout)) == (1 if way == "module" else 0), way
         messages[way] = re.search(r"thresholds: unknown key\(s\) no_such_threshold[^\"'\n]*", output).group(0)
     assert messages["controller"] == messages["module"]
