@@ -24,7 +24,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
     missing_library,
     target_argument_spec,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target, scope
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 
@@ -74,7 +74,16 @@ def run_check_module(groups: t.Sequence[str] | None = None) -> None:
     if groups:
         params["groups"] = list(groups)
     context = masked_context(module, params)
-    finish(module, context, changed=False, **run_target(params, context))
+    finish(module, context, changed=False, **target_result(params, context, groups))
+
+
+def target_result(params: t.Mapping[str, t.Any], context: TargetContext, groups: t.Sequence[str] | None) -> dict:
+    """The checks' results; for readiness_check (whose caller picks the groups, ``groups`` None) also the groups it
+    left out."""
+    result = run_target(params, context)
+    if not groups:
+        result["scope"] = scope(params.get("groups"))
+    return result
 
 
 def run_in_this_process(args: t.Mapping[str, t.Any], name: str, groups: t.Sequence[str] | None = None) -> dict:
@@ -97,7 +106,7 @@ def run_in_this_process(args: t.Mapping[str, t.Any], name: str, groups: t.Sequen
         params["groups"] = list(groups)
     context = build_context(params)
     secrets |= set(context.config.secrets())
-    result = {"changed": False, **run_target(params, context)}
+    result = {"changed": False, **target_result(params, context, groups)}
     secrets |= set(context.config.secrets())
     result["invocation"] = {"module_args": params}
     return remove_values(result, {secret for secret in secrets if secret})
