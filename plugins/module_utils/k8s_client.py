@@ -189,8 +189,7 @@ class ClusterTarget:
         if self.host:
             changes["server"] = self.host.rstrip("/")
         if self.api_key:
-            header = "Bearer " + self.api_key
-            changes["authorization"] = lambda: header
+            changes["authorization"] = kubeconfig.fixed_authorization("Bearer " + self.api_key)
         if self.validate_certs is not None:
             changes["verify"] = bool(self.validate_certs)
         return dataclasses.replace(credentials, **changes)

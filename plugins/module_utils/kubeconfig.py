@@ -57,6 +57,14 @@ class NeedsOfficialLoader(KubeconfigError):
     """The user authenticates with something this loader does not implement (a legacy auth-provider)."""
 
 
+def fixed_authorization(header: str | None) -> t.Callable[[], str | None]:
+    """An ``authorization`` that always gives the same header (a token or password written in the kubeconfig)."""
+    def authorization() -> str | None:
+        return header
+
+    return authorization
+
+
 @dataclasses.dataclass(frozen=True)
 class Credentials:
     """A cluster's API server and how to authenticate to it: what an HTTP client needs, nothing more."""
@@ -70,11 +78,13 @@ class Credentials:
     proxy: str | None = None
     namespace: str | None = None  # the context's (or the service account's) namespace
     # The Authorization header's value when asked (a token file or exec plugin may give a new one over time).
-    authorization: t.Callable[[], str | None] = dataclasses.field(default=lambda: None, repr=False, compare=False)
+    authorization: t.Callable[[], str | None] = dataclasses.field(
+        default=fixed_authorization(None), repr=False, compare=False)
 
 
 def _token_header(token: str | None) -> str | None:
     return "Bearer " + token if token else None
+
 
 
 class _TokenFile:
@@ -232,8 +242,8 @@ def load_kubeconfig(path: str | None = None, context: str | None = None, timeout
     chosen = merged.contexts[name]
     cluster_name, user_name = chosen.get("cluster"), chosen.get("user")
     if cluster_name not in merged.clusters:
-        raise KubeconfigError("%s: context %r names cluster %r, which is not defined" % (merged.source, name,
-                                                                                           cluster_name))
+        raise KubeconfigError("%s: context %r names cluster %r, which is not defined"
+                              % (merged.source, name, cluster_name))
     cluster, cluster_dir = merged.clusters[cluster_name]
     server = str(cluster.get("server") or "").rstrip("/")
     if not server:
@@ -264,15 +274,14 @@ def _with_user(credentials: Credentials, user: dict, base_dir: str, cluster: dic
     key_file = _file_or_data(user, "client-key", base_dir, source)
     if bool(cert_file) != bool(key_file):
         raise KubeconfigError("%s: a client certificate needs its key and a key its certificate" % source)
-    authorization: t.Callable[[], str | None] = lambda: None
+    authorization: t.Callable[[], str | None] = fixed_authorization(None)
     if user.get("token"):
-        header = _token_header(str(user["token"]))
-        authorization = lambda: header  # noqa: E731
+        authorization = fixed_authorization(_token_header(str(user["token"])))
     elif user.get("tokenFile"):
         authorization = _TokenFile(os.path.join(base_dir, os.path.expanduser(str(user["tokenFile"]))))
     elif user.get("username") and user.get("password") is not None:
-        basic = "Basic " + base64.b64encode(("%s:%s" % (user["username"], user["password"])).encode()).decode()
-        authorization = lambda: basic  # noqa: E731
+        basic = base64.b64encode(("%s:%s" % (user["username"], user["password"])).encode()).decode()
+        authorization = fixed_authorization("Basic " + basic)
     elif user.get("exec"):
         plugin = ExecPlugin(user["exec"], base_dir, cluster, source, timeout)
         first = plugin.credential()
@@ -293,8 +302,8 @@ class ExecPlugin:
             raise KubeconfigError("%s: exec has no command" % source)
         self.api_version = spec.get("apiVersion") or EXEC_API_VERSIONS[0]
         if self.api_version not in EXEC_API_VERSIONS:
-            raise KubeconfigError("%s: exec apiVersion %s is not one of %s" % (source, self.api_version,
-                                                                             ", ".join(EXEC_API_VERSIONS)))
+            raise KubeconfigError("%s: exec apiVersion %s is not one of %s"
+                                  % (source, self.api_version, ", ".join(EXEC_API_VERSIONS)))
         command = os.path.expanduser(str(spec["command"]))
         # As client-go: a command with a path separator is relative to the kubeconfig; a bare name is looked up on PATH.
         if os.sep in command and not os.path.isabs(command):
@@ -319,19 +328,19 @@ class ExecPlugin:
             proc = subprocess.run(self.argv, env=environment, capture_output=True, timeout=self.timeout, check=False,
                                   stdin=subprocess.DEVNULL)
         except FileNotFoundError:
-            raise KubeconfigError("%s: the exec plugin %s is not installed (not found)" % (self.source,
-                                                                                          self.argv[0])) from None
+            raise KubeconfigError("%s: the exec plugin %s is not installed (not found)"
+                                  % (self.source, self.argv[0])) from None
         except subprocess.TimeoutExpired:
             raise KubeconfigError("%s: the exec plugin %s gave no credential within %g s"
                                   % (self.source, self.argv[0], self.timeout)) from None
         except OSError as exc:
-            raise KubeconfigError("%s: cannot run the exec plugin %s: %s" % (self.source, self.argv[0],
-                                                                            exc.strerror)) from None
+            raise KubeconfigError("%s: cannot run the exec plugin %s: %s"
+                                  % (self.source, self.argv[0], exc.strerror)) from None
         if proc.returncode != 0:
             said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise KubeconfigError("%s: the exec plugin %s exited %d: %s" % (self.source, self.argv[0],
-                                                                           proc.returncode, said[-1][:200] if said
-                                                                           else "(nothing on stderr)"))
+            last = said[-1][:200] if said else "(nothing on stderr)"
+            raise KubeconfigError("%s: the exec plugin %s exited %d: %s"
+                                  % (self.source, self.argv[0], proc.returncode, last))
         try:
             answer = json.loads(proc.stdout)
         except ValueError:

@@ -132,8 +132,8 @@ def test_client_certificate_data_and_an_exec_token_over_tls_judge_as_plain_http(
         "client-certificate-data": b64(client.cert), "client-key-data": b64(client.key),
         "exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable, "args": [str(plugin)]}})
     result = run(path)
-    assert statuses(result) == healthy_statuses(), {c["id"]: c["message"] for c in result["checks"]
-                                                     if c["status"] != "PASS"}
+    not_passing = {c["id"]: c["message"] for c in result["checks"] if c["status"] != "PASS"}
+    assert statuses(result) == healthy_statuses(), not_passing
     assert b"authorization: Bearer exec-issued-token" in bytes(relay.sent)
     assert not relay.refused
 
@@ -141,8 +141,8 @@ def test_client_certificate_data_and_an_exec_token_over_tls_judge_as_plain_http(
 def test_an_unknown_server_ca_fails_with_a_tls_message(tls_cluster):
     relay, _server_ca, client, directory = tls_cluster
     other = CertificateAuthority(directory / "other", "Other CA")
-    result = run(kubeconfig(directory, relay.port, other.path, {"client-certificate-data": b64(client.cert),
-                                                                 "client-key-data": b64(client.key)}))
+    user = {"client-certificate-data": b64(client.cert), "client-key-data": b64(client.key)}
+    result = run(kubeconfig(directory, relay.port, other.path, user))
     replicas = next(c for c in result["checks"] if c["id"] == "ha.replicas")
     assert replicas["status"] == "FAIL" and "TLS with the API server failed" in replicas["message"], replicas
     assert "unable to get local issuer certificate" in replicas["message"]
