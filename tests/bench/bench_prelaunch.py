@@ -15,7 +15,7 @@ raised so that no probe is answered 429, every service behind a latency proxy of
 Every proxied run must reach the same statuses, check by check, as a run without the proxies: a proxy that broke a
 probe would otherwise pass for a fast run.
 
-    python tests/bench/bench_prelaunch.py [--rounds 5] [--only latency|fleet]
+    python tests/bench/bench_prelaunch.py [--rounds 5] [--only latency|fleet] [--way controller|module]
 """
 
 from __future__ import annotations
@@ -246,11 +246,11 @@ def latency(link: Link, playbooks: Playbooks, direct: dict, rounds: int) -> list
     return lines
 
 
-def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict) -> list[str]:
+def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict, ways: t.Sequence[str] = WAYS) -> list[str]:
     """Each target probes Aragora from a loopback address of its own (127.0.1.N): its per-IP limits then see 50
     clients, as 50 servers would, not one client 50 times over."""
     lines: list[str] = []
-    for way in WAYS:
+    for way in ways:
         lines += fleet_way(links, playbooks, direct, way)
     return lines
 
@@ -297,6 +297,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="prelaunch.yml vs the checklist's commands, and across a fleet")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=("latency", "fleet"))
+    parser.add_argument("--way", choices=WAYS, help="the fleet one way only (both by default)")
     args = parser.parse_args()
     directory = os.path.join(ROOT, "build", "bench-sandbox")
     state = sandbox.up(directory, os.path.join(ROOT, "build", "aragora-venv", "bin", "python"),
@@ -315,7 +316,7 @@ def main() -> int:
             if args.only != "latency":
                 links = [Link(state, proxies, os.path.join(scratch, "target%02d" % index), "127.0.1.%d" % (index + 1))
                          for index in range(max(FLEET))]
-                lines += fleet(links, playbooks, direct)
+                lines += fleet(links, playbooks, direct, [args.way] if args.way else WAYS)
     finally:
         sandbox.down(directory)
     print("\nbench (2 cores, shared with other work: compare the ratios, not the absolute times)")
