@@ -30,7 +30,7 @@ def env_secrets(env_file: str) -> list[str]:
     found = []
     with open(env_file, encoding="utf-8") as handle:
         for line in handle:
-            name, _, value = line.strip().partition("=")
+            name, _equals, value = line.strip().partition("=")
             if re.search(r"SECRET|PASSWORD|TOKEN|_KEY$|_URL$", name) and len(value) >= 8:
                 found.append(value.split("://", 1)[-1].split("@", 1)[0].split(":")[-1] if "@" in value else value)
     return [secret for secret in found if len(secret) >= 8]
