@@ -86,7 +86,6 @@ def _token_header(token: str | None) -> str | None:
     return "Bearer " + token if token else None
 
 
-
 class _TokenFile:
     """A token read from its file when asked (the kubelet rotates bound service-account tokens), cached a minute."""
 
