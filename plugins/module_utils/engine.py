@@ -128,8 +128,14 @@ def run_one(spec: CheckSpec, context: t.Any) -> dict:
     return _result(spec, outcome, (time.monotonic() - started) * 1000, cause)
 
 
+# Every check of a target starts at once: most wait on a fact another check is fetching (each is fetched once), so
+# fewer threads than checks queue a slow chain (PostgreSQL's connect and queries, a TLS handshake) behind waiting
+# ones. The bound is for a registry grown far beyond today's ~80 checks.
+MAX_WORKERS = 128
+
+
 def run_checks(specs: t.Sequence[CheckSpec], context: t.Any, skipped: t.Sequence[CheckSpec] = (),
-               max_workers: int = 16) -> list[dict]:
+               max_workers: int = MAX_WORKERS) -> list[dict]:
     """Run ``specs`` concurrently against ``context``; results come back in checklist order."""
     results: dict[str, dict] = {}
     if specs:

@@ -35,6 +35,7 @@ import types
 import typing as t
 import urllib.parse
 
+from ansible_collections.aragora.ops.plugins.module_utils import kubeconfig
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import (
     BodyTooLarge,
     DeadlineExceeded,
@@ -58,6 +59,7 @@ def _kubernetes() -> types.SimpleNamespace:
     return types.SimpleNamespace(client=client, config=config)
 
 
+USER_AGENT = "aragora.ops"
 HOSTNAME_KEY = "kubernetes.io/hostname"
 ZONE_KEYS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 
@@ -178,6 +180,19 @@ class ClusterTarget:
             return "API server %s" % self.host
         return "kubeconfig %s%s%s" % (self.kubeconfig or "(default)", ", context %s" % self.context if self.context
                                       else "", ", server %s" % self.host if self.host else "")
+
+    def override(self, credentials: kubeconfig.Credentials) -> kubeconfig.Credentials:
+        """The explicit connection fields over what the kubeconfig or service account gave."""
+        changes: dict[str, t.Any] = {field: getattr(self, name) for name, field in (
+            ("ca_cert", "ca_file"), ("client_cert", "cert_file"), ("client_key", "key_file"), ("proxy", "proxy"))
+            if getattr(self, name)}
+        if self.host:
+            changes["server"] = self.host.rstrip("/")
+        if self.api_key:
+            changes["authorization"] = kubeconfig.fixed_authorization("Bearer " + self.api_key)
+        if self.validate_certs is not None:
+            changes["verify"] = bool(self.validate_certs)
+        return dataclasses.replace(credentials, **changes)
 
     def apply(self, configuration: t.Any) -> None:
         """Put the explicit connection fields over what the kubeconfig or service account set."""
@@ -349,26 +364,87 @@ class BoundedTransport:
         return getattr(self.pool, name)
 
 
-def connect(target: ClusterTarget) -> t.Any:
-    """An ApiClient for the kubeconfig/context or the in-cluster service account; KubeError when none can be made."""
+def credentials_for(target: ClusterTarget) -> kubeconfig.Credentials:
+    """The target's credentials by this collection's own loader, the explicit fields over what the kubeconfig or
+    service account say; KubeError when none can be had, NeedsOfficialLoader for a legacy auth-provider."""
+    try:
+        if target.in_cluster:
+            credentials = kubeconfig.load_in_cluster()
+        elif target.kubeconfig or target.context or not target.host:
+            credentials = kubeconfig.load_kubeconfig(target.kubeconfig, target.context, target.timeout)
+        else:
+            credentials = kubeconfig.Credentials(server=target.host.rstrip("/"))
+    except kubeconfig.NeedsOfficialLoader:
+        raise
+    except kubeconfig.KubeconfigError as exc:
+        raise KubeError("cannot use %s: %s" % (target.describe(), exc)) from None
+    return target.override(credentials)
+
+
+def http_pool(credentials: kubeconfig.Credentials, target: ClusterTarget) -> BoundedTransport:
+    """A urllib3 pool for the API server with the credentials' TLS (CA, client certificate, server name) and proxy,
+    bounded as every call of this module is (BoundedTransport); connections are kept and reused by every read."""
+    tls: dict[str, t.Any] = {"cert_reqs": "CERT_REQUIRED" if credentials.verify else "CERT_NONE",
+                             "ca_certs": credentials.ca_file, "cert_file": credentials.cert_file,
+                             "key_file": credentials.key_file}
+    if credentials.tls_server_name:
+        tls["server_hostname"] = credentials.tls_server_name
+    # The snapshot's listings run at once: one connection each, kept for the reads that follow.
+    sizes = {"num_pools": 4, "maxsize": 32}
+    proxy = credentials.proxy
+    if proxy and proxy.startswith("socks"):
+        from urllib3.contrib.socks import SOCKSProxyManager  # pylint: disable=import-outside-toplevel
+
+        pool = SOCKSProxyManager(proxy, **sizes, **tls)
+    elif proxy:
+        pool = urllib3.ProxyManager(proxy, **sizes, **tls)
+    else:
+        pool = urllib3.PoolManager(**sizes, **tls)
+    return BoundedTransport(pool, target)
+
+
+def connect(target: ClusterTarget, credentials: kubeconfig.Credentials | None = None) -> t.Any:
+    """An official ApiClient (for the typed APIs) with the target's credentials; KubeError when none can be made.
+
+    The credentials are this collection's loader's (the same as the REST reads use); only a kubeconfig whose user
+    has a legacy auth-provider is read by the official client's loader."""
     if not HAS_KUBERNETES:
         raise KubeError("the kubernetes Python client is needed on the host (pip install kubernetes)")
     k8s, k8s_config = _kubernetes().client, _kubernetes().config
     configuration = k8s.Configuration()
     try:
-        if target.in_cluster:
-            k8s_config.load_incluster_config(client_configuration=configuration)
-        elif target.kubeconfig or target.context or not target.host:
+        credentials = credentials or credentials_for(target)
+    except kubeconfig.NeedsOfficialLoader:
+        try:
             k8s_config.load_kube_config(config_file=target.kubeconfig, context=target.context,
                                         client_configuration=configuration, persist_config=False)
-        target.apply(configuration)
-    except Exception as exc:  # pylint: disable=broad-exception-caught  # ConfigException, OSError, YAML errors
-        raise KubeError("cannot use %s: %s" % (target.describe(), exc)) from None
+            target.apply(configuration)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # ConfigException, OSError, YAML errors
+            raise KubeError("cannot use %s: %s" % (target.describe(), exc)) from None
+    else:
+        configure(configuration, credentials)
     configuration.retries = False  # one timeout per call, never four
     configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, 32)  # the snapshot's
     api_client = k8s.ApiClient(configuration)
     api_client.rest_client.pool_manager = BoundedTransport(api_client.rest_client.pool_manager, target)
     return api_client
+
+
+def configure(configuration: t.Any, credentials: kubeconfig.Credentials) -> None:
+    """The official client's Configuration from ``credentials``: its header asked again before each call (an exec
+    plugin's or a rotated service-account token)."""
+    configuration.host = credentials.server
+    configuration.verify_ssl = credentials.verify
+    for attribute, value in (("ssl_ca_cert", credentials.ca_file), ("cert_file", credentials.cert_file),
+                             ("key_file", credentials.key_file), ("proxy", credentials.proxy),
+                             ("tls_server_name", credentials.tls_server_name)):
+        if value:
+            setattr(configuration, attribute, value)
+    header = credentials.authorization()
+    if header:
+        configuration.api_key = {"BearerToken": header}
+        configuration.refresh_api_key_hook = lambda conf: conf.api_key.update(
+            BearerToken=credentials.authorization() or header)
 
 
 def selector_string(selector: t.Mapping[str, t.Any] | None) -> str:
@@ -487,9 +563,27 @@ class Cluster:
 
     def __init__(self, target: ClusterTarget, api_client: t.Any = None) -> None:
         self.target = target
-        self.api_client = api_client if api_client is not None else connect(target)
-        # The client's own pool: its TLS, client certificate, proxy and connection reuse, as every typed call has.
-        self._pool = self.api_client.rest_client.pool_manager
+        self.credentials: kubeconfig.Credentials | None = None
+        if api_client is None:
+            try:
+                self.credentials = credentials_for(target)
+            except kubeconfig.NeedsOfficialLoader:
+                api_client = connect(target)
+        if api_client is not None:
+            # The official client's pool and credentials: its TLS, client certificate, proxy and token refresh.
+            self.__dict__["api_client"] = api_client
+            self._pool = api_client.rest_client.pool_manager
+            self.server = str(api_client.configuration.host).rstrip("/")
+            self._user_agent = api_client.user_agent
+        else:
+            self._pool = http_pool(self.credentials, target)
+            self.server = self.credentials.server
+            self._user_agent = USER_AGENT
+
+    @functools.cached_property
+    def api_client(self) -> t.Any:
+        """The official ApiClient, for the typed APIs only (its import and set-up cost ~0.5 s of CPU)."""
+        return connect(self.target, self.credentials)
 
     # The typed APIs, built on first use only (each costs tens to hundreds of ms of CPU to construct).
     core = functools.cached_property(lambda self: _kubernetes().client.CoreV1Api(self.api_client))
@@ -500,20 +594,28 @@ class Cluster:
     networking = functools.cached_property(lambda self: _kubernetes().client.NetworkingV1Api(self.api_client))
     custom = functools.cached_property(lambda self: _kubernetes().client.CustomObjectsApi(self.api_client))
 
+    def _authorization(self) -> dict[str, str]:
+        """The credentials' header, asked for each call (a token file or exec plugin may give a new one)."""
+        if self.credentials is not None:
+            try:
+                header = self.credentials.authorization()
+            except kubeconfig.KubeconfigError as exc:
+                raise KubeError("cannot use %s: %s" % (self.target.describe(), exc)) from None
+            return {"authorization": header} if header else {}
+        # The official client's auth settings (a bearer token, refreshed by the client when it expires).
+        return {setting["key"]: setting["value"] for setting in self.api_client.configuration.auth_settings().values()
+                if setting.get("in") == "header" and setting.get("value")}
+
     @property
     def _timeout(self) -> tuple[float, float]:
         return (self.target.timeout, self.target.timeout)
 
     def _headers(self, content_type: str | None, raw: bool) -> dict[str, str]:
-        configuration = self.api_client.configuration
         # Logs are text: the API server serves them as text/plain whatever JSON is asked for.
-        headers = {"Accept": "text/plain, */*" if raw else "application/json", "User-Agent": self.api_client.user_agent}
+        headers = {"Accept": "text/plain, */*" if raw else "application/json", "User-Agent": self._user_agent}
         if content_type:
             headers["Content-Type"] = content_type
-        # The credentials as the typed calls send them (a bearer token, refreshed by the client when it expires).
-        for setting in configuration.auth_settings().values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"]] = setting["value"]
+        headers.update(self._authorization())
         return headers
 
     def request(self, verb: str, kind: Kind, namespace: str | None = None, name: str | None = None, *,
@@ -524,11 +626,12 @@ class Cluster:
         resource = kind.resource + ("/" + subresource if subresource else "")
         method = {"get": "GET", "list": "GET", "patch": "PATCH", "update": "PUT", "create": "POST",
                   "delete": "DELETE"}[verb]
-        url = self.api_client.configuration.host.rstrip("/") + kind.path(namespace, name, subresource)
+        url = self.server + kind.path(namespace, name, subresource)
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
+        headers = self._headers(content_type, raw)
         try:
-            response = self._pool.request(method, url, headers=self._headers(content_type, raw),
+            response = self._pool.request(method, url, headers=headers,
                                           body=None if body is None else json.dumps(body),
                                           timeout=urllib3.Timeout(connect=self.target.timeout,
                                                                   read=self.target.timeout),
@@ -571,10 +674,6 @@ class Cluster:
             raise KubeError("%s %s%s at %s: %s: is the kubeconfig's server a Kubernetes API server?"
                             % (verb, resource, _where(namespace), self.server, problem), wrong_answer=True)
         return answer
-
-    @property
-    def server(self) -> str:
-        return str(getattr(getattr(self.api_client, "configuration", None), "host", "") or "the API server")
 
     def listing(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> Listing:
         """The kind's items, or the error that stopped the list; a custom resource whose API is not served (its

@@ -10,7 +10,7 @@ import typing as t
 from ansible_collections.aragora.ops.plugins.module_utils.checks import kube
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils.engine import run_checks, select
+from ansible_collections.aragora.ops.plugins.module_utils.engine import MAX_WORKERS, run_checks, select
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient
 from ansible_collections.aragora.ops.plugins.module_utils.result import counts, verdict
 from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_OPTIONS, TargetContext
@@ -45,7 +45,7 @@ def run_target(params: t.Mapping[str, t.Any], context: TargetContext | None = No
     # An empty list runs nothing (--tags naming no section): the report then says nothing was judged.
     groups = GROUPS if params.get("groups") is None else params["groups"]
     to_run, to_skip = select(groups, params.get("skip_checks") or ())
-    results = run_checks(to_run, context, to_skip, max_workers=params.get("max_workers", 16))
+    results = run_checks(to_run, context, to_skip, max_workers=params.get("max_workers", MAX_WORKERS))
     return {
         "checks": results,
         "counts": counts(results),

@@ -13,6 +13,10 @@ description:
   - Runs the checklist's checks for one target concurrently, against its live API and its configuration, and
     returns one result per checklist item with a status, evidence and remediation.
   - Read-only; runs the same under C(--check).
+  - Where the module would run on the controller with the controller's own Python (C(ansible_connection=local),
+    C(ansible_python_interpreter) set to C({{ ansible_playbook_python }}), no become, async, delegation or task
+    environment), its action plugin runs the same checks in the controller's worker process instead, with the same
+    validation and masking; anywhere else the module runs on the host.
   - Groups V(health) and V(websocket) (Go-Live health check), V(security) (section 1), V(database) (section 3,
     PostgreSQL, backups, restore tests), V(redis) (section 4), V(monitoring) (section 5), V(tls) (section 6, the live
     certificate), V(oauth) (section 7), V(providers) (section 8) and V(limits) (section 9).

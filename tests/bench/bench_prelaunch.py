@@ -4,16 +4,18 @@ Against one real sandbox (Aragora 2.11.1, PostgreSQL, Redis, TLS, the emulated K
 raised so that no probe is answered 429, every service behind a latency proxy of our own (latency_proxy.py):
 
 - latency: prelaunch.yml and the checklist's commands run one after another (checklist_baseline.py), interleaved
-  (the order alternates each round) at 0, 20 and 50 ms round trip, medians of ROUNDS; plus the readiness_check
-  task's own wall time;
+  (the order rotates each round) at 0, 20 and 50 ms round trip, medians of ROUNDS; plus the readiness_check
+  task's own wall time and the CPU seconds of both sides. prelaunch runs two ways: its target as the sandbox's
+  inventory sets it (local connection, the controller's Python: the checks run in the controller's worker) and
+  "as a module" (another interpreter path: the module process a remote host would run);
 - fleet: prelaunch.yml over 1, 10 and 50 targets (all local connections to the same sandbox, at 0 ms), with the
-  forks that give the best time, and the CPU per target: the controller's own (ansible-playbook and its workers)
-  and the module processes' (which run on the targets with a remote connection; here, local, on the controller).
+  forks that give the best time, both ways, and the CPU per target: the controller's own (ansible-playbook and its
+  workers) and the module processes' (which run on the targets with a remote connection; here, on the controller).
 
 Every proxied run must reach the same statuses, check by check, as a run without the proxies: a proxy that broke a
 probe would otherwise pass for a fast run.
 
-    python tests/bench/bench_prelaunch.py [--rounds 5] [--only latency|fleet]
+    python tests/bench/bench_prelaunch.py [--rounds 5] [--only latency|fleet] [--way controller|module]
 """
 
 from __future__ import annotations
@@ -122,8 +124,12 @@ class Playbooks:
                          % (sys.executable, self.module_cpu_file))
         os.chmod(self.python, 0o755)
 
-    def inventory(self, name: str, host_vars: t.Sequence[dict[str, t.Any]]) -> str:
-        hosts = {"target%02d" % index: {**one, "ansible_python_interpreter": self.python}
+    def inventory(self, name: str, host_vars: t.Sequence[dict[str, t.Any]], way: str = "module") -> str:
+        """``way``: "module" (the wrapped interpreter: a module process per target, as on a remote host) or
+        "controller" (the controller's own Python, as the sandbox's inventory sets it: the checks run in the
+        controller's worker)."""
+        python = self.python if way == "module" else "{{ ansible_playbook_python }}"
+        hosts = {"target%02d" % index: {**one, "ansible_python_interpreter": python}
                  for index, one in enumerate(host_vars)}
         return write_inventory(os.path.join(self.scratch, name + ".yml"), hosts)
 
@@ -196,46 +202,72 @@ def same_verdicts(reference: dict, run: dict, where: str) -> None:
         raise RuntimeError("%s: the checks judged differently than without the proxy:\n  %s" % (where, "\n  ".join(differ[:10])))
 
 
+def baseline_run(items: t.Sequence[tuple[str, str, bool]]) -> dict[str, float]:
+    cpu_before = children_cpu()
+    wall = checklist_baseline.run_all(items)
+    return {"wall": wall, "cpu": children_cpu() - cpu_before}
+
+
+WAYS = ("controller", "module")
+
+
 def latency(link: Link, playbooks: Playbooks, direct: dict, rounds: int) -> list[str]:
     items = checklist_baseline.commands(link.api, link.ws, link.env_file, link.ca, link.kubeconfig, link.backup_dir,
                                         websocat())
     # kubectl keeps its discovery cache per server (~/.kube/cache): warm, as on an SRE's machine.
     checklist_baseline.run_all(items)
-    inventory = playbooks.inventory("one", [link.host_vars()])
+    inventories = {way: playbooks.inventory("one-" + way, [link.host_vars()], way) for way in WAYS}
     lines: list[str] = []
-    say(lines, "latency: prelaunch.yml vs the checklist's %d commands one after another (median of %d, interleaved)"
-        % (len(items), rounds), "  %-8s %10s %10s %7s %16s" % ("RTT", "prelaunch", "baseline", "ratio", "readiness task"))
+    say(lines, "latency: prelaunch.yml vs the checklist's %d commands one after another (median of %d, interleaved;"
+        " CPU: user+sys seconds of the whole run)" % (len(items), rounds),
+        "  %-6s %-11s %9s %9s %7s %15s %13s %13s" % ("RTT", "prelaunch", "wall", "baseline", "ratio",
+                                                     "readiness task", "CPU", "baseline CPU"))
     for rtt in RTTS:
         link.proxies.rtt = rtt
-        ours, theirs, task = [], [], []
+        ours: dict[str, list[dict]] = {way: [] for way in WAYS}
+        theirs: list[dict] = []
+        sides = [*WAYS, "baseline"]
         for index in range(rounds):
-            for which in ((0, 1) if index % 2 == 0 else (1, 0)):
-                if which == 0:
-                    run = playbooks.run(inventory)
-                    same_verdicts(direct, run, "prelaunch at %d ms" % (rtt * 1000))
-                    ours.append(run["wall"])
-                    task.append(run["readiness_task"])
-                else:
-                    theirs.append(checklist_baseline.run_all(items))
-        row = ("%d ms" % (rtt * 1000), median(ours), median(theirs), median(ours) / median(theirs), median(task))
-        say(lines, "  %-8s %9.2fs %9.2fs %6.2fx %15.2fs" % row)
+            for side in sides[index % len(sides):] + sides[:index % len(sides)]:
+                if side == "baseline":
+                    theirs.append(baseline_run(items))
+                    continue
+                run = playbooks.run(inventories[side])
+                same_verdicts(direct, run, "prelaunch (%s) at %d ms" % (side, rtt * 1000))
+                ours[side].append(run)
+        base_wall, base_cpu = median(r["wall"] for r in theirs), median(r["cpu"] for r in theirs)
+        for way in WAYS:
+            wall = median(r["wall"] for r in ours[way])
+            say(lines, "  %-6s %-11s %8.2fs %8.2fs %6.2fx %14.2fs %12.2fs %12.2fs" % (
+                "%d ms" % (rtt * 1000), "controller" if way == "controller" else "as module", wall, base_wall,
+                wall / base_wall, median(r["readiness_task"] for r in ours[way]),
+                median(r["cpu"] for r in ours[way]), base_cpu))
     link.proxies.rtt = 0.0
     return lines
 
 
-def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict) -> list[str]:
+def fleet(links: t.Sequence[Link], playbooks: Playbooks, direct: dict, ways: t.Sequence[str] = WAYS) -> list[str]:
     """Each target probes Aragora from a loopback address of its own (127.0.1.N): its per-IP limits then see 50
     clients, as 50 servers would, not one client 50 times over."""
     lines: list[str] = []
-    say(lines, "fleet: prelaunch.yml over N targets at 0 ms, best forks (medians of %s runs)"
-        % "/".join(str(FLEET_ROUNDS[n]) for n in FLEET),
+    for way in ways:
+        lines += fleet_way(links, playbooks, direct, way)
+    return lines
+
+
+def fleet_way(links: t.Sequence[Link], playbooks: Playbooks, direct: dict, way: str) -> list[str]:
+    lines: list[str] = []
+    say(lines, "fleet (%s): prelaunch.yml over N targets at 0 ms, best forks (medians of %s runs)"
+        % ("checks in the controller's workers" if way == "controller" else "a module process per target",
+           "/".join(str(FLEET_ROUNDS[n]) for n in FLEET)),
         "  %-8s %6s %9s %8s %22s %24s %20s" % (
             "targets", "forks", "wall", "vs 1", "controller CPU/target", "controller CPU/added one",
             "module CPU/target"))
     one = None
     one_controller = 0.0
     for targets in FLEET:
-        inventory = playbooks.inventory("fleet-%d" % targets, [link.host_vars() for link in links[:targets]])
+        inventory = playbooks.inventory("fleet-%d-%s" % (targets, way), [link.host_vars() for link in links[:targets]],
+                                        way)
         best = None
         for forks in FLEET_FORKS[targets]:
             runs = [playbooks.run(inventory, forks) for _round in range(FLEET_ROUNDS[targets])]
@@ -265,6 +297,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="prelaunch.yml vs the checklist's commands, and across a fleet")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=("latency", "fleet"))
+    parser.add_argument("--way", choices=WAYS, help="the fleet one way only (both by default)")
     args = parser.parse_args()
     directory = os.path.join(ROOT, "build", "bench-sandbox")
     state = sandbox.up(directory, os.path.join(ROOT, "build", "aragora-venv", "bin", "python"),
@@ -283,7 +316,7 @@ def main() -> int:
             if args.only != "latency":
                 links = [Link(state, proxies, os.path.join(scratch, "target%02d" % index), "127.0.1.%d" % (index + 1))
                          for index in range(max(FLEET))]
-                lines += fleet(links, playbooks, direct)
+                lines += fleet(links, playbooks, direct, [args.way] if args.way else WAYS)
     finally:
         sandbox.down(directory)
     print("\nbench (2 cores, shared with other work: compare the ratios, not the absolute times)")

@@ -55,11 +55,14 @@ class CertificateAuthority:
     def intermediate(self, name: str, days: float = 365) -> CertificateAuthority:
         return CertificateAuthority(self.directory, name, days, parent=self)
 
-    def issue(self, name: str, hosts: t.Sequence[str] = LOCAL_HOSTS, days: float = 90) -> ServerCertificate:
-        """A server certificate for ``hosts`` valid ``days`` from now; a negative ``days`` makes it already expired."""
+    def issue(self, name: str, hosts: t.Sequence[str] = LOCAL_HOSTS, days: float = 90,
+              client: bool = False) -> ServerCertificate:
+        """A server certificate for ``hosts`` valid ``days`` from now; a negative ``days`` makes it already expired.
+        ``client``: a client certificate (TLS client authentication) instead."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else name)])
-        cert = _build(subject, key.public_key(), self, days, ca=False, hosts=hosts)
+        cert = _build(subject, key.public_key(), self, days, ca=False, hosts=hosts,
+                      usage=ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH)
         return _write_server(self.directory, name, cert, key, self.chain)
 
 
@@ -80,7 +83,7 @@ class _SelfIssuer:
 
 
 def _build(subject: x509.Name, public_key: t.Any, issuer: t.Any, days: float, ca: bool,
-           hosts: t.Sequence[str] = ()) -> x509.Certificate:
+           hosts: t.Sequence[str] = (), usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
     not_after = now + datetime.timedelta(days=days)
     # An expired certificate was valid once: its notBefore lies well before its notAfter.
@@ -102,7 +105,7 @@ def _build(subject: x509.Name, public_key: t.Any, issuer: t.Any, days: float, ca
         builder = (builder
                    .add_extension(x509.SubjectAlternativeName([_general_name(host) for host in hosts]),
                                   critical=False)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
     return builder.sign(issuer.key, hashes.SHA256())
 
 

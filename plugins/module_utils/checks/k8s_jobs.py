@@ -28,7 +28,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.kube import (
     snapshot,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import PODS, KubeError, Snapshot
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
     CheckInputError,
     CheckSkipped,
@@ -78,8 +78,7 @@ def job_log_tail(ctx: TargetContext, snap: Snapshot, job: dict) -> str:
     try:
         api = cluster(ctx)
         uid = (job.get("metadata") or {}).get("uid")
-        pods = api.call("list", "pods", snap.namespace, api.core.list_namespaced_pod, snap.namespace,
-                        label_selector="job-name=%s" % name_of(job)).get("items") or []
+        pods = api.list_items(PODS, snap.namespace, label_selector="job-name=%s" % name_of(job))
         pods = [pod for pod in pods if not uid or any(
             ref.get("uid") == uid for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])] or pods
         if not pods:

@@ -174,6 +174,10 @@ class FakeCluster:
              **kwargs: t.Any) -> dict:
         return {"items": self.job_pods}
 
+    def list_items(self, kind: t.Any, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
+        assert kind.plural == "pods" and label_selector.startswith("job-name="), (kind, label_selector)
+        return self.job_pods
+
     def pod_log_tail(self, namespace: str, pod_name: str, lines: int) -> str:
         return self.log
 
