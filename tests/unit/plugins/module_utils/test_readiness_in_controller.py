@@ -1,30 +1,9 @@
-"""Which Python counts as the controller's own for readiness_check's in-controller run, and that run's masking."""
+"""readiness_check run in the controller's process (which Python counts as the controller's own: test_in_controller):
+the same validation and masking as the module."""
 
 from __future__ import annotations
 
-import os
-import sys
-
-from ansible_collections.aragora.ops.plugins.action.readiness_check import same_python
 from ansible_collections.aragora.ops.plugins.module_utils.check_module import run_in_this_process
-
-
-def test_the_same_interpreter_through_a_linked_venv_is_the_same_python(tmp_path):
-    venv_bin = os.path.dirname(sys.executable)
-    linked = tmp_path / "project-venv"
-    os.symlink(os.path.dirname(venv_bin), linked)
-    assert same_python(sys.executable, sys.executable)
-    assert same_python(str(linked / "bin" / os.path.basename(sys.executable)), sys.executable)
-
-
-def test_another_directory_or_a_relative_name_is_another_python(tmp_path):
-    base = os.path.realpath(sys.executable)  # a venv's python links to the base interpreter, with other libraries
-    if os.path.dirname(base) != os.path.dirname(sys.executable):
-        assert not same_python(base, sys.executable)
-    wrapper = tmp_path / "python"
-    os.symlink(sys.executable, wrapper)
-    assert not same_python(str(wrapper), sys.executable)
-    assert not same_python("python3", sys.executable)
 
 
 def test_validation_errors_name_the_option_and_hide_secrets():

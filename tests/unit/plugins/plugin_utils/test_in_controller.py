@@ -47,3 +47,10 @@ def test_same_python_through_a_symlinked_venv_but_not_the_base_binary(tmp_path):
     assert same_python(str(linked / "bin" / os.path.basename(sys.executable)))
     if sys.prefix != sys.base_prefix:  # in a venv: its base interpreter has other libraries
         assert not same_python(os.path.join(sys.base_prefix, "bin", os.path.basename(sys.executable)))
+
+
+def test_a_link_elsewhere_to_the_controllers_python_or_a_bare_name_is_another_python(tmp_path):
+    wrapper = tmp_path / "python"  # the same binary outside its venv: another sys.prefix, other libraries
+    os.symlink(sys.executable, wrapper)
+    assert not same_python(str(wrapper))
+    assert not same_python("python3")
