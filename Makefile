@@ -30,9 +30,11 @@ test: setup test-unit test-integration lint sanity
 test-unit:
 	@$(PY) -m pytest tests/unit -q
 
-# Starts its own sandbox (on other free ports) and stops it at the end.
+# Each pytest-xdist worker starts its own sandbox (build/test-sandbox, -2, ...: other free ports) and stops it at the
+# end. Most of the suite's wall time is waiting (servers, timeouts, rollouts), so more workers than cores pay.
+TEST_WORKERS ?= 4
 test-integration:
-	@$(PY) -m pytest tests/integration -q
+	@$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS)
 
 lint:
 	@$(VENV)/bin/ansible-lint --profile production

@@ -57,7 +57,7 @@ def sandbox_dsn(sandbox_env) -> str:
 def sandbox_backup_dir(sandbox_state) -> str:
     directory = sandbox_state["paths"].get("backup_dir")
     assert directory, ("this sandbox was started by a sandbox.py that took no backup: "
-                       "python scripts/sandbox.py down --dir build/test-sandbox, then re-run")
+                       "python scripts/sandbox.py down --dir %s, then re-run" % sandbox_state["dir"])
     return directory
 
 
