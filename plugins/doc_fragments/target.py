@@ -22,6 +22,20 @@ options:
       - It is read where it lies; only check results leave the host, never its values.
       - A file that cannot be read makes every configuration check V(FAIL) with the reason.
     type: path
+  service_user:
+    description:
+      - The user the Aragora unit runs as (its systemd C(User=)), a name or a numeric uid. An O(env_file) holding
+        secrets must be owned by root or by this user; any other owner is a V(WARN) of C(security.api_keys_storage).
+      - When neither this nor O(systemd_unit_file) is given, a file owned by another account than root is a V(WARN)
+        saying its owner could not be judged.
+    type: str
+  systemd_unit_file:
+    description:
+      - Path, on the host the module runs on, of the Aragora systemd unit file, for example
+        V(/etc/systemd/system/aragora.service). Its C(User=) (after the drop-ins in C(<unit file>.d/*.conf); root
+        when unset) is the user the O(env_file) may belong to. With C(DynamicUser=yes) only root may own it.
+      - O(service_user) takes precedence.
+    type: path
   config:
     description:
       - Configuration variables as the deployment sets them (name to value), for example from inventory, vault or

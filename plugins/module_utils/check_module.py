@@ -20,7 +20,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.module_args import (
     missing_library,
     target_argument_spec,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target, scope
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 
@@ -61,4 +61,7 @@ def run_check_module(groups: t.Sequence[str] | None = None) -> None:
     if groups:
         params["groups"] = list(groups)
     context = masked_context(module, params)
-    finish(module, context, changed=False, **run_target(params, context))
+    result = run_target(params, context)
+    if not groups:  # readiness_check, whose caller picks the groups: say which it left out
+        result["scope"] = scope(params.get("groups"))
+    finish(module, context, changed=False, **result)

@@ -9,8 +9,10 @@ the application runs (a Kubernetes Deployment's env), with secret values kept ou
 from __future__ import annotations
 
 import dataclasses
+import glob
 import io
 import os
+import pwd
 import re
 import stat
 import threading
@@ -130,6 +132,88 @@ def read_env_file(path: str) -> tuple[dict[str, str], EnvFileInfo]:
         path, stat.S_IMODE(info.st_mode), info.st_uid)
 
 
+@dataclasses.dataclass(frozen=True)
+class ServiceUser:
+    """Who the Aragora unit runs as, and how we know: ``uid`` None when it cannot be known (``unknown`` says why)."""
+
+    source: str  # "service_user", "User= in /etc/systemd/system/aragora.service"
+    name: str | None = None
+    uid: int | None = None
+    unknown: str | None = None
+
+
+def _unit_assignments(path: str) -> list[tuple[str, str]]:
+    """(key, value) of the [Service] section of one unit file or drop-in, in order."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckInputError("cannot read the unit file %s (systemd_unit_file): %s"
+                              % (path, getattr(exc, "strerror", None) or exc)) from None
+    section, found = "", []
+    for line in lines:
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section == "Service" and "=" in line and not line.startswith(("#", ";")):
+            key, value = line.split("=", 1)
+            found.append((key.strip(), value.strip()))
+    return found
+
+
+def unit_service_user(unit_file: str) -> ServiceUser:
+    """The user a systemd unit runs as: its User= and DynamicUser= after its drop-ins (<unit>.d/*.conf, read in
+    name order after the unit, the last assignment winning, as systemd does); root without User=."""
+    files = [unit_file, *sorted(glob.glob(os.path.join(unit_file + ".d", "*.conf")))]
+    user, dynamic = "", False
+    for path in files:
+        for key, value in _unit_assignments(path):
+            if key == "User":
+                user = value  # an empty assignment resets it to root
+            elif key == "DynamicUser":
+                dynamic = value.lower() in ("1", "yes", "true", "on")
+    source = "User= in %s" % " + ".join(files)
+    if dynamic:
+        # systemd allocates the user at each start: no file on disk can belong to it, only root's are right.
+        return ServiceUser(source, user or None, None, "the unit has DynamicUser=yes")
+    return resolve_user(user or "root", source)
+
+
+def resolve_user(name: str, source: str) -> ServiceUser:
+    """A user name (or numeric uid) as this host knows it."""
+    try:
+        entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
+    except (KeyError, ValueError):
+        if name.isdigit():
+            return ServiceUser(source, name, int(name))
+        return ServiceUser(source, name, None, "user %s does not exist on this host" % name)
+    return ServiceUser(source, entry.pw_name, entry.pw_uid)
+
+
+def service_user(name: str | None, unit_file: str | None) -> ServiceUser:
+    """Who the unit runs as, from service_user else the unit file; unknown (naming both options) without either."""
+    if name:
+        return resolve_user(name, "service_user")
+    if unit_file:
+        return unit_service_user(unit_file)
+    return ServiceUser("none given", unknown="neither service_user nor systemd_unit_file was given")
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def secret_like(name: str, value: str) -> bool:
+    """Whether a setting holds a secret: by its name (JWT secret, API keys, tokens, passwords, the encryption key) or
+    a password inside its URL or DSN. The one test behind every "this holds a secret" verdict."""
+    value = value.strip()
+    return bool(value) and (is_secret_name(name) or bool(("://" in value or "password" in value)
+                                                         and url_password(value)))
+
+
 def _file_type(mode: int) -> str:
     for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISDIR, "directory"), (stat.S_ISCHR, "character device"),
                        (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")):
@@ -138,17 +222,25 @@ def _file_type(mode: int) -> str:
     return "special file"
 
 
+# What a lazily read configuration source gives (Config.attach).
+Loaded = t.Tuple[t.Dict[str, str], t.Set[str], str, t.Dict[str, t.List[t.Tuple[str, str]]]]
+
+
 class Config:
     """Merged configuration: the env file first, the caller's dict on top (it is what will be deployed)."""
 
     def __init__(self, env_file: str | None = None, variables: t.Mapping[str, t.Any] | None = None) -> None:
         self.env_file: EnvFileInfo | None = None
         self.error: str | None = None
+        self.error_cause: Cause | None = None  # the dependency that kept the source from being read, if known
         self.values: dict[str, str] = {}
         self.sources: list[str] = []
         self.file_values: dict[str, str] = {}  # what the file on disk holds, for the storage check
         self.secret_names: set[str] = set()  # names whose values came from a secret store, whatever they are called
-        self._loader: t.Callable[[], tuple[dict[str, str], set[str], str]] | None = None
+        # The ConfigMaps the application consumes -> their secret-like entries (key, variable), where none belongs;
+        # None unless the configuration was read from the cluster.
+        self.config_map_secrets: dict[str, list[tuple[str, str]]] | None = None
+        self._loader: t.Callable[[], Loaded] | None = None
         self._load_lock = threading.Lock()
         if env_file:
             try:
@@ -161,9 +253,10 @@ class Config:
             self.values.update({str(k): "" if v is None else str(v) for k, v in variables.items()})
             self.sources.append("variables")
 
-    def attach(self, loader: t.Callable[[], tuple[dict[str, str], set[str], str]]) -> None:
+    def attach(self, loader: t.Callable[[], Loaded]) -> None:
         """A source read on first use, when neither env file nor variables were given: ``loader()`` returns
-        (values, names whose values are secrets, a label for ``sources``) or raises CheckInputError."""
+        (values, names whose values are secrets, a label for ``sources``, the ConfigMaps read -> their secret-like
+        entries) or raises CheckInputError."""
         if not self.sources and self.error is None:
             self._loader = loader
 
@@ -174,12 +267,15 @@ class Config:
             if self._loader is None:
                 return
             try:
-                values, secret_names, label = self._loader()
+                values, secret_names, label, config_map_secrets = self._loader()
             except (CheckInputError, CheckSkipped) as exc:
                 self.error = "configuration from the cluster: %s" % exc
+                # The Kubernetes API down is one cause for the Kubernetes and the configuration checks alike.
+                self.error_cause = getattr(exc, "cause", None)
             else:
                 self.values.update(values)
                 self.secret_names.update(secret_names)
+                self.config_map_secrets = dict(config_map_secrets)
                 self.sources.append(label)
             self._loader = None
 
@@ -191,7 +287,7 @@ class Config:
         """Called by every configuration check: SKIP when no source was given, FAIL when the given one broke."""
         self._load()
         if self.error:
-            raise CheckInputError(self.error, CONFIG_UNREADABLE)
+            raise CheckInputError(self.error, self.error_cause or CONFIG_UNREADABLE)
         if not self.sources:
             raise CheckSkipped("no configuration to inspect: give env_file (read on the host) or config variables")
 

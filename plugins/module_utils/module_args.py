@@ -15,6 +15,8 @@ from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_
 TARGET_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "api_url": {"type": "str"},
     "env_file": {"type": "path"},
+    "service_user": {"type": "str"},
+    "systemd_unit_file": {"type": "path"},
     "config": {"type": "dict", "default": {}},
     "api_token": {"type": "str", "no_log": True},
     "metrics_token": {"type": "str", "no_log": True},

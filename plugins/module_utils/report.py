@@ -46,6 +46,7 @@ REPORT_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "dest": {"type": "path", "required": True},
     "basename": {"type": "str", "default": "readiness-report"},
     "strict": {"type": "bool", "default": False},
+    "scopes": {"type": "dict", "default": {}},
 }
 
 
@@ -58,12 +59,12 @@ def write_report(params: t.Mapping[str, t.Any], check_mode: bool = False) -> dic
             results[target] = checks
         else:
             results[target] = [missing_target_result(target, str(checks or "no results"))]
-    report = Report(results, strict=params["strict"])
+    report = Report(results, strict=params["strict"], scopes=params["scopes"])
     if check_mode:
         files = list(report.files(params["dest"], params["basename"]))
     else:
         files = report.write(params["dest"], params["basename"])
-    return {"changed": True, "verdict": report.verdict, "counts": report.counts,
+    return {"changed": True, "verdict": report.verdict, "counts": report.counts, "partial": bool(report.not_run),
             "targets": report.as_json()["targets"], "summary": report.summary(), "files": files}
 
 
@@ -91,6 +92,7 @@ class TargetView:
     verdict: str
     sections: list[tuple[str, list[Row]]]
     causes: list[dict] = dataclasses.field(default_factory=list)  # why checks could not judge, one per cause
+    not_run: str = ""  # the groups of checks this run left out, in words; empty when every group ran
 
 
 @dataclasses.dataclass
@@ -104,6 +106,7 @@ class View:
     tally: str
     statuses: list[str]  # every status present, the schema's first, then any other in order of appearance
     grid: list[tuple[str, dict[str, int]]]  # checklist section -> checks by status, all targets together
+    scope: str = "every check of the checklist"
     sign_off_roles: tuple[str, ...] = SIGN_OFF_ROLES
 
 
@@ -111,8 +114,12 @@ class Report:
     """All targets' results, each check tagged with its target."""
 
     def __init__(self, results: t.Mapping[str, t.Sequence[dict]], strict: bool = False,
-                 generated_at: datetime.datetime | None = None) -> None:
+                 generated_at: datetime.datetime | None = None,
+                 scopes: t.Mapping[str, t.Mapping[str, t.Any]] | None = None) -> None:
         self.strict = strict
+        # The targets whose run left groups of checks out (readiness_check's `scope`): their verdict covers the rest.
+        self.not_run = {target: dict(scope) for target, scope in (scopes or {}).items()
+                        if target in results and isinstance(scope, t.Mapping) and scope.get("groups_not_run")}
         self.generated_at = (generated_at or datetime.datetime.now(datetime.timezone.utc)).isoformat(
             timespec="seconds")
         # A report in which nothing was judged must not read GO: a target without results (every group left out by
@@ -135,7 +142,7 @@ class Report:
         return counts(self.checks)
 
     def sub_report(self, target: str) -> Report:
-        report = Report({target: self.targets[target]}, self.strict)
+        report = Report({target: self.targets[target]}, self.strict, scopes=self.not_run)
         report.generated_at = self.generated_at
         return report
 
@@ -147,6 +154,8 @@ class Report:
             "strict": self.strict,
             "generated_at": self.generated_at,
             "counts": self.counts,
+            "partial": bool(self.not_run),
+            "not_run": self.not_run,
             "causes": causes(self.checks),
             "targets": {target: {"verdict": verdict(checks, self.strict), "counts": counts(checks)}
                         for target, checks in self.targets.items()},
@@ -163,6 +172,8 @@ class Report:
                 lines.extend("  [%s] %s" % (check["status"], check["message"]) for check in section_checks)
             lines.extend(_cause_lines(causes(checks)))
             lines.append("Verdict for %s: %s (%s)" % (target, verdict(checks, self.strict), _tally(counts(checks))))
+            if target in self.not_run:
+                lines.append("Partial run: %s; this verdict covers only the checks above." % self._not_run(target))
         if len(self.targets) > 1:
             lines.append("Overall verdict: %s (%s)" % (self.verdict, _tally(self.counts)))
         return "\n".join(lines)
@@ -178,7 +189,18 @@ class Report:
                            check["remediation"]) for check in section_checks])
             for section, section_checks in _by_section(checks)], causes(checks))
             for target, checks in self.targets.items()]
-        return View(self.verdict, self.strict, self.generated_at, targets, _tally(self.counts), statuses, grid)
+        for target in targets:
+            target.not_run = self._not_run(target.name) if target.name in self.not_run else ""
+        scope = "; ".join("%s: %s" % (target.name, target.not_run) for target in targets if target.not_run)
+        return View(self.verdict, self.strict, self.generated_at, targets, _tally(self.counts), statuses, grid,
+                    scope="partial run, " + scope if scope else View.scope)
+
+    def _not_run(self, target: str) -> str:
+        """'not checked: database, redis (12 checks)'."""
+        scope = self.not_run[target]
+        number = scope.get("checks_not_run")
+        return "not checked: %s%s" % (", ".join(scope["groups_not_run"]),
+                                      " (%s checks)" % number if number else "")
 
     def markdown(self) -> str:
         view = self.view()
@@ -187,9 +209,12 @@ class Report:
                "| **Verdict** | **%s**%s |" % (view.verdict, " (strict: WARN counts as NO-GO)" if view.strict else ""),
                "| Generated | %s |" % view.generated_at,
                "| Targets | %s |" % ", ".join(target.name for target in view.targets),
-               "| Checks | %s |" % view.tally, ""]
+               "| Checks | %s |" % view.tally,
+               "| Scope | %s |" % _md(view.scope if view.scope == View.scope else "**%s**" % view.scope), ""]
         for target in view.targets:
             out += ["## Target: %s — %s" % (_md(target.name), target.verdict), ""]
+            if target.not_run:
+                out += ["Partial run: %s; this verdict covers only the checks below." % _md(target.not_run), ""]
             if target.causes:
                 out += ["### Checks that could not judge", "", _md(_causes_headline(target.causes)), "",
                         "| Cause | Owning check | Checks that could not run | Remediation |",
@@ -224,6 +249,8 @@ class Report:
                '<tr><th scope="row">Generated</th><td>%s</td></tr>' % esc(view.generated_at),
                '<tr><th scope="row">Targets</th><td>%s</td></tr>' % esc(", ".join(t.name for t in view.targets)),
                '<tr><th scope="row">Checks</th><td>%s</td></tr>' % esc(view.tally),
+               '<tr><th scope="row">Scope</th><td>%s</td></tr>' % (
+                   esc(view.scope) if view.scope == View.scope else "<strong>%s</strong>" % esc(view.scope)),
                '</tbody></table>',
                '<h2>Sections by status</h2>',
                '<table class="grid"><thead><tr><th scope="col">Section</th>%s</tr></thead><tbody>' % "".join(
@@ -236,6 +263,8 @@ class Report:
         for target in view.targets:
             out.append('<h2>Target: %s <span class="status %s">%s</span></h2>' % (
                 esc(target.name), "go" if target.verdict == "GO" else "no-go", esc(target.verdict)))
+            if target.not_run:
+                out.append('<p>Partial run: %s; this verdict covers only the checks below.</p>' % esc(target.not_run))
             if target.causes:
                 out += ['<h3>Checks that could not judge</h3>', '<p>%s</p>' % esc(_causes_headline(target.causes)),
                         '<table class="causes"><thead><tr><th scope="col">Cause</th><th scope="col">Owning check</th>'

@@ -52,3 +52,11 @@ def run_target(params: t.Mapping[str, t.Any], context: TargetContext | None = No
         "verdict": verdict(results, params.get("strict", False)),
         "config_sources": context.config.sources,
     }
+
+
+def scope(groups: t.Iterable[str] | None) -> dict[str, t.Any]:
+    """Which check groups a run of ``groups`` (None: all) leaves out (--tags, aragora_check_groups), and how many
+    checks they hold: a report must say when its verdict covers only part of the checklist."""
+    wanted = set(GROUPS if groups is None else groups)
+    left_out = [group for group in GROUPS if group not in wanted]
+    return {"groups_not_run": left_out, "checks_not_run": len(select(left_out)[0]) if left_out else 0}

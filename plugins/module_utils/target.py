@@ -51,6 +51,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 
 # Options of the dependency probes, with their defaults; the modules' argument spec has the same names.
 DEFAULT_OPTIONS: dict[str, t.Any] = {
+    # Who the Aragora unit runs as, for the env file's owner (service_user, else the User= of systemd_unit_file).
+    "service_user": None,
+    "systemd_unit_file": None,
     "ws_url": None,
     "ws_origin": None,
     "database_url": None,

@@ -89,6 +89,22 @@ config_sources:
   type: list
   elements: str
   sample: [env file /opt/aragora/.env]
+scope:
+  description:
+    - The check groups this run left out (O(groups)), and how many checks they hold. A report of a run that left
+      groups out says that its verdict covers only the checks that ran.
+  returned: always
+  type: dict
+  contains:
+    groups_not_run:
+      description: The groups not run, in checklist order; empty when every group ran.
+      type: list
+      elements: str
+      sample: [database, redis]
+    checks_not_run:
+      description: How many registered checks those groups hold.
+      type: int
+      sample: 12
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils.check_module import run_check_module

@@ -49,6 +49,15 @@ options:
       - Whether a V(WARN) makes the verdict V(NO-GO), as a V(FAIL) always does.
     type: bool
     default: false
+  scopes:
+    description:
+      - What each target's run left out, by target name, as returned in
+        RV(aragora.ops.readiness_check#module:scope).
+      - A target whose run left groups of checks out (C(--tags), O(aragora.ops.readiness_check#module:groups)) is
+        reported as a partial run, in the summary, the Markdown, HTML and JSON reports and RV(partial); its verdict
+        covers only the checks that ran.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -80,6 +89,12 @@ counts:
   returned: always
   type: dict
   sample: {PASS: 40, WARN: 4, FAIL: 0, ERROR: 0, SKIP: 6}
+partial:
+  description: Whether the run of some target left groups of checks out (O(scopes)), so the verdict covers only part
+    of the checklist.
+  returned: always
+  type: bool
+  sample: false
 targets:
   description: Verdict and counts of each target.
   returned: always

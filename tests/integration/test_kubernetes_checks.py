@@ -15,10 +15,14 @@ import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils.result import causes
 from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
 K8S_IDS = [spec.id for spec in REGISTRY.values() if spec.group in KUBERNETES_GROUPS]
+# Judged from the Deployment's env in every scenario too: where its secrets are kept (ConfigMap or Secret).
+STORAGE = "security.api_keys_storage"
+SCENARIO_IDS = [*K8S_IDS, STORAGE]
 # Without grafana_url/grafana_token, the dashboards check is SKIP in every scenario.
 GRAFANA = {"observability.grafana_dashboards": "SKIP"}
 
@@ -60,7 +64,9 @@ EXPECTED = {
     # False alarms no more.
     "monitoring_namespace": ("NO-GO", {"observability.prometheus_rule": "FAIL"}),  # the ServiceMonitor is found
     "migration_image_other_repository": ("GO", {}),
-    "certificate_secret_not_readable": ("GO", {"backups.cronjob": "WARN"}),
+    # ...but an identity that may not read Secrets cannot read the Deployment's configuration either: where its
+    # secrets are kept could not be judged (NO-GO for that alone).
+    "certificate_secret_not_readable": ("NO-GO", {"backups.cronjob": "WARN", STORAGE: "ERROR"}),
     "alerts_renamed": ("GO", {"observability.prometheus_rule": "WARN"}),
     # What no linter sees.
     # ...and the emulated kubelet shows why: the second and third pods wait on a Multi-Attach error.
@@ -69,6 +75,8 @@ EXPECTED = {
     "network_policies_allow": ("GO", {}),
     "network_policies_common_labels": ("NO-GO", {"ha.network_policies": "FAIL"}),
     "websocket_not_exposed": ("NO-GO", {"ha.websocket_route": "FAIL"}),
+    # Defect 5 on Kubernetes: a provider key and a DSN with its password in the ConfigMap, not the Secret.
+    "config_map_secrets": ("NO-GO", {STORAGE: "FAIL"}),
 }
 # What the decisive message says, per scenario.
 WORDS = {
@@ -107,6 +115,8 @@ WORDS = {
     "network_policies_allow": ("ha.network_policies", "let the Aragora pods through"),
     "network_policies_common_labels": ("ha.network_policies", "to DNS (kube-dns in kube-system, UDP 53)"),
     "websocket_not_exposed": ("ha.websocket_route", "reaches the WebSocket port 8765"),
+    "config_map_secrets": (STORAGE, "held in ConfigMaps, not Secrets: ConfigMap aragora-config keys ANTHROPIC_API_KEY, "
+                                    "DATABASE_URL"),
 }
 
 
@@ -126,17 +136,26 @@ def test_every_scenario_has_an_expectation():
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_scenario_yields_its_verdict_and_statuses(k8s_cluster, scenario):
     cluster = k8s_cluster(scenario)
-    result = run_target(k8s_params(cluster))
+    # The Kubernetes checks, and of the configuration checks the one about the cluster's objects (the others judge
+    # values, tried elsewhere): skipped ones say so and weigh nothing in the verdict.
+    other_security = [spec.id for spec in REGISTRY.values() if spec.group == "security" and spec.id != STORAGE]
+    result = run_target(k8s_params(cluster, groups=[*KUBERNETES_GROUPS, "security"], skip_checks=other_security))
     verdict, not_passing = EXPECTED[scenario]
-    expected = {check_id: "PASS" for check_id in K8S_IDS}
+    expected = {check_id: "PASS" for check_id in SCENARIO_IDS}
     expected.update(GRAFANA)
     expected.update(not_passing)
-    assert statuses(result) == expected, {c["id"]: c["message"] for c in result["checks"] if c["status"] != "PASS"}
+    judged = {check_id: status for check_id, status in statuses(result).items() if check_id not in other_security}
+    assert judged == expected, {c["id"]: c["message"] for c in result["checks"] if c["status"] != "PASS"}
     assert result["verdict"] == verdict
     if scenario in WORDS:
         check_id, words = WORDS[scenario]
         message = next(c["message"] for c in result["checks"] if c["id"] == check_id)
         assert words in message, message
+    secrets = [base64.b64decode(v).decode() for v in cluster.get("secrets", "aragora-secrets")["data"].values()]
+    secrets += [value for name, value in cluster.get("configmaps", "aragora-config")["data"].items()
+                if name.endswith("_KEY") or "password" in value]
+    dumped = json.dumps(result)
+    assert not [value for value in secrets if value in dumped]
 
 
 def test_denied_nodes_fail_the_zone_check_naming_verb_and_resource(k8s_cluster):
@@ -150,13 +169,54 @@ def test_denied_nodes_fail_the_zone_check_naming_verb_and_resource(k8s_cluster):
     assert statuses(result)["ha.pod_distribution_nodes"] == "PASS"  # it reads pods, not nodes
 
 
-def test_denied_deployment_fails_every_check_that_needs_it(k8s_cluster):
+def assert_one_kubernetes_cause(result: dict, words: str) -> None:
+    """The Kubernetes API could not be used: its owner (ha.replicas) FAILs naming why, every other Kubernetes check
+    is ERROR naming that one cause (Grafana's, which reads no cluster, SKIPs), and the summary groups them."""
+    expected = {check_id: "ERROR" for check_id in K8S_IDS}
+    expected.update(GRAFANA)
+    expected["ha.replicas"] = "FAIL"
+    assert statuses(result) == expected, {c["id"]: c["message"][:160] for c in result["checks"]}
+    for check in result["checks"]:
+        if check["status"] in ("FAIL", "ERROR"):
+            assert words in check["message"], check["message"]
+            assert check["evidence"]["could_not_judge"], check
+        if check["status"] == "ERROR":
+            assert check["cause"]["check"] == "ha.replicas" and check["cause"]["dependency"] == "Kubernetes API"
+            assert check["message"].startswith("Could not judge: Kubernetes API unavailable (see ha.replicas): ")
+    grouped = causes(result["checks"])
+    assert len(grouped) == 1 and len(grouped[0]["checks"]) == len(K8S_IDS) - 2, grouped
+    assert result["verdict"] == "NO-GO"
+
+
+def test_denied_deployment_is_one_cause_for_every_check_that_needs_it(k8s_cluster):
     cluster = k8s_cluster("healthy_ha")
     cluster.deny("get", "deployments")
     result = run_target(k8s_params(cluster))
-    failed = [c for c in result["checks"] if c["status"] == "FAIL"]
-    assert len(failed) == len(K8S_IDS) - 1  # all but Grafana's
-    assert all("get deployments.apps in namespace aragora: 403 Forbidden" in c["message"] for c in failed)
+    assert_one_kubernetes_cause(result, "get deployments.apps in namespace aragora: 403 Forbidden")
+    assert "get and list on what the message names" in causes(result["checks"])[0]["remediation"]
+
+
+def test_a_refused_token_is_one_cause(k8s_cluster):
+    cluster = k8s_cluster("healthy_ha")
+    cluster.require_token("another-token")  # the kubeconfig's token is no longer accepted
+    result = run_target(k8s_params(cluster))
+    assert_one_kubernetes_cause(result, "401")
+    assert "renew its credentials" in causes(result["checks"])[0]["remediation"]
+
+
+def test_a_stopped_api_server_is_one_cause_and_the_configuration_checks_name_it(k8s_cluster, tmp_path):
+    cluster = k8s_cluster("healthy_ha")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(open(cluster.kubeconfig, encoding="utf-8").read())  # stop() removes the emulator's own
+    cluster.stop()
+    params = {**k8s_params(cluster), "kubeconfig": str(kubeconfig)}
+    result = run_target(params)
+    assert_one_kubernetes_cause(result, "connection to the API server refused")
+    assert "Make the Kubernetes API server reachable" in causes(result["checks"])[0]["remediation"]
+    # The configuration read from the Deployment's env is the same outage: the same cause, not a second one.
+    config_run = run_target({**params, "groups": ["security"]})
+    mode = next(c for c in config_run["checks"] if c["id"] == "security.environment_mode")
+    assert mode["status"] == "ERROR" and mode["cause"]["check"] == "ha.replicas", mode
 
 
 def test_server_error_on_one_listing_fails_its_checks_only(k8s_cluster):

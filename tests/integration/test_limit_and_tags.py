@@ -51,3 +51,30 @@ def test_tags_that_select_no_check_are_no_go(tmp_path, sandbox_state):
     assert run.returncode != 0 and report["verdict"] == "NO-GO"
     (why,) = report["checks"]
     assert why["status"] == "FAIL" and "no check ran" in why["message"]
+
+
+def test_a_tags_run_says_its_verdict_covers_only_those_sections(tmp_path, sandbox_state):
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"sandbox": sandbox_target(sandbox_state)})
+    run = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": str(tmp_path)}, "--tags", "tls",
+                       env={"ANSIBLE_SHOW_CUSTOM_STATS": "1"})
+    report = read_report(str(tmp_path))
+    assert run.returncode == 0 and report["verdict"] == "GO", run.stdout[-3000:]
+    assert report["partial"] is True
+    left_out = report["not_run"]["sandbox"]
+    assert "tls" not in left_out["groups_not_run"] and {"health", "security", "database"} <= set(
+        left_out["groups_not_run"])
+    assert left_out["checks_not_run"] > len(report["checks"])
+    assert "Partial run: not checked: health, websocket, security" in run.stdout
+    assert "this verdict covers only the checks above" in run.stdout
+    assert "aragora_readiness_partial: true" in run.stdout
+    markdown = (tmp_path / "readiness-report.md").read_text(encoding="utf-8")
+    assert "| Scope | **partial run, sandbox: not checked: health," in markdown
+    assert "Partial run: not checked:" in (tmp_path / "readiness-report.html").read_text(encoding="utf-8")
+
+
+def test_skipping_the_always_tag_is_refused_rather_than_ending_green_without_a_verdict(tmp_path, sandbox_state):
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"sandbox": sandbox_target(sandbox_state)})
+    run = run_playbook("prelaunch.yml", inventory, {"aragora_report_dir": str(tmp_path)}, "--skip-tags", "always")
+    assert run.returncode != 0
+    assert "--skip-tags always skips every check and the report" in run.stdout
+    assert not os.path.exists(tmp_path / "readiness-report.json")

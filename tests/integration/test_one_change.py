@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import os
 import pathlib
+import pwd
 import secrets
 import shutil
 import socket
@@ -21,7 +22,11 @@ import sys
 import typing as t
 
 import pytest
+import yaml
 
+from ansible_collections.aragora.ops.plugins.module_utils import websocket_probe
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import DEFAULT_MAX_BODY_BYTES
 from ansible_collections.aragora.ops.plugins.module_utils.report import Report
 from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
@@ -87,6 +92,25 @@ def checks_of(params: t.Mapping[str, t.Any]) -> dict[str, dict]:
     if context.client is not None:
         context.client.headers["X-Real-IP"] = "10.77.%d.%d" % divmod(next(_CLIENTS), 250)
     return {check["id"]: check for check in run_target(params, context)["checks"]}
+
+
+_WS_CLIENTS = itertools.count(1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def websocket_probes_as_distinct_clients() -> t.Iterator[None]:
+    """As for HTTP (checks_of): Aragora 2.11.1 accepts 30 WebSocket connections a minute per client IP
+    (ARAGORA_WS_CONN_RATE) and trusts X-Forwarded-For from loopback, so the suite's 30-odd runs a minute each
+    connect as a client of their own, as through a reverse proxy (docs/aragora-2.11.1.md)."""
+    original = websocket_probe.connect
+
+    def connect(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        address = "10.78.%d.%d" % divmod(next(_WS_CLIENTS), 250)
+        return original(*args, additional_headers={"X-Forwarded-For": address}, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(websocket_probe, "connect", connect)
+        yield
 
 
 def changed(baseline: t.Mapping[str, dict], now: t.Mapping[str, dict]) -> dict[str, str]:
@@ -201,6 +225,9 @@ CHANGES = [
            options={"expected_version": "2.12.0"}),
     Change("a WebSocket origin the server refuses", {"websocket.connectivity": "FAIL"},
            {"websocket.connectivity": "4003"}, options={"ws_origin": "https://evil.example"}),
+    # The API answers, the listener does not: a finding about the listener, not a cause (defect 8).
+    Change("the WebSocket listener down, the API up", {"websocket.connectivity": "FAIL"},
+           {"websocket.connectivity": "refused"}, options={"ws_url": "CLOSED_WS"}),
     # The dependencies: one outage, one cause (defect 8).
     Change("Redis unreachable",
            {"redis.connection": "FAIL", "redis.persistence": "ERROR", "redis.persistence_status": "ERROR",
@@ -224,6 +251,8 @@ def resolve(value: t.Any, env: t.Mapping[str, str], tmp_path: pathlib.Path) -> t
         return str(empty)
     if value == "REDIS":
         return env["ARAGORA_REDIS_URL"]
+    if value == "CLOSED_WS":
+        return "ws://127.0.0.1:%d/ws" % closed_port()
     if value == "CLOSED_REDIS":
         return "redis://127.0.0.1:%d/0" % closed_port()
     if value == "WRONG_PASSWORD":
@@ -261,6 +290,34 @@ def test_world_readable_env_file_with_secrets_fails(baseline, sandbox_target, sa
     assert "holds secrets (" in message and "ARAGORA_JWT_SECRET" in message and "group and others can read" in message
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the env file to another account needs root")
+def test_env_file_owned_by_another_account_than_the_units(baseline, sandbox_target, sandbox_options, tmp_path):
+    """Defect 5, the owner: the same env file (0600) given to daemon, while the unit file says User=nobody: that
+    account can read and rewrite the secrets. The unit's own user as owner changes nothing; without the unit's
+    user the owner could not be judged, and the check says so instead of passing."""
+    owned = tmp_path / "aragora.env"
+    shutil.copyfile(sandbox_target.env_file, owned)
+    os.chmod(owned, 0o600)
+    os.chown(owned, pwd.getpwnam("daemon").pw_uid, -1)
+    unit = tmp_path / "aragora.service"
+    unit.write_text("[Unit]\nDescription=Aragora\n[Service]\nUser=nobody\nEnvironmentFile=%s\n"
+                    "ExecStart=/opt/aragora/bin/python -m aragora.server\n" % owned)
+    target = dataclasses.replace(sandbox_target, env_file=str(owned))
+
+    now = checks_of(target.params(systemd_unit_file=str(unit), **sandbox_options))
+    assert changed(baseline, now) == {"security.api_keys_storage": "WARN"}, now["security.api_keys_storage"]
+    message = now["security.api_keys_storage"]["message"]
+    assert "holds secrets and is owned by daemon (uid %d), neither root nor the unit's user nobody (User= in %s)" % (
+        pwd.getpwnam("daemon").pw_uid, unit) in message, message
+
+    unit.write_text(unit.read_text().replace("User=nobody", "User=daemon"))
+    assert changed(baseline, checks_of(target.params(systemd_unit_file=str(unit), **sandbox_options))) == {}
+
+    unknown = checks_of(target.params(**sandbox_options))
+    assert changed(baseline, unknown) == {"security.api_keys_storage": "WARN"}
+    assert "so the owner could not be judged" in unknown["security.api_keys_storage"]["message"]
+
+
 def test_a_name_the_certificate_is_not_for(baseline, sandbox_target, sandbox_options):
     """Defect 3, the other way round: tls_server_name is the name every HTTPS request verifies, so a name the
     certificate is not for fails tls.hostname, and every check that reads the API could not judge, for that cause."""
@@ -291,6 +348,47 @@ def test_api_down_is_one_cause_in_the_report(baseline, sandbox_target, sandbox_o
     assert set(changed(baseline, now)) == {"health.liveness", *could_not}
     summary = Report({"sandbox": list(now.values())}).summary()
     assert "Could not judge: 1 cause: API unavailable; %d checks could not run" % len(could_not) in summary
+
+
+def test_server_down_is_one_cause_for_the_websocket_too(baseline, sandbox_target, sandbox_options):
+    """Defect 8, WebSocket: the API and the listener of one host both silent is the server down, one cause owned
+    by health.liveness; the listener's check says it could not judge, naming it."""
+    down = dataclasses.replace(sandbox_target, api_url="https://127.0.0.1:%d" % closed_port(),
+                               ws_url="ws://127.0.0.1:%d/ws" % closed_port())
+    now = checks_of(down.params(**sandbox_options))
+
+    websocket = now["websocket.connectivity"]
+    assert websocket["status"] == "ERROR", websocket
+    assert websocket["cause"]["check"] == "health.liveness" and "refused" in websocket["cause"]["reason"]
+    assert websocket["message"].startswith("Could not judge: API unavailable (see health.liveness): WebSocket ")
+    could_not = {check_id for check_id, check in now.items() if check["status"] == "ERROR"}
+    assert set(changed(baseline, now)) == {"health.liveness", *could_not}
+    summary = Report({"sandbox": list(now.values())}).summary()
+    assert "Could not judge: 1 cause: API unavailable; %d checks could not run" % len(could_not) in summary
+
+
+def test_kubernetes_api_down_is_one_cause(baseline, sandbox_target, sandbox_options, tmp_path):
+    """Defect 8, Kubernetes: the kubeconfig's API server gone. ha.replicas (which reads the Deployment every
+    Kubernetes check starts from) FAILs naming it; every other Kubernetes check could not judge, for that one cause;
+    the configuration (an env file here), the API, Redis and PostgreSQL keep their verdicts."""
+    config = yaml.safe_load(pathlib.Path(sandbox_options["kubeconfig"]).read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = "http://127.0.0.1:%d" % closed_port()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    now = checks_of(sandbox_target.params(**{**sandbox_options, "kubeconfig": str(kubeconfig)}))
+
+    kubernetes = [spec.id for spec in REGISTRY.values() if spec.group in KUBERNETES_GROUPS
+                  and baseline[spec.id]["status"] != "SKIP" or spec.id == "ha.replicas"]
+    expected = {check_id: "ERROR" for check_id in kubernetes}
+    expected["ha.replicas"] = "FAIL"
+    assert changed(baseline, now) == expected, {i: now[i]["message"][:120] for i in changed(baseline, now)}
+    assert "connection to the API server refused" in now["ha.replicas"]["message"]
+    assert {now[check_id]["cause"]["dependency"] for check_id in kubernetes if check_id != "ha.replicas"} == {
+        "Kubernetes API"}
+    summary = Report({"sandbox": list(now.values())}).summary()
+    assert "Could not judge: 1 cause: Kubernetes API unavailable; %d checks could not run" % (
+        len(kubernetes) - 1) in summary, summary
 
 
 # --- changes the live server must run with: a server of their own ------------------------------------------------
@@ -365,3 +463,47 @@ def test_certificate_for_the_public_name_with_tls_server_name(baseline, restarte
     assert unnamed["health.liveness"]["status"] == "ERROR"
     assert unnamed["health.liveness"]["cause"]["check"] == "tls.hostname"
     assert "IP address mismatch" in unnamed["health.liveness"]["message"]
+
+
+# --- a really degraded 2.11.1 (defect 7) ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def degraded(sandbox_env, sandbox_target, tmp_path_factory) -> t.Iterator[Target]:
+    """A real 2.11.1 that comes up degraded: the database it is told it requires (ARAGORA_REQUIRE_DATABASE=true)
+    refuses its password. asyncpg's InvalidPasswordError is none of the errors upstream's pool start-up catches, so
+    the start-up task fails and the connectivity gate calls set_degraded (docs/aragora-2.11.1.md, "Degraded mode")."""
+    wrong = resolve("WRONG_PASSWORD", sandbox_env, tmp_path_factory.mktemp("unused"))
+
+    def configure(_name: str, layout: sandbox.Layout, ports: dict[str, int]) -> dict[str, str]:
+        env = _server_env(sandbox_env, layout, ports, {"ARAGORA_REQUIRE_DATABASE": "true", "DATABASE_URL": wrong})
+        env_file = layout.root / "aragora.env"
+        env_file.write_text("".join("%s=%s\n" % item for item in env.items()))
+        os.chmod(env_file, 0o600)
+        return env
+
+    with aragora_servers.running({"degraded": tmp_path_factory.mktemp("aragora-degraded")}, configure,
+                                 lambda server: aragora_servers.wait_ready(server, "/healthz", (200, 503))) as servers:
+        server = servers["degraded"]
+        yield Target(server.api_url, server.ws_url, str(server.layout.root / "aragora.env"), sandbox_target.ca_path)
+
+
+def test_a_degraded_server_still_tells_its_release(baseline, degraded, sandbox_options):
+    """Defect 7 on a real degraded 2.11.1: /api/health answers 503 degraded with X-API-Release, so the release is
+    judged (PASS, saying so); the health checks say what the server reports, and the database checks why."""
+    now = checks_of(degraded.params(**sandbox_options))
+
+    database = ("database.server_version", "database.latency", "database.tls", "database.pool_sizing",
+                "database.timeouts", "database.migrations")
+    assert changed(baseline, now) == {"health.liveness": "WARN", "health.readiness": "FAIL",
+                                      "health.api_health": "FAIL", "database.connection": "FAIL",
+                                      **dict.fromkeys(database, "ERROR")}, {
+        check_id: now[check_id]["message"] for check_id in changed(baseline, now)}
+    release = now["health.release_version"]
+    assert release["status"] == "PASS" and release["evidence"]["health_status"] == 503, release
+    assert release["message"].startswith("Release version is 2.11.1 (X-API-Release of its 503 answer to /api/health")
+    upstream_reason = 'Required backend(s) failed: postgres_pool: password authentication failed for user "aragora"'
+    assert now["health.liveness"]["message"] == "Liveness endpoint is ok but degraded: " + upstream_reason
+    assert now["health.readiness"]["message"] == "Server is not ready (503): " + upstream_reason
+    assert now["health.api_health"]["message"] == "Health endpoint reports degraded (503)"
+    assert "refused the password of user aragora" in now["database.connection"]["message"]
+    assert all(now[check_id]["cause"]["check"] == "database.connection" for check_id in database)

@@ -64,6 +64,8 @@ def test_report_files_are_markdown_with_sign_off_and_junit_with_one_case_per_che
     for section in {check["section"] for check in report["checks"]}:
         assert "### " + section in markdown
     assert "| Engineering Lead | | | |" in markdown
+    assert "| Scope | every check of the checklist |" in markdown  # a full run: no group left out
+    assert report["partial"] is False and report["not_run"] == {}
     suites = ET.parse(tmp_path / "readiness-report.xml").getroot()
     cases = suites.findall("./testsuite/testcase")
     assert len(cases) == len(report["checks"])

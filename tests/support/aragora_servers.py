@@ -12,6 +12,7 @@ import ssl
 import sys
 import time
 import typing as t
+import urllib.error
 import urllib.request
 
 from tests.support.playbook import ROOT
@@ -38,8 +39,9 @@ class Server(t.NamedTuple):
         return "ws://%s:%d" % (sandbox.LOOPBACK, self.ports["ws"])
 
 
-def wait_ready(server: Server) -> None:
-    """/readyz read unverified until 200 (sandbox.wait_aragora_ready verifies the certificate)."""
+def wait_ready(server: Server, path: str = "/readyz", statuses: t.Container[int] = (200,)) -> None:
+    """``path`` read unverified until it answers one of ``statuses`` (sandbox.wait_aragora_ready verifies the
+    certificate): /readyz 200 by default; a server meant to come up degraded is up when /healthz answers."""
     unverified = ssl.create_default_context()
     unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
@@ -49,20 +51,26 @@ def wait_ready(server: Server) -> None:
         if not sandbox._owned(server.info["pid"], server.layout.root,  # pylint: disable=protected-access
                               server.info["start_time"]):
             raise AssertionError("Aragora exited during start-up: see %s" % server.layout.aragora_log)
-        with contextlib.suppress(OSError):
-            with opener.open(server.api_url + "/readyz", timeout=POLL_TIMEOUT) as answer:
-                if answer.status == 200:
+        try:
+            with opener.open(server.api_url + path, timeout=POLL_TIMEOUT) as answer:
+                if answer.status in statuses:
                     return
+        except urllib.error.HTTPError as answer:  # a 503 is an answer too
+            if answer.code in statuses:
+                return
+        except OSError:
+            pass
         time.sleep(0.3)
-    raise AssertionError("Aragora not ready at %s after %g s: see %s" % (
-        server.api_url, READY_TIMEOUT, server.layout.aragora_log))
+    raise AssertionError("Aragora not answering %s %s after %g s: see %s" % (
+        path, "/".join(map(str, statuses)), READY_TIMEOUT, server.layout.aragora_log))
 
 
 @contextlib.contextmanager
 def running(directories: t.Mapping[str, pathlib.Path],
-            configure: t.Callable[[str, sandbox.Layout, dict[str, int]], dict[str, str]]) -> t.Iterator[dict[str, Server]]:
+            configure: t.Callable[[str, sandbox.Layout, dict[str, int]], dict[str, str]],
+            wait: t.Callable[[Server], None] = wait_ready) -> t.Iterator[dict[str, Server]]:
     """One server per name, in ``directories[name]``, with the environment ``configure(name, layout, ports)``
-    returns; all started before any is waited for; all stopped on exit."""
+    returns; all started before any is waited for (``wait``); all stopped on exit."""
     started: dict[str, Server] = {}
     try:
         for name, directory in directories.items():
@@ -72,7 +80,7 @@ def running(directories: t.Mapping[str, pathlib.Path],
             env = configure(name, layout, ports)
             started[name] = Server(layout, ports, sandbox.start_aragora(layout, ARAGORA_PYTHON, ports, env))
         with concurrent.futures.ThreadPoolExecutor(max(1, len(started))) as pool:
-            list(pool.map(wait_ready, started.values()))
+            list(pool.map(wait, started.values()))
         yield started
     finally:
         with concurrent.futures.ThreadPoolExecutor(max(1, len(started))) as pool:

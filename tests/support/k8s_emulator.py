@@ -234,6 +234,8 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
 
     missing_groups: set[str] = attrs.field(factory=set, converter=set)
     faults: list[Fault] = attrs.field(factory=list)
+    # When set, a request without "Authorization: Bearer <this token>" gets the real API server's 401 (authn).
+    required_token: str | None = None
     controllers: Controllers = attrs.field(init=False)
     _revision: int = attrs.field(default=0, init=False)
     _events: list[tuple[int, Kind, str, Obj]] = attrs.field(factory=list, init=False)
@@ -399,6 +401,8 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
         kind = self.kind_of(group, version, plural)
         verb = rbac_verb(str(request.method.value).upper(), request.name, dict(request.params))
         try:
+            if self.required_token and request.headers.get("Authorization") != "Bearer " + self.required_token:
+                raise ApiError(401, "Unauthorized", "Unauthorized")
             for fault in list(self.faults):
                 if fault.matches(verb, kind, request.namespace, request.subresource):
                     if fault.times is not None:
@@ -806,6 +810,12 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
         fault = Fault(verb, resource, 504, namespace, hang=seconds)
         self.call(self.handler.faults.append, fault)
         return fault
+
+    def require_token(self, token: str | None) -> None:
+        """Authenticate bearer tokens as a real API server does: any other token (the kubeconfig's included) is 401."""
+        def set_token() -> None:
+            self.handler.required_token = token
+        self.call(set_token)
 
     def clear_faults(self) -> None:
         self.call(self.handler.faults.clear)

@@ -18,6 +18,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.causes import (
     UNREACHABLE,
     CouldNotJudge,
 )
+from ansible_collections.aragora.ops.plugins.module_utils.config import Loaded, secret_like
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     Cluster,
     ClusterTarget,
@@ -26,7 +27,7 @@ from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import (
     selector_matches,
 )
 from ansible_collections.aragora.ops.plugins.module_utils.k8s_manifests import ManifestCluster
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError, CheckSkipped
+from ansible_collections.aragora.ops.plugins.module_utils.result import Cause, CheckInputError, CheckSkipped
 from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
 
 NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context, k8s_in_cluster or k8s_host/K8S_AUTH_HOST) and "
@@ -43,23 +44,46 @@ def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
     return ClusterTarget.from_options(options, timeout, total_timeout=timeout)
 
 
-def could_not_read(exc: KubeError) -> CouldNotJudge:
-    """A Kubernetes read that failed, as a FAIL that could not judge, with the remediation of its cause (not the
-    check's own: "set spec.replicas" is no advice when the Deployment could not be read)."""
+# The check that judges the Kubernetes API itself: it reads the Deployment every Kubernetes check starts from.
+KUBERNETES_API_OWNER = "ha.replicas"
+# What to do about each reason a read can fail.
+_READ_REMEDIATION: dict[str, str] = {
+    CREDENTIALS: "Give the Kubernetes identity in use (the kubeconfig's user or the service account) get and list on "
+                 "what the message names, or renew its credentials.",
+    THROTTLED: "The API server throttled the reads: re-run later, or give the identity in use a FlowSchema with more "
+               "concurrency.",
+    NOT_THE_OBJECT: "Point the kubeconfig's server at the Kubernetes API server itself, not at a proxy or another "
+                    "service.",
+    UNREACHABLE: "Make the Kubernetes API server reachable and answering (the kubeconfig's server, its certificate, "
+                 "the network), then re-run.",
+}
+KUBERNETES_API = "Kubernetes API"
+
+
+def _read_failure_kind(exc: KubeError) -> str:
     if exc.status in (401, 403):
-        return CouldNotJudge(str(exc), CREDENTIALS, "Give the Kubernetes identity in use (the kubeconfig's user or "
-                             "the service account) get and list on what the message names, or renew its credentials.")
+        return CREDENTIALS
+    if exc.status == 429:
+        return THROTTLED
+    if exc.wrong_answer:
+        return NOT_THE_OBJECT
+    return UNREACHABLE
+
+
+def could_not_read(exc: KubeError, whole_api: bool = False) -> CouldNotJudge:
+    """A Kubernetes read that failed, as a check that could not judge, with the remediation of its cause (not the
+    check's own: "set spec.replicas" is no advice when the Deployment could not be read).
+
+    ``whole_api``: the read every Kubernetes check needs (the Deployment). Its failure is then one cause, the
+    Kubernetes API, owned by KUBERNETES_API_OWNER (FAIL) and named by every other Kubernetes check (ERROR); a
+    Deployment that does not exist is a finding, not a cause, and FAILs every check that needs it."""
     if exc.status == 404:
         return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point k8s_namespace and k8s_deployment at Aragora's "
                              "Deployment.")
-    if exc.status == 429:
-        return CouldNotJudge(str(exc), THROTTLED, "The API server throttled the reads: re-run later, or give the "
-                             "identity in use a FlowSchema with more concurrency.")
-    if exc.wrong_answer:
-        return CouldNotJudge(str(exc), NOT_THE_OBJECT, "Point the kubeconfig's server at the Kubernetes API server "
-                             "itself, not at a proxy or another service.")
-    return CouldNotJudge(str(exc), UNREACHABLE, "Make the Kubernetes API server reachable and answering (the "
-                         "kubeconfig's server, its certificate, the network), then re-run.")
+    kind = _read_failure_kind(exc)
+    remediation = _READ_REMEDIATION[kind]
+    cause = Cause(KUBERNETES_API_OWNER, KUBERNETES_API, remediation) if whole_api else None
+    return CouldNotJudge(str(exc), kind, remediation, cause=cause)
 
 
 def k8s_given(options: t.Mapping[str, t.Any]) -> bool:
@@ -76,12 +100,18 @@ def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
         raise CheckSkipped(NOT_GIVEN)
 
     def produce() -> Cluster | ManifestCluster:
-        try:
-            if manifests:
+        if manifests:
+            try:
                 return ManifestCluster(manifests, ctx.option("k8s_namespace"), ctx.timeout)
+            except KubeError as exc:
+                raise CheckInputError(str(exc)) from None
+        try:
             return Cluster(target)
-        except KubeError as exc:
-            raise CheckInputError(str(exc)) from None
+        except KubeError as exc:  # no client library, or a kubeconfig that cannot be used: no check can read
+            raise CouldNotJudge(str(exc), UNREACHABLE, cause=Cause(
+                KUBERNETES_API_OWNER, KUBERNETES_API,
+                "Install the kubernetes Python library where the checks run and give a kubeconfig (or k8s_host "
+                "and a token) that names a reachable API server; then re-run.")) from None
 
     return ctx.fact("k8s.cluster", produce)
 
@@ -95,7 +125,7 @@ def snapshot(ctx: TargetContext) -> Snapshot:
             return api.snapshot(ctx.option("k8s_namespace"), ctx.option("k8s_deployment"),
                                 ctx.option("cert_manager_namespace"), ctx.option("monitoring_namespaces") or ())
         except KubeError as exc:
-            raise could_not_read(exc) from None
+            raise could_not_read(exc, whole_api=True) from None
 
     return ctx.fact("k8s.snapshot", produce)
 
@@ -190,14 +220,21 @@ def _decode(value: str) -> str:
     return base64.b64decode(value).decode("utf-8", "replace")
 
 
-Resolved = t.Tuple[t.Dict[str, str], t.Set[str], t.List[str]]
+class Resolved(t.NamedTuple):
+    values: dict[str, str]
+    from_secrets: set[str]  # names whose values came from Secrets
+    notes: list[str]
+    # every ConfigMap the container consumes -> its entries that hold a secret, as (key, the variable it becomes),
+    # overridden by a later source or not: whoever may read the ConfigMap sees them
+    config_map_secrets: dict[str, list[tuple[str, str]]]
 
 
 def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) -> Resolved:
-    """(values, names whose values came from Secrets, notes) of the container's env and envFrom, as the kubelet
-    builds them: envFrom first, then env in order, with $(VAR) references expanded."""
+    """The container's env and envFrom as the kubelet builds them (envFrom first, then env in order, with $(VAR)
+    references expanded), with where each value came from."""
     values: dict[str, str] = {}
     from_secrets: set[str] = set()
+    config_map_secrets: dict[str, list[tuple[str, str]]] = {}
     notes: list[str] = []
     cache: dict[tuple[str, str], dict | None] = {}
 
@@ -213,6 +250,11 @@ def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) 
                 cache[(kind, name)] = dict(obj.get("data") or {})
         return cache[(kind, name)]
 
+    def consumed(config_map: str, key: str, variable: str, value: str) -> None:
+        entries = config_map_secrets.setdefault(config_map, [])
+        if secret_like(variable, value) and (key, variable) not in entries:
+            entries.append((key, variable))
+
     for item in container.get("envFrom") or []:
         for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
             ref = item.get(key)
@@ -224,9 +266,13 @@ def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) 
                     notes.append("%s %s (envFrom) does not exist" % (kind, ref.get("name")))
                 continue
             for name, value in data.items():
-                values[(item.get("prefix") or "") + name] = value
+                variable = (item.get("prefix") or "") + name
+                values[variable] = value
                 if kind == "Secret":
-                    from_secrets.add((item.get("prefix") or "") + name)
+                    from_secrets.add(variable)
+                else:
+                    from_secrets.discard(variable)
+                    consumed(ref.get("name", ""), name, variable, value)
     for item in container.get("env") or []:
         name = item.get("name")
         if not name:
@@ -251,21 +297,22 @@ def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) 
                 from_secrets.add(name)
             else:
                 from_secrets.discard(name)
+                consumed(ref.get("name", ""), ref["key"], name, data[ref["key"]])
             break
         else:
             notes.append("%s: set at run time (%s), not read" % (name, ", ".join(sorted(value_from)) or "valueFrom"))
-    return values, from_secrets, notes
+    return Resolved(values, from_secrets, notes, config_map_secrets)
 
 
-def cluster_config(ctx: TargetContext) -> tuple[dict[str, str], set[str], str]:
+def cluster_config(ctx: TargetContext) -> Loaded:
     """The configuration source 'the Deployment's environment' for Config.attach."""
     snap = snapshot(ctx)
     container = app_container(snap, ctx.option("k8s_container"))
     try:
-        values, from_secrets, notes = resolve_env(cluster(ctx), snap.namespace, container)
+        values, from_secrets, notes, config_map_secrets = resolve_env(cluster(ctx), snap.namespace, container)
     except KubeError as exc:
         raise CheckInputError("reading the environment of Deployment %s: %s" % (snap.name, exc)) from None
     label = "Deployment %s/%s container %s" % (snap.namespace, snap.name, container.get("name"))
     if notes:
         label += " (%s)" % "; ".join(notes[:5])
-    return values, from_secrets, label
+    return values, from_secrets, label, config_map_secrets

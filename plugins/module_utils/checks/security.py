@@ -19,7 +19,12 @@ from ansible_collections.aragora.ops.plugins.module_utils.checks.common import (
     is_local_host,
     split_list,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.config import is_secret_name, url_password
+from ansible_collections.aragora.ops.plugins.module_utils.config import (
+    EnvFileInfo,
+    secret_like,
+    service_user,
+    user_name,
+)
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
     failed,
@@ -124,23 +129,70 @@ def api_keys_storage(ctx: TargetContext):
     ctx.config.require()
     info = ctx.config.env_file
     if info is None:
+        if ctx.config.config_map_secrets is not None:  # the Deployment's env, read from the cluster
+            return config_map_storage(ctx)
         return skipped("No env file on a host to inspect: provider keys came as variables (vault, AWX survey)")
     in_file = sorted(name for name in PROVIDER_KEYS if ctx.config.file_values.get(name, "").strip())
     # Any secret, not only provider keys: the JWT secret, the encryption key, passwords inside URLs.
-    secrets_in_file = sorted(name for name, value in ctx.config.file_values.items()
-                             if value.strip() and (is_secret_name(name) or ("://" in value and url_password(value))))
+    secrets_in_file = sorted(name for name, value in ctx.config.file_values.items() if secret_like(name, value))
     evidence = {"env_file": info.path, "mode": "%04o" % info.mode, "provider_keys_in_file": in_file,
-                "secrets_in_file": secrets_in_file, "owner_uid": info.uid}
+                "secrets_in_file": secrets_in_file, "owner_uid": info.uid, "owner": user_name(info.uid)}
     if secrets_in_file and info.readable_by_others:
         return failed("Env file %s (mode %04o) holds secrets (%s) that %s can read" % (
             info.path, info.mode, ", ".join(secrets_in_file),
             "group and others" if info.mode & 0o044 == 0o044 else "others" if info.mode & 0o004 else "its group"),
             "Make it readable by its owner only: chmod 600 %s (owner root or the service's user); move the "
             "secrets to a secret manager." % info.path, **evidence)
-    if not in_file:
-        return passed("No provider API key held in the plain env file%s" % (
-            " (mode %04o: readable by its owner only)" % info.mode if secrets_in_file else ""), **evidence)
-    return warned("Provider API keys held in a plain env file (%s, mode %04o)" % (info.path, info.mode), **evidence)
+    owner_problem = env_file_owner_problem(ctx, info, evidence) if secrets_in_file else None
+    problems = [owner_problem] if owner_problem else []
+    if in_file:
+        problems.append("Provider API keys held in a plain env file (%s, mode %04o)" % (info.path, info.mode))
+    if problems:
+        remediation = None
+        if owner_problem:
+            remediation = ("Give the file to root or to the unit's user (chown root:root %s, or the User= of the "
+                           "unit), so that no other account can read or rewrite the secrets; give service_user or "
+                           "systemd_unit_file so the owner can be judged." % info.path)
+        return warned("; ".join(problems), remediation, **evidence)
+    return passed("No provider API key held in the plain env file%s" % (
+        " (mode %04o, owner %s: readable by its owner only)" % (info.mode, evidence["owner"])
+        if secrets_in_file else ""), **evidence)
+
+
+def env_file_owner_problem(ctx: TargetContext, info: EnvFileInfo, evidence: dict) -> str | None:
+    """Why the owner of an env file that holds secrets is wrong, or could not be judged; None when it is root or
+    the user the unit runs as (service_user, else systemd_unit_file's User=)."""
+    owner = evidence["owner"]
+    if info.uid == 0:
+        return None
+    user = service_user(ctx.option("service_user"), ctx.option("systemd_unit_file"))
+    evidence.update(service_user=user.name, service_user_source=user.source)
+    if user.uid is None:  # never a PASS on a guess: the owner may be any account
+        return ("Env file %s holds secrets and is owned by %s (uid %d), not root; the unit's user is unknown (%s), "
+                "so the owner could not be judged" % (info.path, owner, info.uid, user.unknown))
+    if user.uid == info.uid:
+        return None
+    return ("Env file %s holds secrets and is owned by %s (uid %d), neither root nor the unit's user %s (%s): that "
+            "account can read and rewrite them" % (info.path, owner, info.uid, user.name, user.source))
+
+
+def config_map_storage(ctx: TargetContext):
+    """The Kubernetes equivalent of a plain env file: secret-like values the Deployment reads from a ConfigMap
+    (envFrom configMapRef, env valueFrom configMapKeyRef), which anyone who may read ConfigMaps sees, instead of a
+    Secret. Never the value: the ConfigMap, its keys and the variables they become."""
+    consumed = ctx.config.config_map_secrets or {}
+    exposed = {name: ["%s (as %s)" % (key, variable) if key != variable else key for key, variable in sorted(entries)]
+               for name, entries in sorted(consumed.items()) if entries}
+    evidence = {"config_maps_read": sorted(consumed), "secrets_in_config_maps": exposed,
+                "from_secrets": sorted(ctx.config.secret_names)}
+    if exposed:
+        return failed("Secret-like values are held in ConfigMaps, not Secrets: %s" % "; ".join(
+            "ConfigMap %s keys %s" % (name, ", ".join(keys)) for name, keys in sorted(exposed.items())),
+            "Move these keys into a Secret (kubectl create secret generic ...) and reference it with secretRef / "
+            "secretKeyRef; delete them from the ConfigMap, and rotate them: whoever could read ConfigMaps has "
+            "seen them.", **evidence)
+    return passed("No secret-like value is read from a ConfigMap (ConfigMaps read: %s; %d variables from Secrets)" % (
+        ", ".join(evidence["config_maps_read"]) or "none", len(evidence["from_secrets"])), **evidence)
 
 
 LOCAL_ORIGIN_PROBE = "http://localhost:3000"

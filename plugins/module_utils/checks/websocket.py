@@ -9,11 +9,14 @@ from __future__ import annotations
 import ssl
 
 from ansible_collections.aragora.ops.plugins.module_utils import websocket_probe as probe
+from ansible_collections.aragora.ops.plugins.module_utils.causes import UNREACHABLE, CouldNotJudge
+from ansible_collections.aragora.ops.plugins.module_utils.checks.common import cause_of, host_of
 from ansible_collections.aragora.ops.plugins.module_utils.checks.limits import judge_int_setting
 from ansible_collections.aragora.ops.plugins.module_utils.config import IntSetting
 from ansible_collections.aragora.ops.plugins.module_utils.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils.result import (
     WARN,
+    Cause,
     CheckInputError,
     CheckSkipped,
     Outcome,
@@ -93,6 +96,26 @@ def _tls_context(ctx: TargetContext) -> ssl.SSLContext:
                               % (ctx.option("ca_path"), exc.strerror or exc)) from None
 
 
+# The listener gave no answer at all: with the API of the same host silent too, that is the server's outage.
+_NO_ANSWER = (probe.PROBLEM_UNREACHABLE, probe.PROBLEM_TIMEOUT, probe.PROBLEM_TLS)
+
+
+def shared_outage(ctx: TargetContext, observation: probe.WebSocketObservation) -> Cause | None:
+    """The cause that kept the API on the same host from answering too (the server down, its certificate), when
+    the listener did not answer either: Aragora serves both from one process, so one outage is one cause, owned by
+    the check that judges it (health.liveness, tls.*). None when the API answered, was not given or is elsewhere:
+    the listener's silence is then this check's own finding."""
+    if observation.problem not in _NO_ANSWER or ctx.client is None:
+        return None
+    if host_of(observation.url) != host_of(ctx.client.base_url):
+        return None
+    try:
+        api = ctx.api("healthz")  # the liveness probe's own request, made once for both
+    except CheckInputError:  # throttled: the API did answer
+        return None
+    return cause_of(api.error) if api.error else None
+
+
 @check("websocket.connectivity", SECTION, "WebSocket connectivity",
        "Make the WebSocket listener reachable from where the front end connects, with the subprotocol %s and the "
        "front end's Origin allowed (ARAGORA_ALLOWED_ORIGINS)." % probe.SUBPROTOCOL)
@@ -100,6 +123,9 @@ def connectivity(ctx: TargetContext):
     observation = websocket_connection(ctx)
     evidence = observation.evidence()
     if not observation.ok:
+        cause = shared_outage(ctx, observation)
+        if cause is not None:
+            raise CouldNotJudge("WebSocket %s: %s" % (observation.url, observation.error), UNREACHABLE, cause=cause)
         return failed("WebSocket %s: %s" % (observation.url, observation.error),
                       _REMEDIATION.get(observation.problem), **evidence)
     return passed("WebSocket %s answered with %s in %d ms (subprotocol %s, Origin %s)"

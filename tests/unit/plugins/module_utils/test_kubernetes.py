@@ -492,11 +492,12 @@ def test_deployment_env_resolves_values_config_maps_secrets_prefixes_and_referen
                          {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
                          {"name": "GONE", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}]}
     api = FakeCluster(secrets={"provider-keys": {"OPENAI": "sk-1"}})
-    values, from_secrets, notes = kube.resolve_env(api, "aragora", container)
+    values, from_secrets, notes, config_map_secrets = kube.resolve_env(api, "aragora", container)
     assert values["ARAGORA_LOG_LEVEL"] == "INFO" and values["P_OPENAI"] == "sk-1"
     assert values["URL"] == "postgresql://u@db/x $(HOST)"
     assert values["ARAGORA_JWT_SECRET"].startswith("s3cret-value")
     assert from_secrets == {"P_OPENAI", "ARAGORA_JWT_SECRET"}
+    assert config_map_secrets == {"aragora-config": []}  # consumed, and no secret in it (the absent one is not)
     assert any("POD_IP" in note for note in notes) and any("GONE" in note for note in notes)
 
 
@@ -511,11 +512,13 @@ def test_configuration_checks_read_the_deployment_env_and_its_secrets_are_masked
     assert run("security.environment_mode", ctx)["status"] == "PASS"
 
 
-def test_configuration_from_an_unreadable_cluster_fails_the_configuration_checks():
+def test_configuration_from_an_unreadable_cluster_names_the_kubernetes_api_as_its_cause():
     ctx = make_ctx(options={"kubeconfig": "/nonexistent"})
     ctx.config.attach(lambda: kube.cluster_config(ctx))
     result = run("security.environment_mode", ctx)
-    assert result["status"] == "FAIL" and "configuration from the cluster" in result["message"]
+    # The same outage as the Kubernetes checks': one cause, owned by ha.replicas, not a second "configuration" one.
+    assert result["status"] == "ERROR" and "configuration from the cluster" in result["message"], result
+    assert result["cause"]["check"] == "ha.replicas" and "/nonexistent" in result["cause"]["reason"]
 
 
 def test_build_context_attaches_the_cluster_only_without_env_file_or_config():
@@ -525,11 +528,14 @@ def test_build_context_attaches_the_cluster_only_without_env_file_or_config():
     assert not build_context({"timeout": 1.0}).config.given
 
 
-def test_run_target_with_an_unusable_kubeconfig_fails_every_kubernetes_check_within_the_run():
+def test_run_target_with_an_unusable_kubeconfig_is_one_cause_for_every_kubernetes_check():
     result = run_target({"timeout": 1.0, "kubeconfig": "/nonexistent", "groups": list(KUBERNETES_GROUPS)})
     statuses = {r["id"]: r["status"] for r in result["checks"]}
     assert statuses.pop("observability.grafana_dashboards") == "SKIP"
-    assert set(statuses.values()) == {"FAIL"} and result["verdict"] == "NO-GO"
+    assert statuses.pop("ha.replicas") == "FAIL"  # the owner of the cause "Kubernetes API"
+    assert set(statuses.values()) == {"ERROR"} and result["verdict"] == "NO-GO"
+    assert {r["cause"]["dependency"] for r in result["checks"] if r["status"] == "ERROR"} == {"Kubernetes API"}
+    assert all("/nonexistent" in r["message"] for r in result["checks"] if r["status"] in ("FAIL", "ERROR"))
 
 
 def test_replicas_a_stalled_or_unfinished_rollout_is_reported():

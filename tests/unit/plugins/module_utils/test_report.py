@@ -302,3 +302,28 @@ def test_html_shows_what_could_not_judge_and_why():
     page = Report({"a": _outage_results()}).html()
     assert "Checks that could not judge" in page and "1 cause: API unavailable; 3 checks could not run" in page
     assert '<span class="status status-error">ERROR</span>' in page and "<th scope=\"col\">ERROR</th>" in page
+
+
+# --- scope: a run that left groups of checks out -----------------------------------------------------------------
+
+
+def test_a_run_that_left_groups_out_says_its_verdict_covers_only_the_checks_that_ran():
+    scopes = {"prod": {"groups_not_run": ["database", "redis"], "checks_not_run": 12}}
+    partial = Report({"prod": [check("health.liveness", "PASS", "0. Go-Live Health")]}, generated_at=WHEN,
+                     scopes=scopes)
+    assert partial.verdict == "GO"  # the checks that ran are judged as ever: the scope is said, not hidden
+    data = partial.as_json()
+    assert data["partial"] is True and data["not_run"] == scopes
+    assert ("Partial run: not checked: database, redis (12 checks); this verdict covers only the checks above."
+            in partial.summary().splitlines())
+    assert "| Scope | **partial run, prod: not checked: database, redis (12 checks)** |" in partial.markdown()
+    assert "<strong>partial run, prod: not checked: database, redis (12 checks)</strong>" in partial.html()
+    assert partial.sub_report("prod").as_json()["partial"] is True  # the per-target files say it too
+
+
+def test_a_scope_that_left_nothing_out_or_names_no_target_of_the_report_is_a_full_run():
+    full = Report({"prod": MIXED}, generated_at=WHEN, scopes={
+        "prod": {"groups_not_run": [], "checks_not_run": 0}, "other": {"groups_not_run": ["tls"]}})
+    assert full.as_json()["partial"] is False and full.as_json()["not_run"] == {}
+    assert "Partial run" not in full.summary()
+    assert "| Scope | every check of the checklist |" in full.markdown()

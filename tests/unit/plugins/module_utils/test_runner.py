@@ -9,7 +9,9 @@ from ops_fakes import FakeClient, make_ctx, obs
 
 from ansible_collections.aragora.ops.plugins.module_utils.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpClient, HttpObservation
-from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils.engine import select
+from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target, scope
 from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, TargetContext
 
 PARAMS = {"timeout": 5.0, "validate_certs": True, "max_body_bytes": 1024}
@@ -111,3 +113,12 @@ def test_observation_describe_ok_json():
     assert err.describe() == "GET https://h/x -> connection refused" and not err.ok
     with pytest.raises(ValueError, match="not JSON"):
         HttpObservation("GET", "u", status=200, body=b"<html>").json()
+
+
+def test_scope_names_the_groups_left_out_in_checklist_order_and_counts_their_checks():
+    assert scope(None) == {"groups_not_run": [], "checks_not_run": 0}
+    assert scope(GROUPS) == {"groups_not_run": [], "checks_not_run": 0}
+    only_tls = scope(["tls"])
+    assert only_tls["groups_not_run"] == [group for group in GROUPS if group != "tls"]
+    assert only_tls["checks_not_run"] == len(select(only_tls["groups_not_run"])[0]) > 0
+    assert scope([])["checks_not_run"] == len(select()[0])

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import secrets
 
 import pytest
+from k8s_fakes import FakeCluster
 from ops_fakes import NEUTRAL, make_ctx, obs, refused, run
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks import secret_shape
+from ansible_collections.aragora.ops.plugins.module_utils.checks import kube, secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils.checks.security import shannon_bits_per_char
 
 # 32 distinct characters, no placeholder word: a strong-looking secret of exactly the minimum length.
@@ -138,7 +140,8 @@ def test_api_keys_in_env_file_by_mode(tmp_path, mode, status):
     result = run("security.api_keys_storage", make_ctx(env_file=path))
     assert result["status"] == status
     assert result["evidence"] == {"env_file": path, "mode": "%04o" % mode, "provider_keys_in_file": ["ANTHROPIC_API_KEY"],
-                                  "secrets_in_file": ["ANTHROPIC_API_KEY"], "owner_uid": os.getuid()}
+                                  "secrets_in_file": ["ANTHROPIC_API_KEY"], "owner_uid": os.getuid(),
+                                  "owner": pwd.getpwuid(os.getuid()).pw_name}
     assert "sk-ant-abc123" not in json.dumps(result)
     assert path in result["message"]
 
@@ -163,6 +166,111 @@ def test_any_secret_in_an_env_file_others_can_read_fails(tmp_path, mode, status,
         assert "holds secrets (ARAGORA_JWT_SECRET, DATABASE_URL) that %s can read" % who in result["message"]
         assert "chmod 600" in result["remediation"]
     assert "pg-pw-123" not in json.dumps(result)
+
+
+SECRETS_FILE = "ARAGORA_ENV=production\nARAGORA_JWT_SECRET=%s\n" % strong_token()
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+
+
+def owned_by(tmp_path, user: str) -> str:
+    path = env_file(tmp_path, SECRETS_FILE, 0o600)
+    os.chown(path, pwd.getpwnam(user).pw_uid, -1)
+    return path
+
+
+def unit_file(tmp_path, *lines: str, drop_in: str | None = None) -> str:
+    path = tmp_path / "aragora.service"
+    path.write_text("[Unit]\nDescription=Aragora\nUser=ignored-outside-service\n[Service]\n%s\n" % "\n".join(lines))
+    if drop_in is not None:
+        (tmp_path / "aragora.service.d").mkdir()
+        (tmp_path / "aragora.service.d" / "10-user.conf").write_text("[Service]\n%s\n" % drop_in)
+    return str(path)
+
+
+@as_root
+@pytest.mark.parametrize("owner, options, status, words", [
+    ("root", {}, "PASS", "owner root"),  # root may always own it: nothing to learn about the unit
+    ("daemon", {"service_user": "daemon"}, "PASS", "owner daemon"),
+    ("daemon", {"service_user": "nobody"}, "WARN", "neither root nor the unit's user nobody (service_user)"),
+    ("daemon", {"service_user": "1"}, "PASS", "owner daemon"),  # a numeric uid is that user
+    ("daemon", {}, "WARN", "the unit's user is unknown (neither service_user nor systemd_unit_file was given), so "
+                           "the owner could not be judged"),
+    ("daemon", {"service_user": "no-such-user-here"}, "WARN", "user no-such-user-here does not exist on this host"),
+])
+def test_env_file_owner_is_root_or_the_units_user(tmp_path, owner, options, status, words):
+    result = run("security.api_keys_storage", make_ctx(env_file=owned_by(tmp_path, owner), options=options))
+    assert result["status"] == status, result["message"]
+    assert words in result["message"]
+    assert result["evidence"]["owner"] == owner
+    if status == "WARN":
+        assert "chown root:root" in result["remediation"]
+
+
+@as_root
+@pytest.mark.parametrize("lines, drop_in, status, words", [
+    (["User=daemon"], None, "PASS", "owner daemon"),
+    (["User=nobody"], None, "WARN", "neither root nor the unit's user nobody (User= in "),
+    (["User=nobody"], "User=daemon", "PASS", "owner daemon"),  # the drop-in, read after the unit, wins
+    ([], None, "WARN", "neither root nor the unit's user root"),  # no User=: the unit runs as root
+    (["User=daemon", "DynamicUser=yes"], None, "WARN", "the unit has DynamicUser=yes"),
+])
+def test_env_file_owner_against_the_unit_files_user(tmp_path, lines, drop_in, status, words):
+    unit = unit_file(tmp_path, *lines, drop_in=drop_in)
+    result = run("security.api_keys_storage", make_ctx(env_file=owned_by(tmp_path, "daemon"),
+                                                       options={"systemd_unit_file": unit}))
+    assert result["status"] == status, result["message"]
+    assert words in result["message"]
+
+
+@as_root
+def test_an_unreadable_unit_file_is_named(tmp_path):
+    missing = str(tmp_path / "missing.service")
+    result = run("security.api_keys_storage", make_ctx(env_file=owned_by(tmp_path, "daemon"),
+                                                       options={"systemd_unit_file": missing}))
+    assert result["status"] == "FAIL" and "cannot read the unit file %s (systemd_unit_file)" % missing in \
+        result["message"], result
+
+
+# --- security.api_keys_storage on Kubernetes: ConfigMaps are not Secrets ---------------------------------------
+
+def cluster_ctx(config_map_secrets: dict, secret_names: set):
+    ctx = make_ctx()
+    ctx.config.attach(lambda: ({"ARAGORA_ENV": "production"}, secret_names,
+                               "Deployment aragora/aragora container aragora", config_map_secrets))
+    return ctx
+
+
+def test_secrets_in_a_config_map_fail_naming_it_and_its_keys():
+    consumed = {"aragora-config": [("jwt-secret", "ARAGORA_JWT_SECRET")], "aragora-db": [("DATABASE_URL", "DATABASE_URL")],
+                "aragora-tuning": []}
+    result = run("security.api_keys_storage", cluster_ctx(consumed, {"OPENAI_API_KEY"}))
+    assert result["status"] == "FAIL", result
+    assert result["message"] == ("Secret-like values are held in ConfigMaps, not Secrets: ConfigMap aragora-config "
+                                 "keys jwt-secret (as ARAGORA_JWT_SECRET); ConfigMap aragora-db keys DATABASE_URL")
+    assert result["evidence"]["config_maps_read"] == ["aragora-config", "aragora-db", "aragora-tuning"]
+    assert "Secret" in result["remediation"] and "rotate" in result["remediation"]
+
+
+def test_config_maps_without_secrets_pass():
+    result = run("security.api_keys_storage", cluster_ctx({"aragora-config": []}, {"ARAGORA_JWT_SECRET"}))
+    assert result["status"] == "PASS", result
+    assert "ConfigMaps read: aragora-config; 1 variables from Secrets" in result["message"]
+
+
+def test_deployment_env_records_the_secret_like_entries_of_the_config_maps_it_consumes():
+    """Reading the cluster decides what is secret-like with config.secret_like, the one test: by the variable's
+    name, or a password inside a URL; an entry a later Secret overrides is still exposed in its ConfigMap."""
+    api = FakeCluster(config_maps={"aragora-config": {
+        "ARAGORA_JWT_SECRET": strong_token(), "ARAGORA_LOG_LEVEL": "INFO",
+        "DATABASE_URL": "postgresql://aragora:Pg-pw-9f3k2@db:5432/aragora", "REDIS_URL": "redis://cache:6379/0",
+        "jwt": "x"}}, secrets={"aragora-secrets": {"ARAGORA_JWT_SECRET": strong_token()}})
+    container = {"envFrom": [{"configMapRef": {"name": "aragora-config"}}, {"secretRef": {"name": "aragora-secrets"}}],
+                 "env": [{"name": "ARAGORA_ENCRYPTION_KEY",
+                          "valueFrom": {"configMapKeyRef": {"name": "aragora-config", "key": "jwt"}}}]}
+    resolved = kube.resolve_env(api, "aragora", container)
+    assert resolved.config_map_secrets == {"aragora-config": [("ARAGORA_JWT_SECRET", "ARAGORA_JWT_SECRET"),
+                                                              ("DATABASE_URL", "DATABASE_URL"),
+                                                              ("jwt", "ARAGORA_ENCRYPTION_KEY")]}
 
 
 def test_api_keys_several_in_file_listed_sorted(tmp_path):

@@ -10,7 +10,7 @@ import socket
 import ssl
 
 import pytest
-from ops_fakes import NEUTRAL, make_ctx, run
+from ops_fakes import NEUTRAL, make_ctx, obs, run
 from websockets import exceptions as ws_errors
 from websockets.datastructures import Headers
 from websockets.frames import Close
@@ -200,6 +200,40 @@ def test_every_failure_has_its_own_remediation(monkeypatch, problem):
     assert result["status"] == "FAIL"
     assert result["message"] == "WebSocket %s: something went wrong" % URL
     assert result["remediation"] == checks._REMEDIATION[kind]  # pylint: disable=protected-access
+
+
+# --- one outage, one cause: the listener and the API of one server ----------------------------------------------
+
+REFUSED = "connection refused (nothing listens there, or a firewall rejects it)"
+
+
+@pytest.mark.parametrize("api, ws_host, status, owner", [
+    (obs(error=REFUSED), "api.example.com", "ERROR", "health.liveness"),  # the server is down: the API's cause
+    (obs(200, {"status": "ok"}), "api.example.com", "FAIL", None),  # the API answers: the listener alone is down
+    (obs(error=REFUSED), "ws.elsewhere.example", "FAIL", None),  # another host: its silence is its own
+    (None, "api.example.com", "FAIL", None),  # no api_url: nothing says the server is down
+])
+def test_listener_silent_with_the_api_of_its_host_is_the_apis_cause(monkeypatch, api, ws_host, status, owner):
+    url = "ws://%s:8765" % ws_host
+    monkeypatch.setattr(probe, "probe_websocket", lambda *args, **kwargs: probe.WebSocketObservation(
+        url, None, probe.SUBPROTOCOL, False, 10.0).fail(probe.PROBLEM_UNREACHABLE, REFUSED))
+    ctx = make_ctx(NEUTRAL, answers=None if api is None else {"/healthz": api}, options={"ws_url": url})
+    result = run("websocket.connectivity", ctx)
+    assert result["status"] == status, result
+    assert REFUSED in result["message"]
+    if owner:
+        assert result["cause"] == {"check": owner, "dependency": "API", "reason": "WebSocket %s: %s" % (url, REFUSED)}
+        assert result["message"].startswith("Could not judge: API unavailable (see health.liveness)")
+    else:
+        assert "cause" not in result and result["remediation"] == checks._REMEDIATION[probe.PROBLEM_UNREACHABLE]  # pylint: disable=protected-access
+
+
+def test_a_refused_origin_is_judged_even_with_the_api_down(monkeypatch):
+    """An answer came (4003): the listener is up and judged, whatever the API does."""
+    monkeypatch.setattr(probe, "probe_websocket", lambda *args, **kwargs: observation().fail(
+        probe.PROBLEM_ORIGIN, "origin refused (close 4003)"))
+    ctx = make_ctx(NEUTRAL, answers={"/healthz": obs(error=REFUSED)}, options={"ws_url": URL})
+    assert run("websocket.connectivity", ctx)["status"] == "FAIL"
 
 
 def test_url_password_is_masked(monkeypatch):
