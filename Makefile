@@ -25,14 +25,20 @@ sandbox-status:
 demo: sandbox-up
 	@bash scripts/demo.sh $(SANDBOX)/inventory.yml
 
-test: setup test-unit test-integration lint sanity
+# lint and sanity are independent of each other and of the tests: they run side by side once the tests pass.
+test: setup test-unit test-integration
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity
 
 test-unit:
 	@$(PY) -m pytest tests/unit -q
 
-# Starts its own sandbox (on other free ports) and stops it at the end.
+# Each pytest-xdist worker starts its own sandbox (build/test-sandbox, -2, ...: other free ports) and stops it at the
+# end. Most of the suite's wall time is waiting (servers, timeouts, rollouts), so more workers than cores pay. The
+# tests that bound a duration (marker `timed`) then run alone: the other workers' CPU must not make a hang guard fail.
+TEST_WORKERS ?= 4
 test-integration:
-	@$(PY) -m pytest tests/integration -q
+	@$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS) -m "not timed"
+	@$(PY) -m pytest tests/integration -q -m timed
 
 lint:
 	@$(VENV)/bin/ansible-lint --profile production

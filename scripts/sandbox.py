@@ -305,14 +305,39 @@ def _as_postgres(*cmd: str) -> list[str]:
     return ["runuser", "-u", PG_OS_USER, "--", *cmd]
 
 
+def _ephemeral_low(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> int:
+    try:
+        with open(path, encoding="ascii") as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _bind_free(sock: socket.socket, low: int, high: int) -> None:
+    """Bind ``sock`` on loopback to a random free port in [low, high); the kernel's own choice if the range is empty."""
+    for _attempt in range(200 if high - low >= 1000 else 0):
+        try:
+            sock.bind((LOOPBACK, low + secrets.randbelow(high - low)))
+            return
+        except OSError:
+            continue
+    sock.bind((LOOPBACK, 0))
+
+
 def pick_free_ports(names: tuple[str, ...] = PORT_NAMES) -> dict[str, int]:
-    """Ask the kernel for distinct free loopback ports (all sockets held until every port is known)."""
+    """Distinct free loopback ports (all sockets held until every port is known).
+
+    Drawn at random below the kernel's ephemeral range (where connections take their source ports), not asked of
+    the kernel: the servers bind these ports seconds later (Aragora initialises for ~7 s first), and in that time a
+    kernel-chosen port can become some connection's source port, or be handed to another test process that asks
+    the kernel too (pytest-xdist workers start servers at the same moment)."""
+    low = min(_ephemeral_low(), 65536)
     sockets = []
     try:
         for _dummy in names:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((LOOPBACK, 0))
             sockets.append(sock)
+            _bind_free(sock, 10000, low)
         return {name: sock.getsockname()[1] for name, sock in zip(names, sockets)}
     finally:
         for sock in sockets:

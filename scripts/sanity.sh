@@ -12,10 +12,18 @@
 #
 # Usage: scripts/sanity.sh [extra ansible-test sanity arguments, e.g. --test validate-modules]
 # Environment: VENV_BIN  bin directory of the virtualenv holding ansible-core (default: .venv/bin)
+#              SANITY_LOCK  the lock file that keeps runs one at a time (default: ~/.ansible/test/sanity.lock)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+
+# ansible-test keeps its venvs in ~/.ansible/test, shared by every checkout on the machine, and two runs at once
+# corrupt them: one run at a time, held until ansible-test exits (SANITY_LOCK: another lock file to share).
+lock_file="${SANITY_LOCK:-$HOME/.ansible/test/sanity.lock}"
+mkdir -p "$(dirname "$lock_file")"
+exec 9>"$lock_file"
+flock 9
 
 venv_bin="${VENV_BIN:-.venv/bin}"
 venv_bin="$(cd "$venv_bin" && pwd)"

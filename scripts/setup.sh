@@ -23,10 +23,27 @@ command -v git >/dev/null || missing_packages+=(git)
 command -v systemd-nspawn >/dev/null || missing_packages+=(systemd-container)
 # chromium: the HTML report's test renders it in a real headless browser.
 command -v chromium >/dev/null || missing_packages+=(chromium)
+# The Debian packages (about 90 s on a fresh machine, Chromium most of it) install in the background while the
+# venvs are made; setup waits for them before it says ready, and fails if they failed.
+wait_for_packages() {
+  [ -n "$apt_pid" ] || return 0
+  if ! wait "$apt_pid"; then
+    echo "setup: installing ${missing_packages[*]} failed (build/setup-apt.log):" >&2
+    tail -n 20 build/setup-apt.log >&2
+    exit 1
+  fi
+  apt_pid=
+}
+# python3-venv is needed at once (uv's own venv), so without it everything is installed first.
+apt_pid=
 if [ ${#missing_packages[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing_packages[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+  mkdir -p build
+  ( as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}"
+  ) >build/setup-apt.log 2>&1 &
+  apt_pid=$!
+  if [[ " ${missing_packages[*]} " == *" python3-venv "* ]]; then wait_for_packages; fi
 fi
 
 # The pip arguments and the contents of the requirement files among them, hashed.
@@ -46,11 +63,28 @@ ensure_venv() {  # dir, then pip install arguments
     return 0
   fi
   echo "setup: preparing $dir"
-  "$PYTHON" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@"
+  local started=$SECONDS
+  rm -rf "$dir"
+  # --seed: pip in the venv too (scripts/sanity.sh and the benchmarks install a tool with it).
+  "$UV" venv -q --seed --python "$PYTHON_PATH" "$dir"
+  "$UV" pip install -q --python "$dir/bin/python" "$@"
   echo "$want" > "$dir/.requirements.sha256"
+  echo "setup: $dir ready in $((SECONDS - started)) s"
 }
+
+# uv makes the venvs: about 3 s each from an empty cache where pip took 30-60 s (one download for the two Aragora
+# releases, whose libraries are the same). It comes from PyPI, into a venv of its own; Python is never downloaded.
+PYTHON_PATH=$("$PYTHON" -c 'import sys; print(sys.executable)')
+export UV_PYTHON_DOWNLOADS=never
+UV_REQUIREMENT="uv==0.13.9"
+UV=build/uv-venv/bin/uv
+if [ ! -x "$UV" ] || [ "$(cat build/uv-venv/.requirement 2>/dev/null)" != "$UV_REQUIREMENT" ]; then
+  echo "setup: installing $UV_REQUIREMENT"
+  rm -rf build/uv-venv
+  "$PYTHON" -m venv build/uv-venv
+  build/uv-venv/bin/python -m pip install -q --disable-pip-version-check "$UV_REQUIREMENT"
+  echo "$UV_REQUIREMENT" > build/uv-venv/.requirement
+fi
 
 ensure_venv .venv -r requirements.txt -r tests/requirements.txt
 # bcrypt: register/login; redis: its Redis health checks; asyncpg: the PostgreSQL backend; prometheus-client: its
@@ -75,13 +109,16 @@ AWX_RELEASE=12.3.0
 awx_collection=build/collections/ansible_collections/awx/awx
 if [ ! -f "$awx_collection/MANIFEST.json" ]; then
   echo "setup: unpacking awx.awx from ansible==$AWX_RELEASE"
+  awx_started=$SECONDS
   wheel_dir=$(mktemp -d)
-  "$ROOT/.venv/bin/python" -m pip download -q --disable-pip-version-check --no-deps --dest "$wheel_dir" "ansible==$AWX_RELEASE"
+  "$ROOT/build/uv-venv/bin/python" -m pip download -q --disable-pip-version-check --no-deps --dest "$wheel_dir" "ansible==$AWX_RELEASE"
   "$ROOT/.venv/bin/python" - "$wheel_dir"/ansible-*.whl build/collections <<'PY'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as wheel:
     wheel.extractall(sys.argv[2], [n for n in wheel.namelist() if n.startswith("ansible_collections/awx/awx/")])
 PY
   rm -rf "$wheel_dir"
+  echo "setup: awx.awx ready in $((SECONDS - awx_started)) s"
 fi
-echo "setup: ready (ansible-core $("$ROOT/.venv/bin/python" -c 'import ansible.release as r; print(r.__version__)'), aragora $ARAGORA_VERSION)"
+wait_for_packages
+echo "setup: ready in $SECONDS s (ansible-core $("$ROOT/.venv/bin/python" -c 'import ansible.release as r; print(r.__version__)'), aragora $ARAGORA_VERSION)"

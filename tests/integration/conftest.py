@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import itertools
 import os
 import sys
 
@@ -15,16 +18,33 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
 
+@contextlib.contextmanager
+def own_sandbox_dir():
+    """The first of build/test-sandbox, build/test-sandbox-2, ... that no other pytest session holds: each one is
+    held by an flock on its .lock file beside it (released when the process ends, however it ends). A second session
+    in the same checkout, or a pytest-xdist worker, gets a sandbox of its own instead of stopping the first's."""
+    for number in itertools.count(1):
+        directory = os.path.join(ROOT, "build", "test-sandbox" if number == 1 else "test-sandbox-%d" % number)
+        os.makedirs(os.path.dirname(directory), exist_ok=True)
+        with open(directory + ".lock", "w", encoding="utf-8") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            yield directory
+            return
+
+
 @pytest.fixture(scope="session")
 def sandbox_state():
     """A sandbox of the tests' own (build/test-sandbox), apart from the demo's; stopped when the session ends."""
-    directory = os.path.join(ROOT, "build", "test-sandbox")
     python = os.path.join(ROOT, "build", "aragora-venv", "bin", "python")
-    state = sandbox.up(directory, python)
-    try:
-        yield state
-    finally:
-        sandbox.down(directory)
+    with own_sandbox_dir() as directory:
+        state = sandbox.up(directory, python)
+        try:
+            yield state
+        finally:
+            sandbox.down(directory)
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,7 @@ BAD_ROLLBACK_INPUTS = [
 ]
 
 
+@pytest.mark.timed
 @pytest.mark.parametrize("bad,says", BAD_ROLLBACK_INPUTS)
 def test_systemd_rollback_refuses_a_bad_input_before_switching(systemd_host, tmp_path, bad, says):
     inventory = write_inventory(str(tmp_path / "inventory.yml"), {"a": {
@@ -127,6 +128,7 @@ def test_one_empty_group_of_two_is_reported_and_the_other_play_runs(systemd_host
     assert link(systemd_host) == "releases/2.11.1"
 
 
+@pytest.mark.timed
 def test_health_gate_does_not_retry_a_parameter_error(tmp_path):
     playbook = tmp_path / "gate.yml"
     playbook.write_text("""

@@ -57,7 +57,7 @@ def sandbox_dsn(sandbox_env) -> str:
 def sandbox_backup_dir(sandbox_state) -> str:
     directory = sandbox_state["paths"].get("backup_dir")
     assert directory, ("this sandbox was started by a sandbox.py that took no backup: "
-                       "python scripts/sandbox.py down --dir build/test-sandbox, then re-run")
+                       "python scripts/sandbox.py down --dir %s, then re-run" % sandbox_state["dir"])
     return directory
 
 
@@ -107,6 +107,7 @@ def fresh_archive(tmp_path, sandbox_dsn) -> str:
 # --- the healthy sandbox --------------------------------------------------------------------------------------
 
 
+@pytest.mark.timed
 def test_sandbox_database_is_ready(sandbox_state, sandbox_dsn, sandbox_backup_dir):
     started = time.monotonic()
     results = run_database(sandbox_state["paths"]["env_file"], backup_dir=sandbox_backup_dir)
@@ -156,6 +157,7 @@ def test_missing_database_fails_naming_it(sandbox_dsn):
     assert_no_secret(results, urllib.parse.urlsplit(sandbox_dsn).password)
 
 
+@pytest.mark.timed
 def test_server_that_never_answers_fails_at_the_timeout():
     with socket.socket() as silent:  # the kernel completes the handshake; nobody ever answers
         silent.bind(("127.0.0.1", 0))

@@ -196,6 +196,7 @@ def test_pg_restore_failing_half_way_keeps_old_data_and_scales_back(tmp_path, pg
     assert json.load(open(records[0]))["outcome"] == "failed"
 
 
+@pytest.mark.timed
 def test_pods_that_never_terminate_time_out_and_scale_back(tmp_path, pg, k8s_cluster):
     cluster = k8s_cluster("healthy_ha")
     cluster.keep_terminating_pods()

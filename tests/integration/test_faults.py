@@ -33,6 +33,9 @@ from ansible_collections.aragora.ops.plugins.module_utils.runner import run_targ
 from tests.support.fault_server import MiB, FaultServer, RawFaultServer  # noqa: E402
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory  # noqa: E402
 
+# Nearly every test here bounds a duration (a hang guard): they run alone, after the parallel part (Makefile).
+pytestmark = pytest.mark.timed
+
 TIMEOUT = 2.0
 MAX_BODY_BYTES = 5 * 1024 * 1024
 # A correctness bound, not a speed target: a run that waits on a slow server at most one connect/read timeout per

@@ -109,6 +109,7 @@ def test_unknown_agent_is_a_400_reported_clearly():
     assert "(400): Unknown agent type(s): gpt-4" in messages(result)["smoke.create_debate"]
 
 
+@pytest.mark.timed
 def test_rate_limit_is_waited_out_with_retry_after():
     with FaultServer("rate_limited", rate_limited_creates=2, retry_after=1) as server:
         began = time.monotonic()
@@ -122,6 +123,7 @@ def test_rate_limit_is_waited_out_with_retry_after():
     assert result["changed"]
 
 
+@pytest.mark.timed
 def test_rate_limit_longer_than_allowed_fails_without_waiting_it_out():
     with FaultServer("rate_limited", rate_limited_creates=5, retry_after=60) as server:
         began = time.monotonic()
@@ -131,6 +133,7 @@ def test_rate_limit_longer_than_allowed_fails_without_waiting_it_out():
     assert "Retry-After 60s would exceed the 5 s allowed" in messages(result)["smoke.create_debate"]
 
 
+@pytest.mark.timed
 def test_debate_that_never_finishes_fails_at_the_timeout():
     with FaultServer("debate_never_finishes") as server:
         began = time.monotonic()

@@ -33,6 +33,7 @@ def kubectl_json(cluster: EmulatedCluster, *args: str) -> dict:
     return json.loads(kubectl(cluster, *args, "-o", "json").stdout)
 
 
+@pytest.mark.timed
 def test_starts_fast_and_stops_clean():
     started = time.monotonic()
     with EmulatedCluster() as cluster:
@@ -112,6 +113,7 @@ def test_stalled_rollout_is_reported_and_undone(k8s_cluster):
     assert "successfully rolled out" in kubectl(cluster, "rollout", "status", "deploy/aragora", "--timeout=5s").stdout
 
 
+@pytest.mark.timed
 @needs_kubectl
 def test_faults(k8s_cluster):
     cluster = k8s_cluster("rbac_denied")

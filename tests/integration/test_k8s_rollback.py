@@ -155,6 +155,7 @@ def test_rbac_denial_names_verb_and_resource(bad_release):
     assert images_of(deployment(bad_release)) == [IMAGE % "2.12.0"]
 
 
+@pytest.mark.timed
 @needs_kubectl
 def test_rollout_that_never_completes_honours_the_timeout(bad_release):
     # Revision 4: pods no node admits (Pending forever, no deadline reported); then 2.12.0 again as revision 5.
@@ -170,6 +171,7 @@ def test_rollout_that_never_completes_honours_the_timeout(bad_release):
     assert 2 <= result["timings"]["wait"] < 3.5 and elapsed < 10
 
 
+@pytest.mark.timed
 def test_progress_deadline_exceeded_fails_within_two_polls(bad_release):
     bad_release.break_image(IMAGE % "2.11.1")  # the revision rolled back to cannot start either
     started = time.monotonic()

@@ -228,6 +228,7 @@ def test_server_error_on_one_listing_fails_its_checks_only(k8s_cluster):
     assert [c["id"] for c in result["checks"] if c["status"] == "FAIL"] == ["backups.cronjob"]
 
 
+@pytest.mark.timed
 def test_a_hanging_api_server_costs_one_timeout(k8s_cluster):
     cluster = k8s_cluster("healthy_ha")
     cluster.hang("list", "horizontalpodautoscalers", seconds=30)

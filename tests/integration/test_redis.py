@@ -132,6 +132,7 @@ def production(url: str, **extra: str) -> dict[str, str]:
 # --- the sandbox's Redis, as the server uses it -------------------------------------------------------------------
 
 
+@pytest.mark.timed
 def test_the_sandbox_redis_passes_every_check(sandbox_state, sandbox_env):
     started = time.monotonic()
     checks = check_redis(env_file=sandbox_state["paths"]["env_file"])
@@ -293,6 +294,7 @@ def silent_server() -> t.Iterator[int]:
             connection.close()
 
 
+@pytest.mark.timed
 def test_silent_server_ends_at_the_timeout():
     with silent_server() as port:
         started = time.monotonic()

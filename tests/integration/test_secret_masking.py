@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+import pytest
 import yaml
 
 from tests.support.playbook import run_playbook, write_inventory
@@ -56,6 +57,7 @@ def tasks() -> list[dict]:
     return every
 
 
+@pytest.mark.timed  # one -vvv playbook of many module tasks within 300 s: CPU-bound, so it runs alone
 def test_no_secret_in_verbose_output_or_log_when_a_module_rejects_its_parameters(tmp_path):
     playbook = tmp_path / "reject.yml"
     playbook.write_text(yaml.safe_dump([{"hosts": "aragora", "gather_facts": False, "tasks": tasks()}]))

@@ -214,6 +214,7 @@ def tls_server(served: ServerCertificate, minimum: ssl.TLSVersion, maximum: ssl.
     return serve
 
 
+@pytest.mark.timed
 def test_server_that_never_answers_the_client_hello_fails_at_the_timeout():
     with listener(never_answer) as port:
         began = time.monotonic()

@@ -57,6 +57,7 @@ def aragora(sandbox_state, sandbox_env) -> dict[str, t.Any]:
             "allowed_origin": sandbox_env["ARAGORA_ALLOWED_ORIGINS"].split(",")[0].strip()}
 
 
+@pytest.mark.timed
 def test_real_listener_greets_the_front_ends_origin(aragora):
     started = time.monotonic()
     checks = run_websocket_checks(aragora["ws_url"], aragora["api_url"], timeout=10, ca_path=aragora["ca_path"],
@@ -169,6 +170,7 @@ def server_tls(test_ca) -> ssl.SSLContext:
     return context
 
 
+@pytest.mark.timed
 def test_silent_server_fails_at_the_timeout():
     with websocket_server(stay_silent) as url:
         started = time.monotonic()
@@ -181,6 +183,7 @@ def test_silent_server_fails_at_the_timeout():
     assert FAULT_TIMEOUT <= elapsed < FAULT_TIMEOUT + 1.5
 
 
+@pytest.mark.timed
 def test_handshake_that_never_completes_fails_at_the_timeout():
     with tcp_listener_that_never_answers() as url:
         started = time.monotonic()

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import sys
 import time
 import typing as t
 import urllib.error
 import urllib.request
 
 from tests.support.playbook import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import sandbox  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 
 ARAGORA_VENV = os.path.join(ROOT, "build", "aragora-venv")
 # Production mode without its required secrets: Aragora 2.11.1 refuses to start (a release that cannot serve).
@@ -45,16 +48,8 @@ WantedBy=multi-user.target
 
 
 def free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _index in range(count):
-            sock = socket.socket()
-            sock.bind((LOOPBACK, 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+    """Distinct free loopback ports, chosen as the sandbox chooses its own (sandbox.pick_free_ports)."""
+    return list(sandbox.pick_free_ports(tuple("port%d" % index for index in range(count))).values())
 
 
 def origin(release: str) -> str:
