@@ -35,9 +35,11 @@ test-unit:
 # Each pytest-xdist worker starts its own sandbox (build/test-sandbox, -2, ...: other free ports) and stops it at the
 # end. Most of the suite's wall time is waiting (servers, timeouts, rollouts), so more workers than cores pay. The
 # tests that bound a duration (marker `timed`) then run alone: the other workers' CPU must not make a hang guard fail.
+# --dist loadfile: a file's tests share module fixtures (a deployment several tests move in turn), so one worker
+# runs a whole file, in order.
 TEST_WORKERS ?= 4
 test-integration:
-	@$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS) -m "not timed"
+	@$(PY) -m pytest tests/integration -q -n $(TEST_WORKERS) --dist loadfile -m "not timed"
 	@$(PY) -m pytest tests/integration -q -m timed
 
 lint:

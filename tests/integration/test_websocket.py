@@ -31,8 +31,9 @@ LOOPBACK = "127.0.0.1"
 OTHER_LOOPBACK = "127.0.0.2"
 REFUSED_ORIGIN = "https://evil.example"
 FAULT_TIMEOUT = 1.0
-# Never contacted (only the websocket group runs): the API client is what carries the timeout to the probe.
-UNUSED_API_URL = "http://127.0.0.1:9"
+# The API client is what carries the timeout to the probe. On another host than the listeners here: a silent
+# listener whose own host's API is silent too is the API's outage (ERROR naming it), not this probe's finding.
+UNUSED_API_URL = "http://127.0.0.9:9"
 
 
 def run_websocket_checks(ws_url: str, api_url: str = UNUSED_API_URL, timeout: float = FAULT_TIMEOUT,
