@@ -31,7 +31,10 @@ def own_sandbox_dir():
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue
-            yield directory
+            try:
+                yield directory
+            finally:  # the claim ends with the session, however the fixture using it ends
+                fcntl.flock(lock, fcntl.LOCK_UN)
             return
 
 
