@@ -105,7 +105,6 @@ def run_in_this_process(args: t.Mapping[str, t.Any], name: str, groups: t.Sequen
     if groups:
         params["groups"] = list(groups)
     context = build_context(params)
-    secrets |= set(context.config.secrets())
     result = {"changed": False, **target_result(params, context, groups)}
     secrets |= set(context.config.secrets())
     result["invocation"] = {"module_args": params}
