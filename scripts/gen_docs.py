@@ -1,6 +1,6 @@
 """Writes docs/checklist-coverage.md and docs/checks.md from the check registry (`make docs`).
 
-What a check proves, cannot see and asks to fix is declared with the check (@check in plugins/module_utils/checks);
+What a check proves, cannot see and asks to fix is declared with the check (@check in plugins/module_utils/_checks);
 which checklist item it answers, and what is not a check at all, is in scripts/checklist_coverage.yml. With --check
 nothing is written and the exit status says whether the committed files are what this script makes.
 """
@@ -20,14 +20,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.aragora.ops.plugins.module_utils import golive  # noqa: E402
-from ansible_collections.aragora.ops.plugins.module_utils.checks import catalog, observability, smoke  # noqa: E402
-from ansible_collections.aragora.ops.plugins.module_utils.engine import (  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._engine import golive  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, observability, smoke  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import (  # noqa: E402
     REGISTRY,
     CheckSpec,
     in_checklist_order,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.result import SECTIONS, section_label  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
 
 COVERAGE_DATA = os.path.join(ROOT, "scripts", "checklist_coverage.yml")
 COVERAGE_DOC = os.path.join("docs", "checklist-coverage.md")

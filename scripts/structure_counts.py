@@ -60,7 +60,7 @@ def role_variables() -> tuple[collections.Counter, collections.Counter]:
 def main() -> None:
     documented = documented_options()
     print("module options (ansible-doc): total %d; %s" % (sum(documented.values()), json.dumps(documented)))
-    sources = glob.glob(os.path.join(ROOT, "plugins/module_utils/*.py")) + glob.glob(
+    sources = glob.glob(os.path.join(ROOT, "plugins/module_utils/**/*.py"), recursive=True) + glob.glob(
         os.path.join(ROOT, "plugins/modules/*.py"))
     print("argument-spec entries written in plugins/ (\"name\": {\"type\" ...): %d"
           % sum(len(SPEC_ENTRY.findall(open(p, encoding="utf-8").read())) for p in sources))

@@ -4,7 +4,7 @@
 """k8s_rollout_undo runs in the controller's own process when the module would run on the controller anyway
 (plugin_utils/in_controller.py: a local connection with the controller's Python, as the Kubernetes rollback runs
 it): the module process it spares is most of the time from an incident's command to the rollback's PATCH. Anywhere
-else it runs the module. The result is the same either way (module_utils/rollout_task.py)."""
+else it runs the module. The result is the same either way (module_utils/_ansible/rollout_task.py)."""
 
 from __future__ import annotations
 
@@ -33,10 +33,10 @@ class ActionModule(ActionBase):
     def _run_here(self) -> dict | None:
         """The task's result, run in this process; None when this Python lacks the client (the module says so)."""
         # Imported only here: a task that runs the module has no use for the Kubernetes client in this process.
-        from ansible_collections.aragora.ops.plugins.module_utils import (  # pylint: disable=import-outside-toplevel
-            k8s_client,
-            rollout_task,
-        )
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.aragora.ops.plugins.module_utils._ansible import rollout_task
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client
 
         if not k8s_client.HAS_KUBERNETES or k8s_client.urllib3 is None:
             return None

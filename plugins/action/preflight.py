@@ -3,13 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """preflight validates in the controller's own process, wherever the task runs: the module reads nothing but its
 arguments, so a module process (a Python start, AnsiballZ, ~0.4 s of CPU) would add nothing but time before a
-rollback's first change. The rules are module_utils/preflight.py's, the answer the module's."""
+rollback's first change. The rules are module_utils/_operations/preflight.py's, the answer the module's."""
 
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.aragora.ops.plugins.module_utils import preflight
+from ansible_collections.aragora.ops.plugins.module_utils._operations import preflight
 
 
 class ActionModule(ActionBase):

@@ -33,7 +33,7 @@ class ActionModule(ActionBase):
             result.update(self._execute_module(module_name=MODULE, task_vars=task_vars, wrap_async=wrap_async))
             return result
         # Imported here: a task that runs the module has no use for the checks' libraries in this process.
-        from ansible_collections.aragora.ops.plugins.module_utils.check_module import (  # pylint: disable=import-outside-toplevel
+        from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import (  # pylint: disable=import-outside-toplevel
             run_in_this_process,
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.aragora.ops.plugins.module_utils.report import REPORT_ARGUMENT_SPEC, write_report
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.report import REPORT_ARGUMENT_SPEC, write_report
 
 
 class ActionModule(ActionBase):

@@ -85,8 +85,8 @@ config_sources:
   elements: str
 """
 
-from ansible_collections.aragora.ops.plugins.module_utils.check_module import finish, masked_context, target_module
-from ansible_collections.aragora.ops.plugins.module_utils.golive import PRELAUNCH_CHECK_IDS, run_prelaunch
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import finish, masked_context, target_module
+from ansible_collections.aragora.ops.plugins.module_utils._engine.golive import PRELAUNCH_CHECK_IDS, run_prelaunch
 
 
 def main() -> None:

@@ -114,7 +114,7 @@ write_error:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils.incident import OUTCOMES, build_record, write_record
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.incident import OUTCOMES, build_record, write_record
 
 
 def main() -> None:

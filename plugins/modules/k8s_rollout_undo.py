@@ -218,7 +218,7 @@ message:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import rollout_task
+from ansible_collections.aragora.ops.plugins.module_utils._ansible import rollout_task
 
 
 def main() -> None:

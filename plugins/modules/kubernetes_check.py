@@ -125,8 +125,8 @@ config_sources:
   sample: [Deployment aragora/aragora container aragora]
 """
 
-from ansible_collections.aragora.ops.plugins.module_utils.check_module import run_check_module
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
 
 
 def main() -> None:

@@ -97,9 +97,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import pg_archive, pre_release
-from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
-from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.pg_module_args import CONNECTION_ARGS, server_from
 
 
 def main() -> None:

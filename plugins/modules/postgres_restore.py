@@ -243,16 +243,16 @@ evidence:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import pg_restore_run
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_args import (
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_restore_run
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.k8s_args import (
     K8S_REQUIRED_TOGETHER,
     invalid_k8s_connection,
     k8s_connection_spec,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.coordinated_rollback import CoordinatedRollback
-from ansible_collections.aragora.ops.plugins.module_utils.pg_archive import ArchiveError
-from ansible_collections.aragora.ops.plugins.module_utils.pg_module_args import CONNECTION_ARGS, server_from
-from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
+from ansible_collections.aragora.ops.plugins.module_utils._operations.coordinated_rollback import CoordinatedRollback
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.pg_module_args import CONNECTION_ARGS, server_from
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
 
 READ_ONLY_STEPS = ("plan", "validate")
 

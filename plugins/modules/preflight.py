@@ -68,7 +68,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import preflight
+from ansible_collections.aragora.ops.plugins.module_utils._operations import preflight
 
 
 def main() -> None:

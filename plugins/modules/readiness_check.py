@@ -111,7 +111,7 @@ scope:
       sample: 12
 """
 
-from ansible_collections.aragora.ops.plugins.module_utils.check_module import run_check_module
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module
 
 
 def main() -> None:

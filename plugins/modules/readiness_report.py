@@ -114,7 +114,7 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils.report import REPORT_ARGUMENT_SPEC, write_report
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.report import REPORT_ARGUMENT_SPEC, write_report
 
 
 def main() -> None:

@@ -98,7 +98,7 @@ config_sources:
   sample: [env file /opt/aragora/.env]
 """
 
-from ansible_collections.aragora.ops.plugins.module_utils.check_module import run_check_module
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module
 
 
 def main() -> None:

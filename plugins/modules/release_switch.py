@@ -131,8 +131,8 @@ from_expected_version:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import releases
-from ansible_collections.aragora.ops.plugins.module_utils.releases import ReleaseError, ReleaseTree, plan_switch
+from ansible_collections.aragora.ops.plugins.module_utils._operations import releases
+from ansible_collections.aragora.ops.plugins.module_utils._operations.releases import ReleaseError, ReleaseTree, plan_switch
 
 
 def main() -> None:

@@ -149,13 +149,13 @@ config_sources:
   elements: str
 """
 
-from ansible_collections.aragora.ops.plugins.module_utils.check_module import finish, masked_context, target_module
-from ansible_collections.aragora.ops.plugins.module_utils.checks.smoke import (
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import finish, masked_context, target_module
+from ansible_collections.aragora.ops.plugins.module_utils._checks.smoke import (
     DEFAULT_DEBATE_BODY,
     SMOKE_CHECKS,
     SMOKE_DEFAULTS,
 )
-from ansible_collections.aragora.ops.plugins.module_utils.golive import run_smoke
+from ansible_collections.aragora.ops.plugins.module_utils._engine.golive import run_smoke
 
 SMOKE_OPTIONS = {
     "token_source": {"type": "str", "choices": ["auto", "provided", "login", "sign"], "default": "auto"},

@@ -122,10 +122,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aragora.ops.plugins.module_utils import pre_release, sqlite_archive
-from ansible_collections.aragora.ops.plugins.module_utils.config import read_env_file
-from ansible_collections.aragora.ops.plugins.module_utils.result import CheckInputError
-from ansible_collections.aragora.ops.plugins.module_utils.sqlite_archive import SqliteArchiveError
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pre_release, sqlite_archive
+from ansible_collections.aragora.ops.plugins.module_utils._engine.config import read_env_file
+from ansible_collections.aragora.ops.plugins.module_utils._engine.result import CheckInputError
+from ansible_collections.aragora.ops.plugins.module_utils._operations.sqlite_archive import SqliteArchiveError
 
 
 def locate(params: dict) -> dict:

@@ -160,8 +160,9 @@ watched_s:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.aragora.ops.plugins.module_utils import http_client, watch
-from ansible_collections.aragora.ops.plugins.module_utils.masked_module import MaskedModule
+from ansible_collections.aragora.ops.plugins.module_utils._clients import http_client
+from ansible_collections.aragora.ops.plugins.module_utils._operations import watch
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.masked_module import MaskedModule
 
 
 def main() -> None:

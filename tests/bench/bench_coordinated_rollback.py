@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "bench")]
 import tests.conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 from bench_db_restore import GENERATE  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.aragora.ops.plugins.module_utils import pg_archive, pre_release  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release  # noqa: E402
 from tests.support import pg_instance  # noqa: E402
 from tests.support.release_site import A, B, SystemdSite  # noqa: E402
 from tests.support.systemd_host import link  # noqa: E402

@@ -22,8 +22,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path[:0] = [ROOT]
 import tests.conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import  # makes the collection importable
-from ansible_collections.aragora.ops.plugins.module_utils import pg_archive  # noqa: E402
-from ansible_collections.aragora.ops.plugins.module_utils.pg_restore_run import Restore  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore  # noqa: E402
 from tests.support import pg_instance  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1600000"))

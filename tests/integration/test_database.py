@@ -15,9 +15,9 @@ import urllib.parse
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
-from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
+from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 from tests.support.playbook import ROOT, run_playbook, write_inventory
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))

@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils import pg_archive
-from ansible_collections.aragora.ops.plugins.module_utils.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
-from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
+from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
+from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 from tests.support import pg_instance, systemctl_standin
 from tests.support.playbook import BIN, ROOT, run_playbook, said, write_inventory
 
@@ -355,7 +355,7 @@ def sqlite_count(path: str) -> int:
 
 
 def test_sqlite_backup_and_restore_with_the_unit_stopped(tmp_path):
-    from ansible_collections.aragora.ops.plugins.module_utils import sqlite_archive  # pylint: disable=import-outside-toplevel
+    from ansible_collections.aragora.ops.plugins.module_utils._operations import sqlite_archive  # pylint: disable=import-outside-toplevel
     data, backups = str(tmp_path / "data"), str(tmp_path / "sqlite-backups")
     make_sqlite_data(data)
     taken = sqlite_archive.backup(data, backups)

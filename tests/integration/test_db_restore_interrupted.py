@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils import pg_archive
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
 from tests.integration.test_db_restore import Run, output
 from tests.support.playbook import BIN, ROOT
 

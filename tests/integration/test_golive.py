@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils import sqlite_archive
+from ansible_collections.aragora.ops.plugins.module_utils._operations import sqlite_archive
 from tests.support import systemctl_standin
 from tests.support.fault_server import LOGIN_PASSWORD, LOGIN_TOKEN, FaultServer
 from tests.support.module_runner import run_module

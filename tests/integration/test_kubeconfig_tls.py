@@ -16,8 +16,8 @@ import threading
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
 from tests.integration.test_kubernetes_checks import EXPECTED, GRAFANA, K8S_IDS, statuses
 from tests.support.tls_certs import CertificateAuthority
 

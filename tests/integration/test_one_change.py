@@ -24,12 +24,12 @@ import typing as t
 import pytest
 import yaml
 
-from ansible_collections.aragora.ops.plugins.module_utils import websocket_probe
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import KUBERNETES_GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY
-from ansible_collections.aragora.ops.plugins.module_utils.http_client import DEFAULT_MAX_BODY_BYTES
-from ansible_collections.aragora.ops.plugins.module_utils.report import Report
-from ansible_collections.aragora.ops.plugins.module_utils.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils._clients import websocket_probe
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import DEFAULT_MAX_BODY_BYTES
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.report import Report
+from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import build_context, run_target
 from tests.support import aragora_servers
 from tests.support.playbook import ROOT
 from tests.support.tls_certs import CertificateAuthority

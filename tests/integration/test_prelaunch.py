@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 # Through catalog: importing it registers every check.
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import REGISTRY
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
 # What a production deployment would add to the sandbox's own configuration to pass every check.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 # Through catalog: importing it registers every check.
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import REGISTRY
-from ansible_collections.aragora.ops.plugins.module_utils.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils.engine import run_one
-from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import REGISTRY
+from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import run_one
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 from tests.support.fault_server import FaultServer
 
 ACCEPTED = "sk-ant-api03-" + "Qw7Zp2Lk9Rt4Vb6Nm1Hy3Jd8Fs5Gc0Xe" * 3

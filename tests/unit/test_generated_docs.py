@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks import catalog, smoke
-from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY, CheckSpec
-from ansible_collections.aragora.ops.plugins.module_utils.result import passed
+from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, smoke
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY, CheckSpec
+from ansible_collections.aragora.ops.plugins.module_utils._engine.result import passed
 from tests.support.playbook import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))

@@ -6,12 +6,12 @@ import os
 
 import yaml
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.catalog import GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils import releases, watch
-from ansible_collections.aragora.ops.plugins.module_utils.checks.smoke import DEFAULT_DEBATE_BODY
-from ansible_collections.aragora.ops.plugins.module_utils.golive import PRELAUNCH_CHECK_IDS
-from ansible_collections.aragora.ops.plugins.module_utils.http_client import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT
-from ansible_collections.aragora.ops.plugins.module_utils.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils._operations import releases, watch
+from ansible_collections.aragora.ops.plugins.module_utils._checks.smoke import DEFAULT_DEBATE_BODY
+from ansible_collections.aragora.ops.plugins.module_utils._engine.golive import PRELAUNCH_CHECK_IDS
+from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -10,8 +10,8 @@ import copy
 import datetime
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils.checks.observability import CHECKLIST_ALERT_THRESHOLDS
-from ansible_collections.aragora.ops.plugins.module_utils.k8s_client import KubeError, Listing, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils._checks.observability import CHECKLIST_ALERT_THRESHOLDS
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import KubeError, Listing, Snapshot
 from tests.unit.plugins.module_utils.ops_fakes import make_ctx
 
 NS = "aragora"

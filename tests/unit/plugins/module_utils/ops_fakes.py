@@ -10,11 +10,11 @@ import json
 import typing as t
 
 # Imported for its @check registrations: every check id is in REGISTRY afterwards.
-from ansible_collections.aragora.ops.plugins.module_utils.checks import catalog  # noqa: F401  # pylint: disable=unused-import
-from ansible_collections.aragora.ops.plugins.module_utils.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils.engine import REGISTRY, run_one
-from ansible_collections.aragora.ops.plugins.module_utils.http_client import HttpObservation
-from ansible_collections.aragora.ops.plugins.module_utils.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog  # noqa: F401  # pylint: disable=unused-import
+from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY, run_one
+from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import HttpObservation
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 
 BASE = "https://api.example.com"
 # A configuration that is "given" but sets nothing a check reads.

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The checklist's Go-Live Verification: its pre-launch health check (seven readiness checks, printed as its script
+prints them) and its post-launch smoke test (the smoke checks)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, smoke
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY, run_checks, select
+from ansible_collections.aragora.ops.plugins.module_utils._engine.result import FAIL, PASS, SKIP, WARN, counts, verdict
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
+
+# The script's seven steps, in its order: its label, and the readiness check that answers it.
+PRELAUNCH_STEPS: tuple[tuple[str, str], ...] = (
+    ("Health endpoint", "health.api_health"),
+    ("Database", "database.connection"),
+    ("Redis", "redis.connection"),
+    ("TLS Certificate", "tls.expiry"),
+    ("Replicas", "ha.replicas"),
+    ("Pod distribution", "ha.pod_distribution_nodes"),
+    ("Circuit breakers open", "providers.circuit_breakers"),
+)
+PRELAUNCH_CHECK_IDS: tuple[str, ...] = tuple(check_id for _label, check_id in PRELAUNCH_STEPS)
+SMOKE_CHECK_IDS: tuple[str, ...] = tuple(smoke.SMOKE_CHECKS)
+CATALOG_GROUPS = catalog.GROUPS  # catalog imported for its registrations: every readiness check id is known
+
+
+def _word(result: dict) -> str:
+    """What the script prints for a step it has no better word for."""
+    if result["status"] == SKIP:
+        return "SKIPPED (%s)" % result["message"]
+    if result["status"] == FAIL:
+        return "FAILED (%s)" % result["message"]
+    if result["status"] == WARN:
+        return "WARNING (%s)" % result["message"]
+    return "ok"
+
+
+def _line(label: str, result: dict | None) -> list[str]:
+    if result is None:
+        return ["%s: not checked" % label]
+    evidence, status = result.get("evidence") or {}, result["status"]
+    if result["id"] == "health.api_health" and status != SKIP:
+        return ["%s: %s" % (label, evidence.get("status") if status == PASS else "FAILED (%s)" % result["message"])]
+    if result["id"] == "tls.expiry" and status in (PASS, WARN):
+        days = evidence.get("days_left", evidence.get("days_remaining"))
+        left = "" if days is None else ", %s days left" % days
+        return ["%s: OK (>%g days)%s" % (label, evidence.get("fail_under_days", 7), left)]
+    if result["id"] == "tls.expiry" and status == FAIL:
+        return ["%s: EXPIRING SOON (%s)" % (label, result["message"])]
+    if result["id"] == "ha.replicas" and status != SKIP and "desired" in evidence:
+        return ["%s: %s/%s%s" % (label, evidence["ready"], evidence["desired"],
+                                 "" if status == PASS else " (%s)" % result["message"])]
+    if result["id"] == "ha.pod_distribution_nodes" and status != SKIP:
+        lines = ["%s:%s" % (label, "" if status == PASS else " %s" % result["message"])]
+        for node, pods in sorted((evidence.get("pods_by_node") or {}).items()):
+            lines.extend("%s %s" % (pod, node) for pod in pods)
+        return lines
+    if result["id"] == "providers.circuit_breakers" and status != SKIP and "open" in evidence:
+        return ["%s: %d" % (label, len(evidence["open"]))]
+    if result["id"] == "providers.circuit_breakers":
+        return ["%s: ? (%s)" % (label, result["message"])]
+    return ["%s: %s" % (label, _word(result))]
+
+
+def prelaunch_lines(results: t.Sequence[dict], steps: t.Sequence[tuple[str, str]] = PRELAUNCH_STEPS) -> list[str]:
+    by_id = {result["id"]: result for result in results}
+    lines = ["=== Pre-Launch Health Check ==="]
+    for label, check_id in steps:
+        lines.extend(_line(label, by_id.get(check_id)))
+    lines.append("=== Check Complete ===")
+    return lines
+
+
+def smoke_lines(results: t.Sequence[dict]) -> list[str]:
+    return (["=== Post-Launch Smoke Test ==="] + ["[%s] %s" % (r["status"], r["message"]) for r in results]
+            + ["=== Smoke Test Complete ==="])
+
+
+def run_prelaunch(context: TargetContext, check_ids: t.Sequence[str], strict: bool = False) -> dict[str, t.Any]:
+    unknown = sorted(set(check_ids) - set(REGISTRY))
+    if unknown:
+        raise ValueError("check_ids: unknown check id(s) %s" % ", ".join(unknown))
+    to_run, _skipped = select(ids=check_ids)
+    results = run_checks(to_run, context)
+    steps = [step for step in PRELAUNCH_STEPS if step[1] in check_ids] + [
+        (REGISTRY[check_id].title, check_id) for check_id in check_ids if check_id not in PRELAUNCH_CHECK_IDS]
+    return {"checks": results, "counts": counts(results), "verdict": verdict(results, strict),
+            "lines": prelaunch_lines(results, steps), "config_sources": context.config.sources}
+
+
+def run_smoke(context: TargetContext, skip_checks: t.Sequence[str] = (), strict: bool = False) -> dict[str, t.Any]:
+    unknown = sorted(set(skip_checks) - set(smoke.SMOKE_CHECKS))
+    if unknown:
+        raise ValueError("skip_checks: unknown smoke check id(s) %s; known: %s" % (
+            ", ".join(unknown), ", ".join(smoke.SMOKE_CHECKS)))
+    to_run, skipped = select(skip=skip_checks, registry=smoke.SMOKE_CHECKS)
+    results = run_checks(to_run, context, skipped)
+    return {"checks": results, "counts": counts(results), "verdict": verdict(results, strict),
+            "lines": smoke_lines(results), "config_sources": context.config.sources}
