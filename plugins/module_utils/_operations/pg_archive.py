@@ -207,17 +207,6 @@ def read_manifest(archive: str) -> dict[str, t.Any] | None:
     return manifest
 
 
-def _write_json(path: str, data: t.Any, mode: int = 0o600) -> None:
-    partial = path + PARTIAL_SUFFIX
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
 def _fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -310,7 +299,7 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
     }
     if pre_release:
         manifest[PRE_RELEASE] = dict(pre_release)
-    _write_json(manifest_path(archive), manifest)
+    write_json_atomically(manifest_path(archive), manifest, 0o600)
     os.replace(partial, archive)
     _fsync_dir(directory)
     return {**manifest, "archive_path": archive, "manifest_path": manifest_path(archive)}

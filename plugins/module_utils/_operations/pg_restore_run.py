@@ -39,6 +39,7 @@ import time
 import typing as t
 import uuid
 
+from ansible_collections.aragora.ops.plugins.module_utils._engine.files import write_json_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError, Server
 
@@ -132,7 +133,7 @@ class StateFile:
 
     def save(self) -> None:
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        pg_archive._write_json(self.path, self.data)  # pylint: disable=protected-access
+        write_json_atomically(self.path, self.data, 0o600)
 
     def close(self, outcome: str) -> str:
         """Mark finished and keep it as history beside the others; the path it was moved to."""
@@ -1016,6 +1017,6 @@ def drill(server: Server, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     if params.get("evidence_file"):
         directory = os.path.dirname(os.path.abspath(params["evidence_file"]))
         os.makedirs(directory, exist_ok=True)
-        pg_archive._write_json(params["evidence_file"], evidence, 0o644)  # pylint: disable=protected-access
+        write_json_atomically(params["evidence_file"], evidence)
     report.update(evidence=evidence, evidence_file=params.get("evidence_file"), error=error)
     return report
