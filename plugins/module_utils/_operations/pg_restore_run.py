@@ -39,7 +39,7 @@ import time
 import typing as t
 import uuid
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.files import write_json_atomically
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError, Server
 

@@ -26,7 +26,7 @@ import subprocess
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.files import replaced_atomically
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import replaced_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import PRE_RELEASE, newest_per_release, sha256_of
 
 PATTERNS = (".db", ".sqlite", ".sqlite3")

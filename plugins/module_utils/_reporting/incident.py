@@ -14,7 +14,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.files import write_atomically, write_json_atomically
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_atomically, write_json_atomically
 
 OUTCOMES = ("succeeded", "unchanged", "reverted", "failed", "planned")
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -19,7 +19,7 @@ import re
 import typing as t
 import xml.etree.ElementTree as ET
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.files import write_atomically
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import (
     ERROR,
     FAIL,

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Files that readers never see half written: every report, incident record, manifest, restore state and drill
-evidence of the collection is written through here. Not for a release symlink swap (releases.switch renames a link)
-nor for a pg_dump's ``.partial`` (its name is part of what readers of a backup directory know)."""
+"""The filesystem as a client, for files readers never see half written: every report, incident record, manifest,
+restore state and drill evidence of the collection is written through here. Not for a release symlink swap
+(releases.switch renames a link) nor for a pg_dump's ``.partial`` (its name is part of what readers of a backup
+directory know)."""
 
 from __future__ import annotations
 

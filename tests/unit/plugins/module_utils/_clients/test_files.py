@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine import files
+from ansible_collections.aragora.ops.plugins.module_utils._clients import files
 
 
 def test_write_replaces_the_file_with_the_mode_asked_and_leaves_nothing_beside_it(tmp_path):
