@@ -252,7 +252,8 @@ from ansible_collections.aragora.ops.plugins.module_utils._ansible.k8s_args impo
 from ansible_collections.aragora.ops.plugins.module_utils._operations.coordinated_rollback import CoordinatedRollback
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.pg_module_args import CONNECTION_ARGS, server_from
-from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore, RestoreBusy, RestoreError
+from ansible_collections.aragora.ops.plugins.module_utils._operations.restore_writers import WRITER_KINDS, writers_for
 
 READ_ONLY_STEPS = ("plan", "validate")
 
@@ -266,7 +267,7 @@ def run_step(module: AnsibleModule, restore: Restore) -> dict:
     if step == "safety_dump":
         return restore.safety_dump()
     if step == "stop_writers":
-        return restore.stop_writers(Writers(params))
+        return restore.stop_writers(writers_for(params))
     if step == "restore":
         return restore.restore()
     if step == "verify":
@@ -276,8 +277,8 @@ def run_step(module: AnsibleModule, restore: Restore) -> dict:
             raise RestoreError("step switch_release belongs to a coordinated rollback: give application")
         return restore.switch_release()
     if step == "start_writers":
-        return restore.start_writers(Writers(params))
-    return restore.finish(params["outcome"], Writers(params))
+        return restore.start_writers(writers_for(params))
+    return restore.finish(params["outcome"], writers_for(params))
 
 
 def invalid_numbers(params: dict) -> str | None:
@@ -308,7 +309,7 @@ def main() -> None:
             "no_owner": {"type": "bool", "default": False},
             "restore_timeout": {"type": "float"},
             "checks": {"type": "list", "elements": "dict", "default": []},
-            "writers": {"type": "str", "choices": list(pg_restore_run.WRITER_KINDS), "default": "none"},
+            "writers": {"type": "str", "choices": list(WRITER_KINDS), "default": "none"},
             "writers_timeout": {"type": "float", "default": 300},
             "namespace": {"type": "str", "default": "aragora"},
             "deployment": {"type": "str", "default": "aragora"},
@@ -354,7 +355,7 @@ def main() -> None:
         # Refused because another run holds the restore: its message says it all, the state is that run's.
         if restore is not None and restore.state.open and not isinstance(exc, RestoreBusy):
             try:
-                extra = restore.where_things_stand(Writers(params))
+                extra = restore.where_things_stand(writers_for(params))
             except (RestoreError, ArchiveError, OSError) as observing:
                 extra = {"where_things_stand": "could not be observed: %s" % observing}
         module.fail_json(msg="step %s: %s" % (step, server.scrub(str(exc))), step=step,
