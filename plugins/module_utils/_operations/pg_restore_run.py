@@ -735,7 +735,7 @@ def verify_database(server: Server, database: str, manifest: t.Mapping[str, t.An
         ", %d/%d SQL checks pass" % (sum(c["passed"] for c in check_results), len(check_results))
         if check_results else "")
     return {"tables": len(counts), "rows": sum(counts.values()), "row_counts": counts, "mismatched": mismatched,
-            "checks": check_results, "problems": problems, "message": message, "counts_verified": counts_verified}
+            "sql_checks": check_results, "problems": problems, "message": message, "counts_verified": counts_verified}
 
 
 def drill(server: Server, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -766,7 +766,8 @@ def drill(server: Server, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         finally:
             pg_archive.psql(server, "DROP DATABASE IF EXISTS %s" % _ident(scratch), maintenance)
         report.update(tables_restored=verified["tables"], rows_restored=verified["rows"],
-                      counts_verified=verified["counts_verified"], checks=verified["checks"])
+                      counts_verified=verified["counts_verified"], sql_checks=verified["sql_checks"],
+                      verification=verified)
         if verified["problems"]:
             raise RestoreError("verification failed: %s" % "; ".join(verified["problems"]))
     except (RestoreError, ArchiveError) as exc:
