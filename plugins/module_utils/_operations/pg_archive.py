@@ -29,7 +29,10 @@ import subprocess
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
+try:
+    from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
+except ImportError:  # the scheduled backup on a database host (roles/db_backup): the writer lies beside this file
+    from aragora_ops_files import write_json_atomically  # type: ignore[no-redef]
 
 ARCHIVE_SUFFIX = ".dump"
 MANIFEST_SUFFIX = ".manifest.json"
