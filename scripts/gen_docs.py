@@ -28,6 +28,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
     in_checklist_order,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md  # noqa: E402
 
 COVERAGE_DATA = os.path.join(ROOT, "scripts", "checklist_coverage.yml")
 COVERAGE_DOC = os.path.join("docs", "checklist-coverage.md")
@@ -43,7 +44,7 @@ class DocsError(Exception):
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return md.cell(" ".join(text.split()))
 
 
 def _ids(check_ids: t.Iterable[str]) -> str:
