@@ -42,16 +42,33 @@ def is_secret_name(name: str) -> bool:
 _DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
 
 
+def keyword_password(value: str) -> str | None:
+    """The password of a libpq keyword DSN (host=db password=pw), if any."""
+    found = _DSN_PASSWORD.search(value)
+    return found.group(1).strip("'") if found else None
+
+
 def url_password(value: str) -> str | None:
     """The password inside a URL such as redis://:pw@host or postgresql://user:pw@host/db, or inside a libpq
     keyword DSN (host=db password=pw), if any."""
     if "://" not in value and "=" in value:
-        found = _DSN_PASSWORD.search(value)
-        return found.group(1).strip("'") if found else None
+        return keyword_password(value)
     try:
         return urllib.parse.urlsplit(value).password
     except ValueError:
         return None
+
+
+def password_spellings(password: str | None) -> set[str]:
+    """A password from a URL in every spelling a message may carry it in: as written and URL-decoded."""
+    return {password, urllib.parse.unquote(password)} if password else set()
+
+
+def scrub(text: str, secrets: t.Iterable[str | None]) -> str:
+    """``text`` with every secret in it masked; the longest first, so a secret inside another leaves no part."""
+    for secret in sorted((secret for secret in secrets if secret), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
 
 
 def mask_url(value: str) -> str:
@@ -70,10 +87,7 @@ def secret_values(values: t.Mapping[str, str]) -> set[str]:
             continue
         if is_secret_name(name):
             found.add(value)
-        password = url_password(value) if "://" in value or "password" in value else None
-        if password:
-            found.add(password)
-            found.add(urllib.parse.unquote(password))
+        found |= password_spellings(url_password(value) if "://" in value or "password" in value else None)
     return found
 
 
@@ -93,9 +107,7 @@ def parameter_secrets(params: t.Mapping[str, t.Any]) -> set[str]:
         if not isinstance(value, str) or ("@" not in value and "password" not in value):
             continue
         # A URL given without its scheme (rejected, and echoed in the message) may still carry a password.
-        password = url_password(value if "://" in value else "//" + value)
-        if password:
-            found.update((password, urllib.parse.unquote(password)))
+        found |= password_spellings(url_password(value if "://" in value else "//" + value))
     return found
 
 

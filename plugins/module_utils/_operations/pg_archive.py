@@ -39,6 +39,10 @@ DEFAULT_KEEP_DAYS = 30
 KIND_BACKUP = "backup"
 KIND_SAFETY_DUMP = "safety_dump"
 SAFETY_DUMP_MARK = "-pre-restore-"  # in the names of safety dumps written before manifests carried their kind
+# What counts as a pg_dump archive in a backup directory (ours end in ARCHIVE_SUFFIX; other backup jobs name theirs
+# otherwise), and the endings of names still being written.
+BACKUP_SUFFIXES = (ARCHIVE_SUFFIX, ".pgdump", ".backup", ".tar")
+IN_PROGRESS_SUFFIXES = (".tmp", PARTIAL_SUFFIX, ".part", ".inprogress")
 _PR_SET_PDEATHSIG = 1
 _SEP = "\x1f"
 _END = "__aragora_ops_end__"
@@ -338,9 +342,32 @@ def is_safety_dump(archive: str) -> bool:
     return SAFETY_DUMP_MARK in os.path.basename(archive)
 
 
+def scan_backups(directory: str) -> tuple[list[str], list[str]]:
+    """(the backups in ``directory``, oldest first; the other names in it, sorted). A backup is a pg_dump archive
+    (a file ending in BACKUP_SUFFIXES, or a directory archive with its toc.dat), neither hidden, nor still being
+    written, nor a restore's safety dump. The one rule for "the newest backup": the readiness check judges the
+    archive a restore would restore by default. OSError when the directory cannot be read."""
+    backups, others = [], []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
+                continue
+            if ((entry.is_file() and entry.name.endswith(BACKUP_SUFFIXES))
+                    or (entry.is_dir() and os.path.isfile(os.path.join(entry.path, "toc.dat")))) \
+                    and not is_safety_dump(entry.path):
+                backups.append((entry.stat().st_mtime, entry.path))
+            else:
+                others.append(entry.name)
+    return [path for _mtime, path in sorted(backups)], sorted(others)
+
+
 def restorable_archives(directory: str) -> list[str]:
-    """The archives a restore may choose by default, oldest first: every complete archive but the safety dumps."""
-    return [path for path in list_archives(directory) if not is_safety_dump(path)]
+    """The archives a restore may choose by default, oldest first (`scan_backups`); none when there is no such
+    directory."""
+    try:
+        return scan_backups(directory)[0]
+    except FileNotFoundError:
+        return []
 
 
 def _toc_name(name: str) -> str:
