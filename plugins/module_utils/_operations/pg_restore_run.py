@@ -890,14 +890,6 @@ class Writers:
         except k8s_client.KubeError as exc:
             raise RestoreError(str(exc)) from None
 
-    def _pods(self, cluster: t.Any, deployment: dict) -> list[dict]:
-        from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client  # pylint: disable=import-outside-toplevel
-        namespace = self.params["namespace"]
-        selector = k8s_client.selector_string((deployment.get("spec") or {}).get("selector"))
-        answer = self._k8s(cluster.call, "list", "pods", namespace, cluster.core.list_namespaced_pod, namespace,
-                           label_selector=selector)
-        return answer.get("items") or []
-
     def _systemctl(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False, timeout=60)
 
@@ -916,22 +908,17 @@ class Writers:
 
     def stop(self, state: t.Mapping[str, t.Any]) -> str:
         if state["kind"] == "kubernetes":
+            from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import waiter  # pylint: disable=import-outside-toplevel
             cluster = self._cluster()
             namespace, name = state["namespace"], state["deployment"]
-            self._k8s(cluster.call, "patch", "deployments/scale", namespace,
-                      cluster.apps.patch_namespaced_deployment_scale, name, namespace, {"spec": {"replicas": 0}})
+            self._k8s(waiter.scale, cluster, namespace, name, 0)
             deployment = self._k8s(cluster.read_deployment, namespace, name)
-            deadline = time.monotonic() + self.timeout
-            while True:
-                pods = self._pods(cluster, deployment)
-                if not pods:
-                    return "Deployment %s/%s scaled from %d to 0, its pods are gone" % (namespace, name,
-                                                                                        state["replicas"])
-                if time.monotonic() >= deadline:
-                    names = ", ".join(p["metadata"]["name"] for p in pods[:5])
-                    raise RestoreError("Deployment %s/%s scaled to 0 but %d pod(s) still exist after %g s (%s): "
-                                       "the restore did not start" % (namespace, name, len(pods), self.timeout, names))
-                time.sleep(min(1.0, max(0.1, deadline - time.monotonic())))
+            gone = self._k8s(waiter.wait_pods_gone, cluster, namespace, deployment, self.timeout)
+            if gone.done:
+                return "Deployment %s/%s scaled from %d to 0, its pods are gone" % (namespace, name, state["replicas"])
+            names = ", ".join(p["metadata"]["name"] for p in gone.value[:5])
+            raise RestoreError("Deployment %s/%s scaled to 0 but %d pod(s) still exist after %g s (%s): "
+                               "the restore did not start" % (namespace, name, len(gone.value), self.timeout, names))
         if state["kind"] == "systemd":
             if not state["was_active"]:
                 return "unit %s was not running: left stopped" % state["unit"]
@@ -945,22 +932,15 @@ class Writers:
 
     def start(self, state: t.Mapping[str, t.Any]) -> str:
         if state["kind"] == "kubernetes":
+            from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import waiter  # pylint: disable=import-outside-toplevel
             cluster = self._cluster()
             namespace, name, replicas = state["namespace"], state["deployment"], int(state["replicas"])
-            self._k8s(cluster.call, "patch", "deployments/scale", namespace,
-                      cluster.apps.patch_namespaced_deployment_scale, name, namespace,
-                      {"spec": {"replicas": replicas}})
-            deadline = time.monotonic() + self.timeout
-            while True:
-                status = (self._k8s(cluster.read_deployment, namespace, name).get("status") or {})
-                available = int(status.get("availableReplicas") or 0)
-                if available >= replicas:
-                    return "Deployment %s/%s back at %d replicas, %d available" % (
-                        namespace, name, replicas, available)
-                if time.monotonic() >= deadline:
-                    raise RestoreError("Deployment %s/%s scaled back to %d but only %d available after %g s"
-                                       % (namespace, name, replicas, available, self.timeout))
-                time.sleep(1.0)
+            self._k8s(waiter.scale, cluster, namespace, name, replicas)
+            ready = self._k8s(waiter.wait_available, cluster, namespace, name, replicas, self.timeout)
+            if ready.done:
+                return "Deployment %s/%s back at %d replicas, %d available" % (namespace, name, replicas, ready.value)
+            raise RestoreError("Deployment %s/%s scaled back to %d but only %d available after %g s"
+                               % (namespace, name, replicas, ready.value, self.timeout))
         if state["kind"] == "systemd":
             if not state["was_active"]:
                 return "unit %s was not running before the restore: left stopped" % state["unit"]
