@@ -20,7 +20,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.aragora.ops.plugins.module_utils._engine import golive  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, observability, smoke  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import (  # noqa: E402
     REGISTRY,
@@ -28,6 +27,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
     in_checklist_order,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import golive  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md  # noqa: E402
 
 COVERAGE_DATA = os.path.join(ROOT, "scripts", "checklist_coverage.yml")
