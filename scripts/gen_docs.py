@@ -98,7 +98,7 @@ def _row(row: dict, registry: t.Mapping[str, CheckSpec]) -> str:
         how = _evidence(specs[0])
     else:
         how = "<br>".join("`%s`: %s" % (spec.id, _evidence(spec)) for spec in specs)
-    return "| %s | %s | %s |" % (_cell(row["item"]), _cell(answered_by), _cell(how))
+    return md.row(_cell(row["item"]), _cell(answered_by), _cell(how))
 
 
 def _fill(text: str) -> str:
