@@ -14,6 +14,4 @@ def test_every_secret_is_masked_the_longest_first_and_empty_ones_are_ignored():
 def test_a_url_password_is_masked_as_written_and_decoded():
     assert password_spellings("p%40ss") == {"p%40ss", "p@ss"}
     assert password_spellings(None) == set() and password_spellings("") == set()
-    assert dsn_secrets("postgresql://u:p%40ss@db/aragora") == {"p%40ss", "p@ss"}
-    assert dsn_secrets("host=db password='s3 cret'") == {"s3 cret"}
-    assert dsn_secrets("postgresql://db/aragora") == set()
+    assert dsn_secrets("postgresql://db/aragora") == set()  # the spellings of each DSN: test_database.py
