@@ -21,8 +21,8 @@ import subprocess
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
-from ansible_collections.aragora.ops.plugins.module_utils._engine.config import (
+from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import (
     keyword_password,
     password_spellings,
     scrub,
@@ -296,11 +296,8 @@ class ArchiveCheck:
 
 
 def find_pg_restore() -> str | None:
-    """pg_restore as the restore finds it (`pg_archive.find_tool`), None when there is none."""
-    try:
-        return pg_archive.find_tool("pg_restore")
-    except pg_archive.ArchiveError:
-        return None
+    """pg_restore as the backup and the restore find it (`pg_tools.find_tool`), None when there is none."""
+    return pg_tools.find_tool("pg_restore")
 
 
 def _pg_restore(pg_restore: str, args: list[str], timeout: float) -> tuple[int | None, str, str]:

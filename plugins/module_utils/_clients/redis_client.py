@@ -17,7 +17,7 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.config import mask_url, password_spellings, scrub
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import mask_url, password_spellings, scrub
 
 try:
     import redis

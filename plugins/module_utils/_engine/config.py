@@ -19,6 +19,13 @@ import threading
 import typing as t
 import urllib.parse
 
+# MASK and mask_url are imported from here too: the configuration is where the checks meet secrets.
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import (  # pylint: disable=unused-import
+    MASK,  # noqa: F401
+    mask_url,  # noqa: F401
+    password_spellings,
+    url_password,
+)
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import Cause, CheckInputError, CheckSkipped
 
 try:
@@ -28,7 +35,6 @@ except ImportError:  # reported by the module through missing_required_lib
 
 # Names whose values are secrets. ARAGORA_REDIS_KEY_PREFIX holds no secret, hence the anchored _KEY$.
 _SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$|^KEY$|_DSN$|^DSN$)", re.I)
-MASK = "********"
 # security.environment_mode, the first configuration check, judges a configuration source that cannot be read.
 CONFIG_UNREADABLE = Cause("security.environment_mode", "configuration",
                           "Make the configuration readable (env_file path, permissions, syntax, or the cluster's "
@@ -37,46 +43,6 @@ CONFIG_UNREADABLE = Cause("security.environment_mode", "configuration",
 
 def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
-
-
-_DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
-
-
-def keyword_password(value: str) -> str | None:
-    """The password of a libpq keyword DSN (host=db password=pw), if any."""
-    found = _DSN_PASSWORD.search(value)
-    return found.group(1).strip("'") if found else None
-
-
-def url_password(value: str) -> str | None:
-    """The password inside a URL such as redis://:pw@host or postgresql://user:pw@host/db, or inside a libpq
-    keyword DSN (host=db password=pw), if any."""
-    if "://" not in value and "=" in value:
-        return keyword_password(value)
-    try:
-        return urllib.parse.urlsplit(value).password
-    except ValueError:
-        return None
-
-
-def password_spellings(password: str | None) -> set[str]:
-    """A password from a URL in every spelling a message may carry it in: as written and URL-decoded."""
-    return {password, urllib.parse.unquote(password)} if password else set()
-
-
-def scrub(text: str, secrets: t.Iterable[str | None]) -> str:
-    """``text`` with every secret in it masked; the longest first, so a secret inside another leaves no part."""
-    for secret in sorted((secret for secret in secrets if secret), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
-
-
-def mask_url(value: str) -> str:
-    """The URL with its password replaced, for evidence: postgresql://aragora:********@db:5432/aragora."""
-    password = url_password(value)
-    if password and "://" not in value:
-        return value.replace(password, MASK)
-    return value.replace(":" + password + "@", ":" + MASK + "@", 1) if password else value
 
 
 def secret_values(values: t.Mapping[str, str]) -> set[str]:

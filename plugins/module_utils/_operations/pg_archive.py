@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PostgreSQL archives with the PostgreSQL client tools: take one (pg_dump -Fc plus a manifest), check one, keep N days.
 
-Standard library only, on purpose: the backup role copies this very file onto hosts, beside the small
-``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and the module share one
-implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
-PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
+Standard library only, on purpose: the backup role copies this very file (with ``_clients/pg_tools.py``) onto
+hosts, beside the small ``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and
+the module share one implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT,
+PGUSER, PGPASSWORD, PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
 
 The manifest's row counts are exact (``count(*)``) and read in the very snapshot pg_dump dumps
 (``pg_export_snapshot()`` then ``pg_dump --snapshot``), so that a restore can be verified table by table even when
@@ -23,11 +23,15 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 import typing as t
+
+try:
+    from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools
+except ImportError:  # the copy beside aragora-db-backup on a host, with pg_tools.py next to it
+    import pg_tools  # type: ignore[no-redef]
 
 ARCHIVE_SUFFIX = ".dump"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -46,7 +50,6 @@ IN_PROGRESS_SUFFIXES = (".tmp", PARTIAL_SUFFIX, ".part", ".inprogress")
 _PR_SET_PDEATHSIG = 1
 _SEP = "\x1f"
 _END = "__aragora_ops_end__"
-_PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
 # Exact row counts of every ordinary and partitioned table outside the system schemas, in one query.
 ROW_COUNTS_SQL = (
@@ -75,15 +78,11 @@ def utc_now() -> str:
 
 
 def find_tool(name: str) -> str:
-    """A PostgreSQL client tool on PATH, else the newest installed one; ArchiveError when there is none."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(os.path.join(_PG_BIN_GLOB, name)),
-                        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-3]) or 0))
-    if not candidates:
+    """A PostgreSQL client tool (`pg_tools.find_tool`); ArchiveError when there is none."""
+    found = pg_tools.find_tool(name)
+    if not found:
         raise ArchiveError("%s not found: install the PostgreSQL client (apt-get install postgresql-client)" % name)
-    return candidates[-1]
+    return found
 
 
 @dataclasses.dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, smoke
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import FAIL, PASS, SKIP, WARN
 
 # The script's seven steps, in its order: its label, and the readiness check that answers it.
@@ -22,8 +21,6 @@ PRELAUNCH_STEPS: tuple[tuple[str, str], ...] = (
     ("Circuit breakers open", "providers.circuit_breakers"),
 )
 PRELAUNCH_CHECK_IDS: tuple[str, ...] = tuple(check_id for _label, check_id in PRELAUNCH_STEPS)
-SMOKE_CHECK_IDS: tuple[str, ...] = tuple(smoke.SMOKE_CHECKS)
-CATALOG_GROUPS = catalog.GROUPS  # catalog imported for its registrations: every readiness check id is known
 
 
 def _word(result: dict) -> str:

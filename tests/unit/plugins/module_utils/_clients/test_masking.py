@@ -1,9 +1,9 @@
-"""The one secret scrubber (config.scrub) and the spellings of a password it is given."""
+"""The one secret scrubber (masking.scrub) and the spellings of a password it is given."""
 
 from __future__ import annotations
 
 from ansible_collections.aragora.ops.plugins.module_utils._clients.postgres_client import dsn_secrets
-from ansible_collections.aragora.ops.plugins.module_utils._engine.config import MASK, password_spellings, scrub
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import MASK, password_spellings, scrub
 
 
 def test_every_secret_is_masked_the_longest_first_and_empty_ones_are_ignored():

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one runner: builds one target's context from module parameters and runs its selected checks (the readiness
-checks, the go-live script's pre-launch steps, or the smoke test), each summarised the same way: what modules
-call."""
+"""The one runner, what modules call: builds one target's context from module parameters and runs its selected
+checks (the readiness checks, the go-live script's pre-launch steps, or the smoke test), each summarised the same
+way. Ansible glue: it knows the module options, the checks and the go-live script's lines."""
 
 from __future__ import annotations
 
