@@ -29,6 +29,8 @@ import subprocess
 import time
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
+
 ARCHIVE_SUFFIX = ".dump"
 MANIFEST_SUFFIX = ".manifest.json"
 PARTIAL_SUFFIX = ".partial"
@@ -207,17 +209,6 @@ def read_manifest(archive: str) -> dict[str, t.Any] | None:
     return manifest
 
 
-def _write_json(path: str, data: t.Any, mode: int = 0o600) -> None:
-    partial = path + PARTIAL_SUFFIX
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
 def _fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -310,7 +301,7 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
     }
     if pre_release:
         manifest[PRE_RELEASE] = dict(pre_release)
-    _write_json(manifest_path(archive), manifest)
+    write_json_atomically(manifest_path(archive), manifest, 0o600)
     os.replace(partial, archive)
     _fsync_dir(directory)
     return {**manifest, "archive_path": archive, "manifest_path": manifest_path(archive)}
@@ -367,6 +358,65 @@ def list_tables(archive: str, timeout: float = 300) -> set[str]:
     if listing.returncode != 0:
         raise ArchiveError("pg_restore --list cannot read archive %s (%s)" % (archive, error_lines(listing.stderr)))
     return archive_tables(listing.stdout)
+
+
+class ArchiveDefect(ArchiveError):
+    """An archive that must not be restored or counted on; ``defect`` names what is wrong: missing, empty,
+    no_manifest, sha256, listing or data."""
+
+    def __init__(self, message: str, defect: str) -> None:
+        super().__init__(message)
+        self.defect = defect
+
+
+_READ_MANIFEST: t.Any = object()
+
+
+def validate_archive(archive: str, manifest: t.Any = _READ_MANIFEST, require_manifest: bool = False,
+                     read_data: bool | None = None, list_timeout: float = 300,
+                     data_timeout: float = 3600) -> dict[str, t.Any]:
+    """The one judgment of a pg_dump archive before a restore, a drill or a pre-release backup counts on it: a
+    non-empty file; the sha256 its manifest records (``manifest``: read beside the archive unless given; None: it
+    has none); ``pg_restore --list`` reads its table of contents; and, when ``read_data`` (default: when no manifest
+    vouches for the bytes), every data block (a truncated archive keeps its table of contents readable).
+    ArchiveDefect naming the first defect otherwise. The facts: archive, size_bytes, manifest, sha256,
+    sha256_verified, toc_entries, dumped_from_major, data_read, tables (schema.table whose rows it holds)."""
+    if not os.path.isfile(archive):
+        raise ArchiveDefect("archive %s does not exist (or is not a file)" % archive, "missing")
+    if os.path.getsize(archive) == 0:
+        raise ArchiveDefect("archive %s is empty" % archive, "empty")
+    if manifest is _READ_MANIFEST:
+        manifest = read_manifest(archive)
+    facts: dict[str, t.Any] = {"archive": archive, "size_bytes": os.path.getsize(archive), "manifest": manifest,
+                               "sha256": None, "sha256_verified": False, "data_read": False}
+    if manifest is None and require_manifest:
+        raise ArchiveDefect("archive %s has no manifest (%s) and require_manifest is set"
+                            % (archive, manifest_path(archive)), "no_manifest")
+    if manifest is not None:
+        digest = sha256_of(archive)
+        if digest != manifest.get("sha256"):
+            raise ArchiveDefect("archive %s is not the one its manifest describes: sha256 %s, manifest says %s "
+                                "(damaged or replaced)" % (archive, digest, manifest.get("sha256")), "sha256")
+        facts.update(sha256=digest, sha256_verified=True)
+    pg_restore = find_tool("pg_restore")
+    listing = subprocess.run([pg_restore, "--list", archive], capture_output=True, text=True, errors="replace",
+                             stdin=subprocess.DEVNULL, check=False, timeout=list_timeout,
+                             preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+    if listing.returncode != 0:
+        raise ArchiveDefect("pg_restore --list cannot read archive %s (%s): not a readable pg_dump archive"
+                            % (archive, error_lines(listing.stderr)), "listing")
+    if manifest is None if read_data is None else read_data:
+        full = subprocess.run([pg_restore, "--file", os.devnull, archive], capture_output=True, text=True,
+                              errors="replace", stdin=subprocess.DEVNULL, check=False, timeout=data_timeout,
+                              preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+        if full.returncode != 0:
+            raise ArchiveDefect("archive %s: its table of contents reads but its data does not (truncated or "
+                                "damaged: %s)" % (archive, error_lines(full.stderr)), "data")
+        facts["data_read"] = True
+    dumped = re.search(r"Dumped from database version: (\d+)", listing.stdout)
+    facts.update(toc_entries=sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";")),
+                 dumped_from_major=int(dumped.group(1)) if dumped else None, tables=archive_tables(listing.stdout))
+    return facts
 
 
 def is_good(archive: str) -> bool:

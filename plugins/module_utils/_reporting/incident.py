@@ -14,6 +14,8 @@ import os
 import re
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_atomically, write_json_atomically
+
 OUTCOMES = ("succeeded", "unchanged", "reverted", "failed", "planned")
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -80,13 +82,6 @@ def file_stem(record: t.Mapping[str, t.Any]) -> str:
     return _SLUG.sub("_", "incident-%s-%s-%s" % (stamp, record["kind"], target or "unknown"))[:150]
 
 
-def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def write_record(record: t.Mapping[str, t.Any], directory: str) -> list[str]:
     """Write <stem>.json and <stem>.md under ``directory`` (created if needed); return their paths."""
     os.makedirs(directory, exist_ok=True)
@@ -95,6 +90,6 @@ def write_record(record: t.Mapping[str, t.Any], directory: str) -> list[str]:
     while os.path.exists(stem + ".json"):  # two actions on one target within a second: keep both
         number += 1
         stem = "%s-%d" % (base, number)
-    _write(stem + ".json", json.dumps(record, indent=2, sort_keys=True) + "\n")
-    _write(stem + ".md", to_markdown(record))
+    write_json_atomically(stem + ".json", record)
+    write_atomically(stem + ".md", to_markdown(record))
     return [stem + ".json", stem + ".md"]

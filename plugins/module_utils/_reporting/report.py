@@ -16,10 +16,10 @@ import html
 import json
 import os
 import re
-import tempfile
 import typing as t
 import xml.etree.ElementTree as ET
 
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import (
     ERROR,
     FAIL,
@@ -327,7 +327,7 @@ class Report:
         """Write the report files (and one JSON and Markdown per target when there are several); their paths."""
         planned = self.files(directory, basename)
         os.makedirs(directory, exist_ok=True)
-        return [_write_atomically(path, text) for path, text in planned.items()]
+        return [write_atomically(path, text) for path, text in planned.items()]
 
     def files(self, directory: str, basename: str = "readiness-report") -> dict[str, str]:
         """The files `write` writes, by path, with their contents (check mode says these without writing)."""
@@ -348,20 +348,6 @@ class Report:
         if with_junit:
             renderings[".xml"] = self.junit()
         return {os.path.join(directory, basename + suffix): text for suffix, text in renderings.items()}
-
-
-def _write_atomically(path: str, text: str) -> str:
-    """Readers never see half a report: write beside it, then rename over it."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path
 
 
 def _by_section(checks: t.Sequence[dict]) -> list[tuple[str, list[dict]]]:
