@@ -137,7 +137,7 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
         "kind": "systemd", "outcome": outcome, "from": from_, "to": to, "expected_version": to_version or None,
         "message": message, "reason": reason, "error": error, "events": events,
         "stopped_before_change": bool(failed) and not switch.get("changed"),
-        "started": observed.get("started"), "actor": observed.get("actor") or None,
+        "started": observed.get("started"), "actor": observed.get("actor") or "",
         "summary": _summary_or_stopped(message, host, reason),
         "record_to": to if planned else observed.get("release"),
         "verification": {"health_verdict": verification.get("verdict"), "health_counts": verification.get("counts"),
@@ -222,7 +222,7 @@ def kubernetes_rollback(observed: Observed) -> dict[str, t.Any]:
         "namespace": namespace, "deployment": deployment, "where": where, "cluster": cluster,
         "message": message, "reason": reason, "error": error, "events": events,
         "stopped_before_change": changed_nothing,
-        "started": observed.get("started"), "actor": observed.get("actor") or None,
+        "started": observed.get("started"), "actor": observed.get("actor") or "",
         "summary": _summary_or_stopped(message, where, reason),
         "record_to": to if to is not None else ("revision %d" % revision if revision else "previous revision"),
         "verification": {**_health_summary(verification), "expected_version": version or None,
@@ -301,7 +301,7 @@ def golive_watch(observed: Observed) -> dict[str, t.Any]:
                    {"step": ("rollback started %s (+%s s)" % (started_iso, delay)) if rolled
                     else "no automatic rollback"},
                    {"step": "rollback %s" % rollback_outcome}],
-        "started": watch.get("started_at"), "actor": observed.get("actor") or None,
+        "started": watch.get("started_at"), "actor": observed.get("actor") or "",
         "incident_files": files, "said": watch_said(watch),
         "error": "GO-LIVE ROLLED BACK on %s: %s. Incident record: %s." % (observed.get("host"), reasons,
                                                                           ", ".join(files)),
@@ -385,7 +385,7 @@ def coordinated_rollback(observed: Observed) -> dict[str, t.Any]:
             "expected_version": application.get("expected_version")},
         "events": [{key: value for key, value in steps[name].items() if key in ("step", "message")}
                    for name in COORDINATED_STEPS if "step" in steps[name]],
-        "started": observed.get("started"), "actor": observed.get("actor") or None, "incident_files": files,
+        "started": observed.get("started"), "actor": observed.get("actor") or "", "incident_files": files,
     }
     result["published"] = _published(result, "kind", "database", "outcome", "from", "to", "incident_files")
     return result
