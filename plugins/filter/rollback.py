@@ -12,6 +12,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import rollback_outcome
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import rollback_checks
 
 
 def _mapping(value: t.Any, name: str) -> t.Mapping[str, t.Any]:
@@ -30,19 +31,33 @@ def _decide(name: str, function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t
     return decide
 
 
+def _with_checks(function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]],
+                 checks: t.Callable[[t.Mapping[str, t.Any]], list[dict]]) -> t.Callable[[t.Mapping[str, t.Any]], dict]:
+    """The result, with its verifications as results of the common check schema under ``checks``."""
+    def decide(observed: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        result = function(observed)
+        result["checks"] = checks(result)
+        return result
+    return decide
+
+
 def failure(result: t.Any, task_name: t.Any) -> dict[str, t.Any]:
     return rollback_outcome.failure(result if isinstance(result, t.Mapping) else {}, str(task_name))
 
 
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        outcome, checks = rollback_outcome, rollback_checks
         return {
             "failure": failure,
-            "systemd_rollback_result": _decide("systemd_rollback_result", rollback_outcome.systemd_rollback),
-            "kubernetes_rollback_result": _decide("kubernetes_rollback_result", rollback_outcome.kubernetes_rollback),
-            "coordinated_rollback_result": _decide("coordinated_rollback_result",
-                                                   rollback_outcome.coordinated_rollback),
-            "coordinated_rollback_application": _decide("coordinated_rollback_application",
-                                                        rollback_outcome.coordinated_application),
-            "golive_watch_result": _decide("golive_watch_result", rollback_outcome.golive_watch),
+            "systemd_rollback_result": _decide(
+                "systemd_rollback_result", _with_checks(outcome.systemd_rollback, checks.rollback_results)),
+            "kubernetes_rollback_result": _decide(
+                "kubernetes_rollback_result", _with_checks(outcome.kubernetes_rollback, checks.rollback_results)),
+            "coordinated_rollback_result": _decide(
+                "coordinated_rollback_result", _with_checks(outcome.coordinated_rollback, checks.rollback_results)),
+            "coordinated_rollback_application": _decide(
+                "coordinated_rollback_application", outcome.coordinated_application),
+            "golive_watch_result": _decide(
+                "golive_watch_result", _with_checks(outcome.golive_watch, checks.watch_results)),
         }
