@@ -231,9 +231,9 @@ def kubernetes_rollback(observed: Observed) -> dict[str, t.Any]:
         "incident_files": list(_given(observed, "incident").get("files") or []),
     }
     result["published"] = _published(result, "kind", "outcome", "namespace", "deployment", "from", "to", "message",
-                                      "incident_files")
+                                     "incident_files")
     result["said"] = "%s: %s Incident record: %s" % (outcome.upper(), message or reason or "",
-                                                      ", ".join(result["incident_files"]))
+                                                     ", ".join(result["incident_files"]))
     result["not_confirmed"] = kubernetes_not_confirmed(result)
     return result
 
@@ -313,8 +313,8 @@ def watch_said(watch: t.Mapping[str, t.Any]) -> str:
     if watch.get("breached"):
         breach = watch.get("breach") or {}
         return "BREACH after %s s: %s" % (breach.get("after_s"), "; ".join(breach.get("reasons") or []))
-    return "No threshold crossed in %s s (%s samples of %s)" % (watch.get("watched_s"), watch.get("samples_taken"),
-                                                               watch.get("source"))
+    return "No threshold crossed in %s s (%s samples of %s)" % (
+        watch.get("watched_s"), watch.get("samples_taken"), watch.get("source"))
 
 
 # ---- coordinated: application and database back together ----------------------------------------------------
@@ -372,8 +372,8 @@ def coordinated_rollback(observed: Observed) -> dict[str, t.Any]:
         "kind": observed["kind"], "database": database, "outcome": said, "from": application.get("from"),
         "to": application.get("to"), "expected_version": application.get("expected_version"),
         "application": application or None, "message": message, "reason": failed["reason"] if failed else "",
-        "error": (message or "COORDINATED ROLLBACK FAILED on %s: it stopped before its end (see the run log)." % host)
-                 if outcome != "succeeded" and not check_mode else "",
+        "error": "" if outcome == "succeeded" or check_mode else (
+            message or "COORDINATED ROLLBACK FAILED on %s: it stopped before its end (see the run log)." % host),
         "summary": message if message is not None else "Rolled %s and database %s back to %s: %s" % (
             host, database, application.get("to", "?"), verify.get("message", "")),
         "verification": {

@@ -80,8 +80,8 @@ def watch_results(record: t.Mapping[str, t.Any]) -> list[dict]:
         rolled = Outcome("PASS", "Rolled back automatically (%s) %s s after the breach was seen"
                          % (record.get("rollback_outcome"), verification.get("breach_to_rollback_started_s")), evidence)
     else:
-        rolled = Outcome("FAIL", "The automatic rollback ended %s: %s" % (record.get("rollback_outcome"),
-                                                                        record.get("summary")), evidence)
+        rolled = Outcome("FAIL", "The automatic rollback ended %s: %s"
+                         % (record.get("rollback_outcome"), record.get("summary")), evidence)
     results.append(make_result("golive.auto_rollback", SECTION, "A breach is rolled back automatically", rolled,
                                AUTO_ROLLBACK_REMEDIATION))
     return results
