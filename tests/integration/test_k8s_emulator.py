@@ -12,8 +12,8 @@ import time
 import pytest
 from kubernetes import client, config, dynamic
 
-from tests.support import k8s_scenarios
-from tests.support.k8s_emulator import EmulatedCluster
+from sandbox.k8s import scenarios as k8s_scenarios
+from sandbox.k8s.emulator import EmulatedCluster
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import stat
-import sys
 from pathlib import Path
 
-from tests.support.playbook import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position
+import sandbox
 
 
 def _traversable_by_others(path: Path) -> bool:
