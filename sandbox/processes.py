@@ -93,7 +93,7 @@ def signal_and_wait(pid: int, name: str, grace: float) -> None:
 
 
 def run_command(cmd: list[str], what: str, *, timeout: float = SERVICE_TIMEOUT, input: str | None = None,
-         env: dict[str, str] | None = None) -> str:
+                env: dict[str, str] | None = None) -> str:
     """Run a command to completion; turn every failure into a SandboxError naming `what`."""
     try:
         proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,

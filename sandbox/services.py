@@ -162,28 +162,28 @@ def start_postgres(layout: Layout, port: int, password: str,
     layout.postgres_log_link.symlink_to(layout.postgres_log)
 
     run_command(_as_postgres(str(PG_BIN / "initdb"), "-D", str(layout.pg_data), "-U", PG_OS_USER,
-                      "--auth-local=peer", "--auth-host=scram-sha-256", "--encoding=UTF8",
-                      "--locale=C.UTF-8", "--no-instructions"), "initdb", timeout=60)
+                             "--auth-local=peer", "--auth-host=scram-sha-256", "--encoding=UTF8",
+                             "--locale=C.UTF-8", "--no-instructions"), "initdb", timeout=60)
     options = f"-p {port} -k {layout.pg_sock} -c listen_addresses={LOOPBACK}"
     options += "".join(f" -c {name}={value}" for name, value in (server_settings or {}).items())
     run_command(_as_postgres(str(PG_BIN / "pg_ctl"), "start", "-D", str(layout.pg_data), "-l",
-                      str(layout.postgres_log), "-w", "-t", str(int(SERVICE_TIMEOUT)), "-o", options),
-         f"pg_ctl start (log: {layout.postgres_log})", timeout=SERVICE_TIMEOUT + 5)
+                             str(layout.postgres_log), "-w", "-t", str(int(SERVICE_TIMEOUT)), "-o", options),
+                f"pg_ctl start (log: {layout.postgres_log})", timeout=SERVICE_TIMEOUT + 5)
     pid = _postmaster_pid(layout)
     info = {"pid": pid, "start_time": proc_start_time(pid) if pid else None}
 
     # The superuser connects by peer auth over the private socket; the password travels on
     # stdin, never on a command line. (token_urlsafe has no quote characters.)
     run_command(_as_postgres(str(PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(layout.pg_sock),
-                      "-p", str(port), "-d", "postgres", "-f", "-"),
-         "creating the aragora role and database",
-         input=(f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{password}';\n"
-                f"CREATE DATABASE {DB_NAME} OWNER {DB_USER};\n"))
+                             "-p", str(port), "-d", "postgres", "-f", "-"),
+                "creating the aragora role and database",
+                input=(f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{password}';\n"
+                       f"CREATE DATABASE {DB_NAME} OWNER {DB_USER};\n"))
     # Prove the DSN Aragora will get actually logs in (TCP + SCRAM), before Aragora tries.
     run_command([str(PG_BIN / "psql"), "-X", "-q", "-t", "-c", "SELECT 1",
-          f"host={LOOPBACK} port={port} dbname={DB_NAME} user={DB_USER}"],
-         "logging in to PostgreSQL as aragora over TCP",
-         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"})
+                 f"host={LOOPBACK} port={port} dbname={DB_NAME} user={DB_USER}"],
+                "logging in to PostgreSQL as aragora over TCP",
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"})
     return info
 
 
@@ -194,9 +194,9 @@ def write_backup(layout: Layout, port: int, password: str) -> Path:
     archive = layout.backups / f"{DB_NAME}-{stamp}.dump"
     partial = archive.with_name(archive.name + ".partial")  # renamed once complete, as a careful job does
     run_command([str(PG_BIN / "pg_dump"), "--format=custom", "--file", str(partial), "--host", LOOPBACK,
-          "--port", str(port), "--username", DB_USER, DB_NAME],
-         "pg_dump of the aragora database", timeout=60,
-         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"})
+                 "--port", str(port), "--username", DB_USER, DB_NAME],
+                "pg_dump of the aragora database", timeout=60,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"})
     partial.chmod(0o600)
     partial.rename(archive)
     return archive
@@ -211,7 +211,7 @@ def stop_postgres(layout: Layout, recorded: dict[str, Any] | None) -> None:
         return
     try:
         run_command(_as_postgres(str(PG_BIN / "pg_ctl"), "stop", "-D", str(layout.pg_data), "-m", "fast",
-                          "-w", "-t", str(int(SERVICE_TIMEOUT))), "pg_ctl stop", timeout=SERVICE_TIMEOUT + 5)
+                                 "-w", "-t", str(int(SERVICE_TIMEOUT))), "pg_ctl stop", timeout=SERVICE_TIMEOUT + 5)
     except SandboxError as exc:
         print(f"  postgres: {exc}; sending SIGTERM to the postmaster")
     if not wait_until(lambda: gone(pid), 5.0):

@@ -293,7 +293,7 @@ class Controllers:
             by_name = {n["metadata"]["name"]: n for n in self.store.live("nodes")}
             candidates = [by_name[name] for name in pinned if name in by_name]
         return scheduler.choose(self.store, template, replicaset["metadata"]["namespace"], candidates,
-                                    lambda names: names[next(self._next_node) % len(names)])
+                                lambda names: names[next(self._next_node) % len(names)])
 
     def _retry_waiting(self, replicaset: Obj, pods: list[Obj]) -> list[Obj]:
         """Pods left Pending, or waiting on a volume attached elsewhere, are replaced once they could run."""

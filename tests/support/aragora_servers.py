@@ -45,7 +45,7 @@ def wait_ready(server: Server, path: str = "/readyz", statuses: t.Container[int]
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if not sandbox.owned(server.info["pid"], server.layout.root,
-                              server.info["start_time"]):
+                             server.info["start_time"]):
             raise AssertionError("Aragora exited during start-up: see %s" % server.layout.aragora_log)
         try:
             with opener.open(server.api_url + path, timeout=POLL_TIMEOUT) as answer:
