@@ -15,7 +15,7 @@ import urllib.parse
 import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 import sandbox
 from tests.support.playbook import run_playbook, write_inventory

@@ -24,7 +24,7 @@ import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS, KUBERNETES_GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.support.fault_server import MiB, FaultServer, RawFaultServer
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from sandbox.k8s import scenarios as k8s_scenarios
 from tests.integration.test_kubernetes_checks import EXPECTED, GRAFANA, K8S_IDS, statuses
 

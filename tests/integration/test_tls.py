@@ -24,7 +24,7 @@ import warnings
 import pytest
 import yaml
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 import sandbox
 from tests.support import aragora_servers
 from tests.support.playbook import run_playbook, write_inventory
