@@ -28,6 +28,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
     in_checklist_order,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
+from generated import stale, write  # noqa: E402  (scripts/generated.py: what the generators share)
 
 COVERAGE_DATA = os.path.join(ROOT, "scripts", "checklist_coverage.yml")
 COVERAGE_DOC = os.path.join("docs", "checklist-coverage.md")
@@ -167,20 +168,6 @@ def documents() -> dict[str, str]:
     return {COVERAGE_DOC: coverage(data), CHECKS_DOC: reference()}
 
 
-def stale(expected: t.Mapping[str, str]) -> list[str]:
-    """The generated files whose committed text differs from what this script makes."""
-    differ = []
-    for path, text in expected.items():
-        try:
-            with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
-                if handle.read() == text:
-                    continue
-        except FileNotFoundError:
-            pass
-        differ.append(path)
-    return differ
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; fail when a generated file is stale")
@@ -195,10 +182,7 @@ def main() -> int:
         for path in differ:
             print("gen_docs: %s is not what scripts/gen_docs.py makes: run `make docs`" % path, file=sys.stderr)
         return 1 if differ else 0
-    for path, text in expected.items():
-        with open(os.path.join(ROOT, path), "w", encoding="utf-8") as handle:
-            handle.write(text)
-        print("gen_docs: wrote %s" % path)
+    write(expected, "gen_docs")
     return 0
 
 
