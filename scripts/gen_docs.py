@@ -7,7 +7,6 @@ nothing is written and the exit status says whether the committed files are what
 
 from __future__ import annotations
 
-import argparse
 import ast
 import os
 import sys
@@ -28,7 +27,8 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
     in_checklist_order,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
-from generated import stale, write  # noqa: E402  (scripts/generated.py: what the generators share)
+import generated  # noqa: E402  (scripts/generated.py: what the generators share)
+from generated import stale  # noqa: E402
 
 COVERAGE_DATA = os.path.join(ROOT, "scripts", "checklist_coverage.yml")
 COVERAGE_DOC = os.path.join("docs", "checklist-coverage.md")
@@ -168,23 +168,5 @@ def documents() -> dict[str, str]:
     return {COVERAGE_DOC: coverage(data), CHECKS_DOC: reference()}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; fail when a generated file is stale")
-    args = parser.parse_args()
-    try:
-        expected = documents()
-    except DocsError as exc:
-        print("gen_docs: %s" % exc, file=sys.stderr)
-        return 2
-    if args.check:
-        differ = stale(expected)
-        for path in differ:
-            print("gen_docs: %s is not what scripts/gen_docs.py makes: run `make docs`" % path, file=sys.stderr)
-        return 1 if differ else 0
-    write(expected, "gen_docs")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(generated.main(__doc__.splitlines()[0], documents, DocsError, os.path.basename(__file__), "docs"))
