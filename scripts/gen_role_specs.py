@@ -20,7 +20,7 @@ from generated import ROOT, stale
 
 VOCABULARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "role_vocabulary.yml")
 # The keys of an option, in the order the generated argument specs write them.
-OPTION_KEYS = ("description", "type", "elements", "choices", "default", "no_log")
+OPTION_KEYS = ("description", "type", "elements", "choices", "required", "default", "no_log")
 # A role's own declaration of a variable may also carry the comment written above it in its defaults file.
 ROLE_VARIABLE_KEYS = ("comment",) + OPTION_KEYS
 ENTRY_POINT_KEYS = ("short_description", "description", "options")
@@ -86,13 +86,20 @@ def _unknown_keys(where: str, data: t.Mapping, allowed: t.Sequence[str]) -> None
         raise VocabularyError("%s: unknown key(s) %s (allowed: %s)" % (where, ", ".join(unknown), ", ".join(allowed)))
 
 
-def _check_option(where: str, option: t.Mapping) -> None:
-    for key in ("description", "type", "default"):
+def _check_option(where: str, option: t.Mapping, default: t.Any) -> None:
+    for key in ("description", "type"):
         if key not in option:
             raise VocabularyError("%s: no %s (declare it in `shared` or under the role)" % (where, key))
-    kind, default = option["type"], option["default"]
+    kind = option["type"]
     if kind not in DEFAULT_TYPES:
         raise VocabularyError("%s: type %s is not one of %s" % (where, kind, ", ".join(DEFAULT_TYPES)))
+    if option.get("required"):
+        if default is not None:
+            raise VocabularyError("%s: required, and a default of %r (the default would never apply)" % (
+                where, default))
+        return
+    if default is None:
+        return
     if not isinstance(default, DEFAULT_TYPES[kind]) or (kind in ("int", "float") and isinstance(default, bool)):
         raise VocabularyError("%s: default %r is not of type %s" % (where, default, kind))
     if "choices" in option:
@@ -104,7 +111,8 @@ def _check_option(where: str, option: t.Mapping) -> None:
 
 def role_variables(vocabulary: t.Mapping, role: str) -> dict[str, dict]:
     """The role's variables, in the order of its defaults file: each the shared declaration with the role's own keys
-    over it (a key set to null drops the shared one). The comment stays out (it belongs to the defaults file)."""
+    over it (a key set to null drops the shared one), as its argument spec writes it (no default key for a default
+    of null). The comment stays out (it belongs to the defaults file)."""
     shared = vocabulary.get("shared") or {}
     variables = {}
     for name, own in (vocabulary["roles"][role].get("variables") or {}).items():
@@ -117,7 +125,9 @@ def role_variables(vocabulary: t.Mapping, role: str) -> dict[str, dict]:
             raise VocabularyError("%s: %s the same as in `shared` (leave it out)" % (where, ", ".join(repeated)))
         merged = {**base, **{key: value for key, value in own.items() if key != "comment"}}
         option = {key: merged[key] for key in OPTION_KEYS if merged.get(key) is not None}
-        _check_option(where, option)
+        if "default" not in merged and not option.get("required"):
+            raise VocabularyError("%s: no default (null for none) and not required" % where)
+        _check_option(where, option, merged.get("default"))
         variables[name] = option
     return variables
 
@@ -154,15 +164,18 @@ def argument_specs(vocabulary: t.Mapping, role: str) -> dict:
 
 
 def defaults(vocabulary: t.Mapping, role: str) -> str:
-    """The role's defaults/main.yml: every variable with its default, under the comments the vocabulary gives."""
+    """The role's defaults/main.yml: every variable but the required ones with its default (null when it has none),
+    under the comments the vocabulary gives."""
     own = vocabulary["roles"][role].get("variables") or {}
     lines = ["---", HEADER.rstrip("\n")]
     for name, option in role_variables(vocabulary, role).items():
+        if option.get("required"):
+            continue
         comment = (own[name] or {}).get("comment")
         if comment:
             lines.append("")
             lines += textwrap.wrap(" ".join(comment.split()), WIDTH, initial_indent="# ", subsequent_indent="# ")
-        lines.append(dump({name: option["default"]}).rstrip("\n"))
+        lines.append(dump({name: option.get("default")}).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 

@@ -121,6 +121,19 @@ def test_a_role_repeating_the_shared_declaration_is_refused(vocabulary):
         gen_role_specs.documents(vocabulary)
 
 
+def test_a_required_variable_is_left_out_of_the_defaults_and_a_null_default_out_of_the_spec(vocabulary):
+    variables = vocabulary["roles"]["health_gate"]["variables"]
+    variables["health_gate_kind"] = {"description": "What.", "type": "str", "required": True}
+    variables["health_gate_before"] = {"description": "Before.", "type": "raw", "default": None}
+    documents = gen_role_specs.documents(vocabulary)
+    options = yaml.safe_load(documents[spec_path("health_gate")])["argument_specs"]["main"]["options"]
+    defaults = yaml.safe_load(documents[defaults_path("health_gate")])
+    assert options["health_gate_kind"] == {"description": "What.", "type": "str", "required": True}
+    assert options["health_gate_before"] == {"description": "Before.", "type": "raw"}
+    assert "health_gate_kind" not in defaults
+    assert "health_gate_before" in defaults and defaults["health_gate_before"] is None
+
+
 @pytest.mark.parametrize("declaration, message", [
     ({"type": "str", "default": ""}, "no description"),
     ({"description": "x", "type": "int", "default": "10"}, "default '10' is not of type int"),
@@ -130,6 +143,8 @@ def test_a_role_repeating_the_shared_declaration_is_refused(vocabulary):
     ({"description": "x", "type": "list", "elements": "str", "default": ["a", "z"], "choices": ["a"]},
      r"default \['z'\] is not among"),
     ({"description": "x", "type": "str", "default": "", "requried": True}, r"unknown key\(s\) requried"),
+    ({"description": "x", "type": "str"}, r"no default \(null for none\) and not required"),
+    ({"description": "x", "type": "str", "required": True, "default": "a"}, "required, and a default of 'a'"),
 ])
 def test_a_role_variable_the_argument_spec_cannot_hold_is_refused(vocabulary, declaration, message):
     vocabulary["roles"]["health_gate"]["variables"]["health_gate_new"] = declaration
