@@ -137,6 +137,9 @@ def _check_shared(vocabulary: t.Mapping) -> None:
     for role, data in vocabulary["roles"].items():
         for name in data.get("variables") or {}:
             users.setdefault(name, []).append(role)
+    for name, roles in users.items():
+        if len(roles) > 1 and name not in (vocabulary.get("shared") or {}):
+            raise VocabularyError("%s: declared by %s; declare it once, in `shared`" % (name, " and ".join(roles)))
     for name, option in (vocabulary.get("shared") or {}).items():
         _unknown_keys("shared.%s" % name, option, OPTION_KEYS)
         if len(users.get(name, ())) < 2:
@@ -179,6 +182,58 @@ def defaults(vocabulary: t.Mapping, role: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _defaults_comments(path: str) -> dict[str, str]:
+    """The comment written above each variable of a defaults file (the generated header left out)."""
+    header = {line[1:].strip() for line in HEADER.splitlines()}
+    comments: dict[str, str] = {}
+    lines: list[str] = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#") and line[1:].strip() not in header:
+                lines.append(line[1:].strip())
+            elif line[:1].isalpha() and ":" in line:
+                if lines:
+                    comments[line.split(":", 1)[0]] = " ".join(lines)
+                lines = []
+    return comments
+
+
+def adopt(vocabulary: t.Mapping, role: str) -> str:
+    """The vocabulary entry of a role as its files on disk declare it (a role written by hand, or a merge that
+    changed the generated files): its shared variables by what they say differently, its own ones in full. Paste it
+    under `roles:` and run `make role-specs`."""
+    meta = os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")
+    defaults_file = os.path.join(ROOT, "roles", role, "defaults", "main.yml")
+    with open(meta, encoding="utf-8") as handle:
+        specs = yaml.safe_load(handle)["argument_specs"]
+    values: dict = {}
+    comments: dict[str, str] = {}
+    if os.path.exists(defaults_file):
+        with open(defaults_file, encoding="utf-8") as handle:
+            values = yaml.safe_load(handle) or {}
+        comments = _defaults_comments(defaults_file)
+    declared = {name: option for entry in reversed(list(specs.values())) for name, option in entry["options"].items()}
+    shared = vocabulary.get("shared") or {}
+    variables = {}
+    for name in [*values, *(name for name in declared if name not in values)]:
+        option = dict(declared.get(name, {}))
+        if name in values:
+            option["default"] = values[name]
+        own = {"comment": comments[name]} if name in comments else {}
+        if name in shared:
+            own.update({key: option.get(key) for key in OPTION_KEYS if option.get(key) != shared[name].get(key)})
+        else:
+            own.update(option)
+        variables[name] = own
+    entry_points = {}
+    for name, entry in specs.items():
+        entry_points[name] = {key: entry[key] for key in ("short_description", "description") if key in entry}
+        if name != "main":
+            entry_points[name]["options"] = list(entry["options"])
+    text = dump({role: {"entry_points": entry_points, "variables": variables}})
+    return "".join("  " + line if line.strip() else line for line in text.splitlines(True))
+
+
 def _roles_on_disk() -> list[str]:
     """The collection's roles, by their tasks/ directory."""
     roles_dir = os.path.join(ROOT, "roles")
@@ -202,5 +257,10 @@ def documents(vocabulary: t.Mapping | None = None) -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--adopt"]:
+        # --adopt ROLE: print the vocabulary entry of a role from its files (see adopt()); writes nothing.
+        for name in sys.argv[2:]:
+            print(adopt(load(), name), end="")
+        sys.exit(0)
     sys.exit(generated.main(__doc__.splitlines()[0], documents, VocabularyError, os.path.basename(__file__),
                             "role-specs"))

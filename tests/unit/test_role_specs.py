@@ -162,3 +162,37 @@ def test_a_role_missing_from_the_vocabulary_is_refused(vocabulary):
     del vocabulary["roles"]["health_gate"]
     with pytest.raises(gen_role_specs.VocabularyError, match="roles health_gate are not in the vocabulary"):
         gen_role_specs.documents(vocabulary)
+
+
+@pytest.mark.parametrize("role", sorted(VOCABULARY["roles"]))
+def test_adopting_a_role_from_its_generated_files_gives_back_its_entry(role):
+    adopted = yaml.safe_load("roles:\n" + gen_role_specs.adopt(VOCABULARY, role))["roles"][role]
+    entry = copy.deepcopy(VOCABULARY["roles"][role])
+    for own in entry["variables"].values():
+        if own.get("comment"):
+            own["comment"] = " ".join(own["comment"].split())
+    assert adopted == entry
+
+
+def test_a_role_written_by_hand_is_adopted_with_its_shared_variables_by_difference(tmp_path, monkeypatch):
+    role = tmp_path / "roles" / "newcomer"
+    (role / "meta").mkdir(parents=True)
+    (role / "defaults").mkdir()
+    (role / "meta" / "argument_specs.yml").write_text(yaml.safe_dump({"argument_specs": {"main": {
+        "short_description": "A new role", "options": {
+            "aragora_timeout": {"description": "Seconds for each network call.", "type": "int", "default": 10},
+            "newcomer_kind": {"description": "What.", "type": "str", "required": True}}}}}))
+    (role / "defaults" / "main.yml").write_text("---\n# How long each call may take.\naragora_timeout: 10\n")
+    monkeypatch.setattr(gen_role_specs, "ROOT", str(tmp_path))
+    adopted = yaml.safe_load("roles:\n" + gen_role_specs.adopt(VOCABULARY, "newcomer"))["roles"]["newcomer"]
+    assert adopted == {"entry_points": {"main": {"short_description": "A new role"}}, "variables": {
+        "aragora_timeout": {"comment": "How long each call may take.", "type": "int"},
+        "newcomer_kind": {"description": "What.", "type": "str", "required": True}}}
+
+
+def test_a_variable_two_roles_declare_in_full_is_refused(vocabulary):
+    vocabulary["roles"]["health_gate"]["variables"]["inventory_guard_action"] = {
+        "description": "x", "type": "str", "default": "act"}
+    with pytest.raises(gen_role_specs.VocabularyError,
+                       match="inventory_guard_action: declared by health_gate and inventory_guard; declare it once"):
+        gen_role_specs.documents(vocabulary)
