@@ -16,7 +16,7 @@ import typing as t
 import yaml
 
 import generated
-from generated import ROOT, stale
+from generated import ROOT
 
 VOCABULARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "role_vocabulary.yml")
 # The keys of an option, in the order the generated argument specs write them.
