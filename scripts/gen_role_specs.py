@@ -4,11 +4,14 @@ The vocabulary declares each variable several roles take once (`shared`), and ea
 a role needs of a shared one and the comments of its defaults file under the role (`roles`). The generated files are
 committed, so an installed collection needs neither this script nor the vocabulary (scripts/ is not in the tarball).
 With --check nothing is written and the exit status says whether the committed files are what this script makes.
+With --adopt ROLE... the roles' entries in the vocabulary are taken from their files on disk: for a role written by
+hand, or after a merge that changed generated files (take that side's files, adopt, then `make role-specs`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 import typing as t
@@ -223,15 +226,15 @@ def adopt(vocabulary: t.Mapping, role: str) -> str:
         if name in shared:
             own.update({key: option.get(key) for key in OPTION_KEYS if option.get(key) != shared[name].get(key)})
         else:
-            own.update(option)
+            own.update({key: option[key] for key in OPTION_KEYS if key in option})
         variables[name] = own
     entry_points = {}
     for name, entry in specs.items():
         entry_points[name] = {key: entry[key] for key in ("short_description", "description") if key in entry}
         if name != "main":
             entry_points[name]["options"] = list(entry["options"])
-    text = dump({role: {"entry_points": entry_points, "variables": variables}})
-    return "".join("  " + line if line.strip() else line for line in text.splitlines(True))
+    # Dumped where it goes (under roles:), so that its lines wrap as the vocabulary's do.
+    return dump({"roles": {role: {"entry_points": entry_points, "variables": variables}}}).split("\n", 1)[1]
 
 
 def _roles_on_disk() -> list[str]:
@@ -256,11 +259,25 @@ def documents(vocabulary: t.Mapping | None = None) -> dict[str, str]:
     return files
 
 
+def adopt_into_vocabulary(roles: t.Sequence[str], path: str = VOCABULARY) -> None:
+    """Replaces each role's entry in the vocabulary file by adopt()'s (appended when new); the rest of the file,
+    comments included, stays as it is."""
+    vocabulary = load(path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    for role in roles:
+        entry = adopt(vocabulary, role)
+        block = re.compile(r"^  %s:\n(?:(?:    .*|\s*)\n)*" % re.escape(role), re.M)
+        found = block.search(text)
+        text = text[:found.start()] + entry + text[found.end():] if found else text.rstrip("\n") + "\n" + entry
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--adopt"]:
-        # --adopt ROLE: print the vocabulary entry of a role from its files (see adopt()); writes nothing.
-        for name in sys.argv[2:]:
-            print(adopt(load(), name), end="")
+        # --adopt ROLE...: take the roles' entries from their files on disk into the vocabulary (see adopt()).
+        adopt_into_vocabulary(sys.argv[2:])
         sys.exit(0)
     sys.exit(generated.main(__doc__.splitlines()[0], documents, VocabularyError, os.path.basename(__file__),
                             "role-specs"))

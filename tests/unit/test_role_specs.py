@@ -197,3 +197,28 @@ def test_a_variable_two_roles_declare_in_full_is_refused(vocabulary):
     with pytest.raises(gen_role_specs.VocabularyError,
                        match="inventory_guard_action: declared by health_gate and inventory_guard; declare it once"):
         gen_role_specs.documents(vocabulary)
+
+
+def test_adopting_every_role_into_the_vocabulary_leaves_the_file_as_it_is(tmp_path):
+    copy_path = tmp_path / "role_vocabulary.yml"
+    copy_path.write_text(open(gen_role_specs.VOCABULARY, encoding="utf-8").read())
+    gen_role_specs.adopt_into_vocabulary(sorted(VOCABULARY["roles"]), str(copy_path))
+    assert copy_path.read_text() == open(gen_role_specs.VOCABULARY, encoding="utf-8").read()
+
+
+def test_adopting_a_role_whose_files_changed_rewrites_its_entry_only(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    for role in VOCABULARY["roles"]:
+        for path in (spec_path(role), defaults_path(role)):
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(open(os.path.join(ROOT, path), encoding="utf-8").read())
+    defaults = root / defaults_path("health_gate")
+    defaults.write_text(defaults.read_text().replace("health_gate_interval: 3", "health_gate_interval: 5"))
+    copy_path = tmp_path / "role_vocabulary.yml"
+    copy_path.write_text(open(gen_role_specs.VOCABULARY, encoding="utf-8").read())
+    monkeypatch.setattr(gen_role_specs, "ROOT", str(root))
+    gen_role_specs.adopt_into_vocabulary(["health_gate"], str(copy_path))
+    adopted = gen_role_specs.load(str(copy_path))
+    assert adopted["roles"]["health_gate"]["variables"]["health_gate_interval"]["default"] == 5
+    adopted["roles"]["health_gate"]["variables"]["health_gate_interval"]["default"] = 3
+    assert adopted == VOCABULARY
