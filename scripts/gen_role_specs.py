@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import textwrap
 import typing as t
@@ -75,7 +76,8 @@ _Dumper.add_representer(list, _represent_list)
 
 def dump(data: t.Any) -> str:
     # PyYAML breaks a line at the first space past the width: a little less, for lines of at most about WIDTH.
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=WIDTH - 8, allow_unicode=True, default_flow_style=False)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=WIDTH - 8, allow_unicode=True,
+                     default_flow_style=False)
 
 
 def load(path: str = VOCABULARY) -> dict:
@@ -185,26 +187,32 @@ def defaults(vocabulary: t.Mapping, role: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _defaults_comments(path: str) -> dict[str, str]:
-    """The comment written above each variable of a defaults file (the generated header left out)."""
+def _defaults_comments(text: str) -> dict[str, str]:
+    """The comment written above each variable of a defaults file's text (the generated header left out)."""
     header = {line[1:].strip() for line in HEADER.splitlines()}
     comments: dict[str, str] = {}
     lines: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("#") and line[1:].strip() not in header:
-                lines.append(line[1:].strip())
-            elif line[:1].isalpha() and ":" in line:
-                if lines:
-                    comments[line.split(":", 1)[0]] = " ".join(lines)
-                lines = []
+    for line in text.splitlines():
+        if line.startswith("#") and line[1:].strip() not in header:
+            lines.append(line[1:].strip())
+        elif line[:1].isalpha() and ":" in line:
+            if lines:
+                comments[line.split(":", 1)[0]] = " ".join(lines)
+            lines = []
     return comments
+
+
+def _as_role_variable(shared: t.Mapping, name: str, option: t.Mapping) -> dict:
+    """A role's declaration of a variable as the vocabulary writes it: what it says differently from the shared one
+    (null for a key it lacks), or all of it."""
+    if name in shared:
+        return {key: option.get(key) for key in OPTION_KEYS if option.get(key) != shared[name].get(key)}
+    return {key: option[key] for key in OPTION_KEYS if key in option}
 
 
 def adopt(vocabulary: t.Mapping, role: str) -> str:
     """The vocabulary entry of a role as its files on disk declare it (a role written by hand, or a merge that
-    changed the generated files): its shared variables by what they say differently, its own ones in full. Paste it
-    under `roles:` and run `make role-specs`."""
+    changed the generated files): its shared variables by what they say differently, its own ones in full."""
     meta = os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")
     defaults_file = os.path.join(ROOT, "roles", role, "defaults", "main.yml")
     with open(meta, encoding="utf-8") as handle:
@@ -213,21 +221,15 @@ def adopt(vocabulary: t.Mapping, role: str) -> str:
     comments: dict[str, str] = {}
     if os.path.exists(defaults_file):
         with open(defaults_file, encoding="utf-8") as handle:
-            values = yaml.safe_load(handle) or {}
-        comments = _defaults_comments(defaults_file)
-    declared = {name: option for entry in reversed(list(specs.values())) for name, option in entry["options"].items()}
+            text = handle.read()
+        values = yaml.safe_load(text) or {}
+        comments = _defaults_comments(text)
+    declared = _options_and_defaults(specs, values)
     shared = vocabulary.get("shared") or {}
-    variables = {}
+    variables: dict[str, dict] = {}
     for name in [*values, *(name for name in declared if name not in values)]:
-        option = dict(declared.get(name, {}))
-        if name in values:
-            option["default"] = values[name]
         own = {"comment": comments[name]} if name in comments else {}
-        if name in shared:
-            own.update({key: option.get(key) for key in OPTION_KEYS if option.get(key) != shared[name].get(key)})
-        else:
-            own.update({key: option[key] for key in OPTION_KEYS if key in option})
-        variables[name] = own
+        variables[name] = {**own, **_as_role_variable(shared, name, declared[name])}
     entry_points = {}
     for name, entry in specs.items():
         entry_points[name] = {key: entry[key] for key in ("short_description", "description") if key in entry}
@@ -274,7 +276,80 @@ def adopt_into_vocabulary(roles: t.Sequence[str], path: str = VOCABULARY) -> Non
         handle.write(text)
 
 
+def _options_and_defaults(specs: t.Mapping, values: t.Mapping) -> dict[str, dict]:
+    """Each variable of a role's files as one declaration (the defaults file's value as its default)."""
+    declared = {name: dict(option) for entry in reversed(list(specs.values()))
+                for name, option in entry["options"].items()}
+    for name, value in values.items():
+        declared.setdefault(name, {})["default"] = value
+    return declared
+
+
+def merge_changes(vocabulary: dict, role: str, base: tuple[dict, dict], theirs: tuple[dict, dict],
+                  comments: t.Mapping[str, str] | None = None) -> None:
+    """Applies to the role's vocabulary entry what another branch changed in its files (base -> theirs, each as
+    (argument_specs, defaults)): entry-point texts, and each variable added, changed or removed. What did not change
+    there keeps the vocabulary's wording."""
+    entry = vocabulary["roles"].setdefault(role, {"entry_points": {}, "variables": {}})
+    for name, their_entry in theirs[0].items():
+        old = base[0].get(name, {})
+        mine = entry["entry_points"].setdefault(name, {})
+        for key in ("short_description", "description"):
+            if their_entry.get(key) != old.get(key):
+                mine[key] = their_entry.get(key)
+        if name != "main" and list(their_entry["options"]) != list(old.get("options", {})):
+            mine["options"] = list(their_entry["options"])
+    for name in set(base[0]) - set(theirs[0]):
+        del entry["entry_points"][name]
+    before, after = _options_and_defaults(*base), _options_and_defaults(*theirs)
+    shared = vocabulary.get("shared") or {}
+    for name, option in after.items():
+        if before.get(name) == option:
+            continue
+        own = _as_role_variable(shared, name, option)
+        comment = (entry["variables"].get(name) or {}).get("comment") or (comments or {}).get(name)
+        entry["variables"][name] = {**({"comment": comment} if comment else {}), **own}
+    for name in set(before) - set(after):
+        entry["variables"].pop(name, None)
+
+
+def _show(ref: str, path: str) -> str:
+    done = subprocess.run(["git", "show", "%s:%s" % (ref, path)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60, check=False)
+    return done.stdout if done.returncode == 0 else ""
+
+
+def _files_at(ref: str, role: str) -> tuple[dict, dict]:
+    specs = yaml.safe_load(_show(ref, "roles/%s/meta/argument_specs.yml" % role)) or {"argument_specs": {}}
+    return specs["argument_specs"] or {}, yaml.safe_load(_show(ref, "roles/%s/defaults/main.yml" % role)) or {}
+
+
+def merge_from(ref: str, path: str = VOCABULARY) -> list[str]:
+    """Takes into the vocabulary what branch `ref` changed in roles/*/meta/argument_specs.yml and defaults/main.yml
+    since it forked (run before or after `git merge ref`; then `make role-specs`). Returns the roles it changed."""
+    fork = subprocess.run(["git", "merge-base", "HEAD", ref], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          check=True).stdout.strip()
+    changed = subprocess.run(["git", "diff", "--name-only", fork, ref, "--", "roles/*/meta/argument_specs.yml",
+                              "roles/*/defaults/main.yml"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                             check=True).stdout.split()
+    roles = sorted({name.split("/")[1] for name in changed})
+    vocabulary = load(path)
+    for role in roles:
+        comments = _defaults_comments(_show(ref, "roles/%s/defaults/main.yml" % role))
+        merge_changes(vocabulary, role, _files_at(fork, role), _files_at(ref, role), comments)
+    with open(path, encoding="utf-8") as handle:
+        header = handle.read().split("\nshared:\n", 1)[0]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(header + "\n" + dump(vocabulary))
+    return roles
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--merge-from"] and len(sys.argv) == 3:
+        # --merge-from BRANCH: what that branch changed in the generated files, taken into the vocabulary.
+        TAKEN = merge_from(sys.argv[2])
+        print("gen_role_specs: took the changes of %s to %s" % (sys.argv[2], ", ".join(TAKEN) or "no role"))
+        sys.exit(0)
     if sys.argv[1:2] == ["--adopt"]:
         # --adopt ROLE...: take the roles' entries from their files on disk into the vocabulary (see adopt()).
         adopt_into_vocabulary(sys.argv[2:])

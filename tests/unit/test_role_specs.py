@@ -222,3 +222,24 @@ def test_adopting_a_role_whose_files_changed_rewrites_its_entry_only(tmp_path, m
     assert adopted["roles"]["health_gate"]["variables"]["health_gate_interval"]["default"] == 5
     adopted["roles"]["health_gate"]["variables"]["health_gate_interval"]["default"] = 3
     assert adopted == VOCABULARY
+
+
+def test_a_branch_changing_generated_files_is_merged_into_the_vocabulary_by_difference(vocabulary):
+    # What another branch did to health_gate's files: a new sentence, a changed default, a new variable.
+    documents = gen_role_specs.documents(vocabulary)
+    base = (yaml.safe_load(documents[spec_path("health_gate")])["argument_specs"],
+            yaml.safe_load(documents[defaults_path("health_gate")]))
+    theirs = copy.deepcopy(base)
+    theirs[0]["main"]["description"].append("Its result is C(health_gate_result).")
+    theirs[1]["health_gate_interval"] = 5
+    theirs[0]["main"]["options"]["health_gate_interval"]["default"] = 5
+    theirs[0]["main"]["options"]["aragora_timeout"] = {"description": "Seconds.", "type": "float", "default": 10}
+    theirs[1]["aragora_timeout"] = 10
+    gen_role_specs.merge_changes(vocabulary, "health_gate", base, theirs, {"aragora_timeout": "Why."})
+    merged = yaml.safe_load(gen_role_specs.documents(vocabulary)[spec_path("health_gate")])["argument_specs"]["main"]
+    assert merged["description"][-1] == "Its result is C(health_gate_result)."
+    assert merged["options"]["health_gate_interval"]["default"] == 5
+    # A shared variable is taken by what it says differently; the unchanged ones keep the vocabulary's wording.
+    assert vocabulary["roles"]["health_gate"]["variables"]["aragora_timeout"] == {
+        "comment": "Why.", "description": "Seconds."}
+    assert merged["options"]["health_gate_timeout"] == base[0]["main"]["options"]["health_gate_timeout"]
