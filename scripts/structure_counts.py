@@ -4,8 +4,8 @@
 
 Prints: the options of each module's argument spec as the user meets them (ansible-doc, which sanity keeps equal to
 the spec), the option declarations written in the source (argument-spec entries, doc-fragment and module DOCUMENTATION
-options), the role variables (meta/argument_specs.yml and defaults), the Jinja lines and set_facts of the roles, and
-the functions that write outcome files atomically (os.replace).
+options), the role variables (meta/argument_specs.yml and defaults), the Jinja lines and set_facts of the roles,
+the functions that write outcome files atomically (os.replace), and the sandbox/tests import cycle.
 """
 
 from __future__ import annotations
@@ -76,6 +76,29 @@ def vocabulary_counts(path: str) -> dict[str, int]:
     return counts
 
 
+def _python_files(skip: tuple[str, ...] = ("build", ".venv", ".git")) -> list[str]:
+    """The repository's own Python files (relative paths), without build/ and the venvs."""
+    found = []
+    for directory, subdirs, files in os.walk(ROOT):
+        if directory == ROOT:
+            subdirs[:] = [name for name in subdirs if name not in skip]
+        found += [os.path.relpath(os.path.join(directory, name), ROOT) for name in files if name.endswith(".py")]
+    return sorted(found)
+
+
+def sandbox_tests_cycle() -> dict[str, int]:
+    """How the sandbox and the tests reach each other: code outside tests/ that uses tests' modules (an import or a
+    `python -m tests....` command), and sys.path changes that put scripts/ on the path to import the sandbox."""
+    texts = {path: open(os.path.join(ROOT, path), encoding="utf-8").read() for path in _python_files()}
+    uses_tests = re.compile(r"^\s*(from|import) tests\b|[\"']tests\.support\.", re.M)
+    scripts_on_path = re.compile(r"sys\.path.*[\"']scripts[\"']")
+    return {
+        "files outside tests/ using tests' modules": sum(
+            1 for path, text in texts.items() if not path.startswith("tests" + os.sep) and uses_tests.search(text)),
+        "sys.path changes putting scripts/ on the path": sum(len(scripts_on_path.findall(text)) for text in texts.values()),
+    }
+
+
 def main() -> None:
     documented = documented_options()
     print("module options (ansible-doc): total %d; %s" % (sum(documented.values()), json.dumps(documented)))
@@ -115,6 +138,7 @@ def main() -> None:
             if isinstance(node, ast.FunctionDef) and "os.replace(" in ast.unparse(node):
                 writers.append("%s:%s" % (os.path.relpath(path, ROOT), node.name))
     print("functions writing files atomically (os.replace): %d; %s" % (len(writers), ", ".join(writers)))
+    print("sandbox/tests cycle: %s" % json.dumps(sandbox_tests_cycle()))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Makes this repository importable as ansible_collections.aragora.ops, the way Ansible loads it."""
+"""Makes this repository importable as ansible_collections.aragora.ops, the way Ansible loads it, and its root
+importable (the sandbox package and tests.support), whatever pytest's import mode."""
 
 from __future__ import annotations
 
@@ -19,5 +20,6 @@ def link_collection() -> str:
 
 
 link_collection()
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
+for path in (ROOT, COLLECTIONS):
+    if path not in sys.path:
+        sys.path.insert(0, path)

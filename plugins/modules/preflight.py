@@ -64,6 +64,11 @@ problems:
   returned: failure
   type: list
   elements: str
+started:
+  description: When the pre-flight ran, the acting role's start (UTC, ISO 8601 to the second).
+  returned: always
+  type: str
+  sample: "2026-12-01T15:00:00+00:00"
 """
 
 from ansible.module_utils.basic import AnsibleModule

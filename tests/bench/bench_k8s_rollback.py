@@ -29,13 +29,13 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
+sys.path[:0] = [ROOT]
 import tests.conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import  # makes the collection importable
 import sandbox  # noqa: E402  pylint: disable=wrong-import-position
+from sandbox.k8s.emulator import EmulatedCluster, KubernetesApiEmulator  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import rollout  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import Cluster, ClusterTarget  # noqa: E402
 from tests.support import systemctl_standin  # noqa: E402
-from tests.support.k8s_emulator import EmulatedCluster, KubernetesApiEmulator  # noqa: E402
 from tests.support.playbook import run_playbook, write_inventory  # noqa: E402
 from tests.support.systemd_host import make_host, wait_ready  # noqa: E402
 

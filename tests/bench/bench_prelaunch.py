@@ -35,7 +35,7 @@ import typing as t
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts"), HERE]
+sys.path[:0] = [ROOT, HERE]
 import tests.conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import  # makes the collection importable
 import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 import checklist_baseline  # noqa: E402  pylint: disable=wrong-import-position

@@ -6,16 +6,13 @@ import contextlib
 import fcntl
 import itertools
 import os
-import sys
 
 import pytest
 
+import sandbox
+from sandbox.k8s.emulator import EmulatedCluster
 from tests.support import pg_instance
-from tests.support.k8s_emulator import EmulatedCluster
 from tests.support.playbook import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import subprocess
 import tarfile
 
@@ -43,3 +44,19 @@ def test_built_collection_installs_and_its_playbook_runs(tmp_path, sandbox_state
     report = read_report(str(tmp_path / "reports"))
     assert report["verdict"] == "GO" and report["counts"]["PASS"] == 5
     assert os.path.isfile(os.path.join(collections, "ansible_collections", "aragora", "ops", "MANIFEST.json"))
+
+
+def test_the_tarball_ships_neither_the_sandbox_nor_its_emulator(tmp_path):
+    """sandbox/ (the sandbox and the emulated Kubernetes API) is development tooling: galaxy.yml's build_ignore keeps
+    it out, and no plugin needs it (the modules run without it wherever the collection is installed)."""
+    built = run_outside([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path",
+                         str(tmp_path / "dist"), ROOT], str(tmp_path), str(tmp_path / "collections"))
+    assert built.returncode == 0, built.stderr
+    (tarball,) = glob.glob(str(tmp_path / "dist" / "aragora-ops-*.tar.gz"))
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+        plugins = {name: archive.extractfile(name).read().decode() for name in names
+                   if name.startswith("plugins/") and name.endswith(".py")}
+    assert "plugins/modules/readiness_check.py" in names
+    assert [name for name in names if name.split("/")[0] in ("sandbox", "scripts")] == []
+    assert [name for name, text in plugins.items() if re.search(r"^\s*(from|import) (sandbox|tests)\b", text, re.M)] == []

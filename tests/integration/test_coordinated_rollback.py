@@ -23,9 +23,9 @@ import time
 import pytest
 import yaml
 
+from sandbox.k8s.emulator import EmulatedCluster
+from sandbox.k8s.process_driver import ProcessDriver, aragora_deployment, venv_python
 from tests.support import pg_instance
-from tests.support.k8s_emulator import EmulatedCluster
-from tests.support.k8s_process_driver import ProcessDriver, aragora_deployment, venv_python
 from tests.support.playbook import BIN, ROOT, run_playbook, said
 from tests.support.release_site import (
     A, API_RELEASE, B, NEW_USERS, SEED_USERS, SystemdSite, api_release, archive_checksums, checksums, columns,

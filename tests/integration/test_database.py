@@ -8,7 +8,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -16,12 +15,10 @@ import urllib.parse
 import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
-from tests.support.playbook import ROOT, run_playbook, write_inventory
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position
+import sandbox
+from tests.support.playbook import run_playbook, write_inventory
 
 SMALL_PASSWORD = "Small-Server-" + os.urandom(8).hex()
 

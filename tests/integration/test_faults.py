@@ -16,22 +16,17 @@ import json
 import os
 import re
 import socket
-import sys
 import threading
 import time
 import typing as t
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS, KUBERNETES_GROUPS  # noqa: E402
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client  # noqa: E402
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target  # noqa: E402
-from tests.support.fault_server import MiB, FaultServer, RawFaultServer  # noqa: E402
-from tests.support.playbook import by_id, read_report, run_playbook, write_inventory  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS, KUBERNETES_GROUPS
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
+from tests.support.fault_server import MiB, FaultServer, RawFaultServer
+from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
 # Nearly every test here bounds a duration (a hang guard): they run alone, after the parallel part (Makefile).
 pytestmark = pytest.mark.timed

@@ -6,14 +6,17 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
 
 import pytest
 from kubernetes import client, config, dynamic
 
-from tests.support import k8s_scenarios
-from tests.support.k8s_emulator import EmulatedCluster
+import sandbox
+from sandbox.k8s import scenarios as k8s_scenarios
+from sandbox.k8s.emulator import EmulatedCluster
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
@@ -133,6 +136,29 @@ def test_faults(k8s_cluster):
     started = time.monotonic()
     hung = kubectl(cluster, "get", "svc", "--request-timeout=1s", check=False)
     assert hung.returncode != 0 and time.monotonic() - started < 10
+
+
+def test_runs_as_a_process_of_its_own(tmp_path):
+    """`python -m sandbox.k8s serve` (what the sandbox starts, stopped by PID): the scenario is served once the port
+    file exists, at the kubeconfig's server, and SIGTERM ends it cleanly."""
+    kubeconfig, port_file = tmp_path / "kubeconfig", tmp_path / "port"
+    process = subprocess.Popen([sys.executable, "-m", "sandbox.k8s", "serve", "--scenario", "one_replica",
+                                "--kubeconfig", str(kubeconfig), "--port-file", str(port_file)],
+                               cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(sandbox.REPO_ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert port_file.exists(), "no port file within 30 s (exit %s)" % process.poll()
+        api = config.new_client_from_config(str(kubeconfig))
+        assert api.configuration.host == "http://127.0.0.1:%s" % port_file.read_text()
+        assert client.AppsV1Api(api).read_namespaced_deployment("aragora", "aragora").spec.replicas == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=15)[0]
+    assert process.returncode == 0, output
+    assert "emulated Kubernetes API at http://127.0.0.1:%s" % port_file.read_text() in output
 
 
 def test_official_client_and_dynamic_client(k8s_cluster):

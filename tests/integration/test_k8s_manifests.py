@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
+from sandbox.k8s import scenarios as k8s_scenarios
 from tests.integration.test_kubernetes_checks import EXPECTED, GRAFANA, K8S_IDS, statuses
-from tests.support import k8s_scenarios
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYOUT = os.path.join(ROOT, "k8s", "kustomize", "upstream_layout")

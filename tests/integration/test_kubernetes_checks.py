@@ -1,5 +1,5 @@
-"""The Kubernetes checks against the emulated API server (tests/support/k8s_emulator.py) through the official client
-and a real kubeconfig: every scenario under tests/k8s/scenarios yields its verdict and check statuses; API errors
+"""The Kubernetes checks against the emulated API server (sandbox/k8s/emulator.py) through the official client
+and a real kubeconfig: every scenario under sandbox/k8s/scenarios yields its verdict and check statuses; API errors
 (403 naming verb and resource, 500, a hanging server) are clear FAILs; prelaunch.yml reports the Kubernetes
 sections with the configuration read from the Deployment's env, its secrets never shown."""
 
@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import causes
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
 K8S_IDS = [spec.id for spec in REGISTRY.values() if spec.group in KUBERNETES_GROUPS]
@@ -129,7 +129,7 @@ def statuses(result: dict) -> dict[str, str]:
 
 
 def test_every_scenario_has_an_expectation():
-    from tests.support import k8s_scenarios  # pylint: disable=import-outside-toplevel
+    from sandbox.k8s import scenarios as k8s_scenarios  # pylint: disable=import-outside-toplevel
     assert set(k8s_scenarios.names()) == set(EXPECTED)
 
 

@@ -17,7 +17,7 @@ from tests.support.playbook import ROOT
 CLONE_SCRIPT = r"""
 import sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1] + "/scripts")
+sys.path.insert(0, sys.argv[1])
 import sandbox
 layout = sandbox.Layout(Path(sys.argv[1]) / "build" / "sandbox")
 layout.root.mkdir(parents=True)
@@ -41,8 +41,9 @@ def test_sandbox_postgres_starts_from_a_clone_in_a_mode_700_directory():
         clone = os.path.join(home, "aragora.ops")
         subprocess.run(["git", "clone", "--quiet", "--local", "--no-hardlinks", ROOT, clone], check=True,
                        capture_output=True, timeout=60)
-        # The clone holds the committed tree; the working tree's sandbox.py is what is under test.
-        subprocess.run(["cp", os.path.join(ROOT, "scripts", "sandbox.py"), os.path.join(clone, "scripts")], check=True)
+        # The clone holds the committed tree; the working tree's sandbox package is what is under test.
+        subprocess.run(["rm", "-rf", os.path.join(clone, "sandbox")], check=True)
+        subprocess.run(["cp", "-r", os.path.join(ROOT, "sandbox"), clone], check=True)
         proc = subprocess.run([sys.executable, "-c", CLONE_SCRIPT, clone], capture_output=True, text=True,
                               timeout=120, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr

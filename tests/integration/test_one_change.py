@@ -18,7 +18,6 @@ import pwd
 import secrets
 import shutil
 import socket
-import sys
 import typing as t
 
 import pytest
@@ -29,13 +28,11 @@ from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import DEFAULT_MAX_BODY_BYTES
 from ansible_collections.aragora.ops.plugins.module_utils._reporting.report import Report
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import build_context, run_target
+import sandbox
 from tests.support import aragora_servers
-from tests.support.playbook import ROOT
-from tests.support.tls_certs import CertificateAuthority
 
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position
+from tests.support.tls_certs import CertificateAuthority
 
 PUBLIC_NAME = "api.aragora-ops.test"
 # What a production deployment adds to the sandbox's configuration: provider keys of the issued shapes, Sentry.

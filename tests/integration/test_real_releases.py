@@ -1,5 +1,5 @@
 """rollback.yml between two real Aragora releases from PyPI (2.11.1 -> 2.11.0), on the emulated Kubernetes whose
-pods are real processes (../support/k8s_process_driver.py) and on a systemd host run by the ``systemctl`` stand-in.
+pods are real processes (sandbox/k8s/process_driver.py) and on a systemd host run by the ``systemctl`` stand-in.
 
 What the servers say, found by running them: 2.11.1 sends ``X-API-Release: 2.11.1``; 2.11.0 sends
 ``X-API-Release: 2.0.3`` (a literal in its aragora/server/versioning/compat.py that went stale; 2.11.1 derives it
@@ -14,9 +14,9 @@ import subprocess
 
 import pytest
 
+from sandbox.k8s.emulator import EmulatedCluster
+from sandbox.k8s.process_driver import ProcessDriver, aragora_deployment, venv_python
 from tests.support import systemctl_standin
-from tests.support.k8s_emulator import EmulatedCluster
-from tests.support.k8s_process_driver import ProcessDriver, aragora_deployment, venv_python
 from tests.support.playbook import run_playbook, write_inventory
 from tests.support.systemd_host import get, link, make_host, wait_ready
 

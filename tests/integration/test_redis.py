@@ -16,10 +16,10 @@ import typing as t
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.support.playbook import run_playbook, write_inventory
 
-import sandbox  # noqa: E402  pylint: disable=wrong-import-order  # scripts/, put on sys.path by conftest
+import sandbox
 
 TIMEOUT = 1.5
 REDIS_CHECKS = ("redis.url_configured", "redis.connection", "redis.rate_limit_backend", "redis.token_blacklist",

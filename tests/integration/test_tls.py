@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import os
 import socket
 import ssl
-import sys
 import threading
 import time
 import types
@@ -26,13 +24,11 @@ import warnings
 import pytest
 import yaml
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
+import sandbox
 from tests.support import aragora_servers
-from tests.support.playbook import ROOT, run_playbook, write_inventory
+from tests.support.playbook import run_playbook, write_inventory
 from tests.support.tls_certs import CertificateAuthority, ServerCertificate, self_signed
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
 TIMEOUT = 2.0
 TLS_CHECKS = ("tls.certificate_trusted", "tls.hostname", "tls.expiry", "tls.chain_expiry", "tls.protocol", "tls.hsts")

@@ -7,10 +7,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import socket
 import ssl
-import sys
 import threading
 import time
 import typing as t
@@ -20,11 +18,9 @@ from websockets.sync.server import ServerConnection, serve
 
 from ansible_collections.aragora.ops.plugins.module_utils._clients import websocket_probe as probe
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args import target_argument_spec
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
-from tests.support.playbook import ROOT, run_playbook, write_inventory
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
+import sandbox
+from tests.support.playbook import run_playbook, write_inventory
 
 LOOPBACK = "127.0.0.1"
 # A loopback address the test certificate (localhost, 127.0.0.1) does not name.

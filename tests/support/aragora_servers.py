@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import os
 import pathlib
 import ssl
-import sys
 import time
 import typing as t
 import urllib.error
 import urllib.request
 
+import sandbox
 from tests.support.playbook import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position
 
 ARAGORA_PYTHON = pathlib.Path(ROOT, "build", "aragora-venv", "bin", "python")
 READY_TIMEOUT = 60.0
@@ -48,8 +44,8 @@ def wait_ready(server: Server, path: str = "/readyz", statuses: t.Container[int]
                                          urllib.request.HTTPSHandler(context=unverified))
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
-        if not sandbox._owned(server.info["pid"], server.layout.root,  # pylint: disable=protected-access
-                              server.info["start_time"]):
+        if not sandbox.owned(server.info["pid"], server.layout.root,
+                             server.info["start_time"]):
             raise AssertionError("Aragora exited during start-up: see %s" % server.layout.aragora_log)
         try:
             with opener.open(server.api_url + path, timeout=POLL_TIMEOUT) as answer:

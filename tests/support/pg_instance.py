@@ -12,14 +12,10 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.playbook import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
+import sandbox
 
 
 @dataclasses.dataclass

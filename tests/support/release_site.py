@@ -17,8 +17,8 @@ import subprocess
 import pytest
 import yaml
 
+from sandbox.k8s.process_driver import venv_python
 from tests.support import pg_instance, systemctl_standin
-from tests.support.k8s_process_driver import venv_python
 from tests.support.playbook import BIN, run_playbook
 from tests.support.systemd_host import get, make_host, wait_ready
 

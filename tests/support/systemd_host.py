@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import typing as t
 import urllib.error
 import urllib.request
 
+import sandbox
 from tests.support.playbook import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import sandbox  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 
 ARAGORA_VENV = os.path.join(ROOT, "build", "aragora-venv")
 # Production mode without its required secrets: Aragora 2.11.1 refuses to start (a release that cannot serve).

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
 
 import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, smoke
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY, CheckSpec
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import passed
-from tests.support.playbook import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import gen_docs  # noqa: E402  pylint: disable=wrong-import-position
+from scripts import gen_docs
 
 GENERATED_FILES = [gen_docs.COVERAGE_DOC, gen_docs.CHECKS_DOC]
 

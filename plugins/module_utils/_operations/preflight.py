@@ -14,6 +14,7 @@ Plain functions, no Ansible: each rule takes the value and returns the normalise
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 import typing as t
@@ -285,9 +286,18 @@ def failure_message(role: str, problems: t.Sequence[str]) -> str:
     return "Pre-flight of %s refused its inputs, nothing was changed: %s" % (role, "; ".join(problems))
 
 
-def answer(role: str, inputs: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The preflight module's (and action's) result: the validated inputs, or failed with every problem named."""
+def answer(role: str, inputs: t.Mapping[str, t.Any],
+           now: t.Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc)
+           ) -> dict[str, t.Any]:
+    """The preflight module's (and action's) result: the validated inputs, or failed with every problem named.
+
+    ``started`` is when the role began (UTC, ISO 8601 to the second): the pre-flight is every acting role's first
+    step, so its time is the start its incident record gives.
+    """
+    started = now().astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
     values, problems = validate(role, inputs)
     if problems:
-        return {"failed": True, "changed": False, "msg": failure_message(role, problems), "problems": problems}
-    return {"changed": False, "inputs": values, "message": "%d input(s) of %s are usable" % (len(values), role)}
+        return {"failed": True, "changed": False, "msg": failure_message(role, problems), "problems": problems,
+                "started": started}
+    return {"changed": False, "inputs": values, "message": "%d input(s) of %s are usable" % (len(values), role),
+            "started": started}

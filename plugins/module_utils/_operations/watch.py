@@ -252,7 +252,7 @@ def watch(source: t.Any, thresholds: t.Mapping[str, float], window_s: float, int
             del kept[:-MAX_KEPT_SAMPLES]
             in_a_row = in_a_row + 1 if measures["breaches"] else 0
             if measures["breaches"] and (in_a_row >= breach_samples or "error" in measures):
-                breach = {"detected_at": measures["at"], "detected_at_iso": _iso(measures["at"]),
+                breach = {"detected_at": measures["at"], "detected_at_iso": iso_utc(measures["at"]),
                           "reasons": measures["breaches"], "sample": measures,
                           "after_s": round(clock() - started, 2)}
                 break
@@ -263,8 +263,8 @@ def watch(source: t.Any, thresholds: t.Mapping[str, float], window_s: float, int
     ended = time.time()
     return {"breached": breach is not None, "breach": breach, "samples": kept, "samples_taken": taken,
             "source": source.describe, "thresholds": thresholds, "window_s": window_s, "interval_s": interval_s,
-            "started_at": _iso(started_wall), "ended_at": _iso(ended), "watched_s": round(clock() - started, 2)}
+            "started_at": iso_utc(started_wall), "ended_at": iso_utc(ended), "watched_s": round(clock() - started, 2)}
 
 
-def _iso(epoch: float) -> str:
+def iso_utc(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + (".%03dZ" % int((epoch % 1) * 1000))

@@ -90,3 +90,11 @@ def test_the_answer_fails_naming_every_problem_or_returns_the_validated_inputs()
     passed = preflight.answer("kubernetes_rollback", {"aragora_k8s_timeout": "2", "aragora_rollback_revision": None})
     assert "failed" not in passed and passed["inputs"] == {"aragora_k8s_timeout": 2.0}
     assert passed["message"] == "1 input(s) of kubernetes_rollback are usable"
+
+
+def test_the_answer_says_when_the_role_started_in_utc_also_when_it_refuses():
+    import datetime
+    at = datetime.datetime(2026, 12, 1, 16, 0, 5, 123456, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
+    assert preflight.answer("kubernetes_rollback", {}, now=lambda: at)["started"] == "2026-12-01T15:00:05+00:00"
+    refused = preflight.answer("kubernetes_rollback", {"aragora_k8s_timeout": 0}, now=lambda: at)
+    assert refused["failed"] and refused["started"] == "2026-12-01T15:00:05+00:00"

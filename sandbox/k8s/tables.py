@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.k8s_objects import Obj, dig, now, selector_string
+from sandbox.k8s.objects import Obj, dig, now, selector_string
 
 Column = tuple[str, int, Callable[[Obj], Any]]  # header, priority (1: only with -o wide), cell
 

@@ -4,13 +4,13 @@ kubectl, the official `kubernetes` client (and its DynamicClient) and kubernetes
 kubeconfig. What kmock 0.8 lacks is filled in here (see /work/shared/TEST_INFRA.md): typed list responses, core
 discovery as `v1`, label and field selectors, object metadata (uid, resourceVersion, generation,
 creationTimestamp), PUT and the three PATCH strategies, the `scale` and `status` subresources, watches as JSON
-lines from a resourceVersion, garbage collection by ownerReferences, controllers (k8s_controllers), fault
+lines from a resourceVersion, garbage collection by ownerReferences, controllers (controllers.py), fault
 injection, and discovery that can run without some CRD groups.
 
 What `kubectl create/get/apply` (validation on) and `kubectl apply -k` need: Namespaces at /api/v1/namespaces[/NAME]
-(kmock reads that path as a namespace prefix), kubectl's protobuf bodies (k8s_protobuf), the OpenAPI v3 documents
-and an empty v2 one (k8s_openapi), RBAC, ResourceQuota, LimitRange, NetworkPolicy and PVC kinds; a status sent with
-a create, PUT or PATCH of the main resource is dropped. The scheduler (k8s_scheduler) honours nodeSelector, required
+(kmock reads that path as a namespace prefix), kubectl's protobuf bodies (protobuf.py), the OpenAPI v3 documents
+and an empty v2 one (openapi.py), RBAC, ResourceQuota, LimitRange, NetworkPolicy and PVC kinds; a status sent with
+a create, PUT or PATCH of the main resource is dropped. The scheduler (scheduler.py) honours nodeSelector, required
 anti-affinity, DoNotSchedule topology spread and claims, with kube-scheduler's reason on Pending pods.
 
 Not emulated: the Job, CronJob, HPA and disruption controllers and cert-manager. Their status comes from the
@@ -20,7 +20,7 @@ controllers would write it; an object created over HTTP has no status until then
     with EmulatedCluster("healthy_ha") as cluster:
         subprocess.run(["kubectl", "--kubeconfig", cluster.kubeconfig, "get", "pods", "-o", "wide"])
 
-Run as a process (the sandbox does): python -m tests.support.k8s_emulator serve --kubeconfig PATH --port-file PATH
+Run as a process (the sandbox does): python -m sandbox.k8s serve --kubeconfig PATH --port-file PATH
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ import attrs
 import kmock
 import yaml
 
-from tests.support import k8s_objects as ko
-from tests.support import k8s_openapi
-from tests.support import k8s_protobuf
-from tests.support import k8s_tables
-from tests.support.k8s_controllers import Controllers
+from sandbox.k8s import objects as ko
+from sandbox.k8s import openapi
+from sandbox.k8s import protobuf
+from sandbox.k8s import tables
+from sandbox.k8s.controllers import Controllers
 
 from kmock._internal import parsing as kmock_parsing  # pylint: disable=wrong-import-position,wrong-import-order
 
@@ -212,9 +212,9 @@ class Fault:
 
 def request_body(request: kmock.Request) -> Any:
     """The request's object: its JSON, or its protobuf decoded (kubectl's typed commands send built-in kinds so)."""
-    if request.headers.get("Content-Type", "").startswith(k8s_protobuf.CONTENT_TYPE):
+    if request.headers.get("Content-Type", "").startswith(protobuf.CONTENT_TYPE):
         try:
-            return k8s_protobuf.decode(request.body or b"")
+            return protobuf.decode(request.body or b"")
         except (ValueError, IndexError) as error:
             raise ApiError(415, "UnsupportedMediaType", f"the protobuf body could not be decoded: {error}") from error
     return request.data
@@ -414,9 +414,9 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
                         raise ApiError(504, "Timeout", "the emulator held this request (fault injected)")
                     raise fault.error(verb, kind, request.namespace, request.name)
             if request.url.path == "/openapi/v2":  # kubectl validates a kind: List on the client side, with it
-                return aiohttp.web.Response(body=k8s_openapi.V2_DOCUMENT, content_type=k8s_openapi.V2_CONTENT_TYPE)
+                return aiohttp.web.Response(body=openapi.V2_DOCUMENT, content_type=openapi.V2_CONTENT_TYPE)
             if request.url.path.startswith("/openapi/v3"):  # what kubectl apply reads to validate
-                document = k8s_openapi.serve(request.url.path, self.served())
+                document = openapi.serve(request.url.path, self.served())
                 if document is None:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 return aiohttp.web.json_response(document)
@@ -432,9 +432,9 @@ class KubernetesApiEmulator(kmock.KubernetesEmulator):  # pylint: disable=too-ma
             if verb == "watch":
                 return await self._watch(kind, request)
             body, status = self._serve(verb, kind, request)
-            if k8s_tables.wants_table(request.headers.get("Accept", "")) and verb in ("get", "list"):
+            if tables.wants_table(request.headers.get("Accept", "")) and verb in ("get", "list"):
                 rows = body["items"] if verb == "list" else [body]
-                body = k8s_tables.table(kind.plural, rows, str(self._revision)) or body
+                body = tables.table(kind.plural, rows, str(self._revision)) or body
             return aiohttp.web.json_response(body, status=status)
         except ApiError as error:
             return error.response()
@@ -776,8 +776,8 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
     def apply(self, manifests: list[Obj] | str | os.PathLike[str]) -> list[Obj]:
         """Create or replace objects, status included (no real controller would set it here); then reconcile."""
         if not isinstance(manifests, list):
-            from tests.support import k8s_scenarios  # pylint: disable=import-outside-toplevel  # it imports this module
-            manifests = k8s_scenarios.read_manifests(manifests)
+            from sandbox.k8s import scenarios  # pylint: disable=import-outside-toplevel  # it imports this module
+            manifests = scenarios.read_manifests(manifests)
         return self.call(self._apply, manifests)
 
     def _apply(self, manifests: list[Obj]) -> list[Obj]:
@@ -792,8 +792,8 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
         return stored
 
     def load_scenario(self, name: str) -> None:
-        from tests.support import k8s_scenarios  # pylint: disable=import-outside-toplevel  # it imports this module
-        k8s_scenarios.load(self, name)
+        from sandbox.k8s import scenarios  # pylint: disable=import-outside-toplevel  # it imports this module
+        scenarios.load(self, name)
 
     def deny(self, verb: str, resource: str, namespace: str | None = None) -> Fault:
         """RBAC denial: 403 with the Status the API server writes (naming verb, resource, group, namespace)."""
@@ -861,7 +861,7 @@ class EmulatedCluster:  # pylint: disable=too-many-instance-attributes
 
 def main(argv: list[str] | None = None) -> int:
     """`serve`: run until SIGTERM/SIGINT; the port goes to --port-file once the scenario is loaded."""
-    parser = argparse.ArgumentParser(prog="python -m tests.support.k8s_emulator")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.k8s")
     parser.add_argument("command", choices=["serve"])
     parser.add_argument("--scenario", default="healthy_ha")
     parser.add_argument("--kubeconfig", required=True)

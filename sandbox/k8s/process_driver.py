@@ -1,6 +1,6 @@
 """Real Aragora processes behind the emulated cluster's pods: a pod is a process, its image tag picks the release.
 
-The emulator's controllers (k8s_controllers.Controllers) call the driver through a small hook (``runtime``):
+The emulator's controllers (controllers.Controllers) call the driver through a small hook (``runtime``):
 
 * ``start(pod)`` when they create a pod: the pod's image tag names a release (``ghcr.io/x/aragora:2.11.0`` ->
   ``2.11.0``), whose Python runs ``python -m aragora.server`` on ports of its own. The pod is created not ready and
@@ -36,14 +36,13 @@ import typing as t
 import urllib.error
 import urllib.request
 
-from tests.support.k8s_objects import Obj, dig, timestamp
-from tests.support.playbook import ROOT
-from tests.support.systemd_host import free_ports
+from sandbox.k8s.objects import Obj, dig, timestamp
+from sandbox.layout import REPO_ROOT
+from sandbox.processes import LOOPBACK, pick_free_ports
 
 if t.TYPE_CHECKING:
-    from tests.support.k8s_emulator import EmulatedCluster
+    from sandbox.k8s.emulator import EmulatedCluster
 
-LOOPBACK = "127.0.0.1"
 STOP_GRACE = 15.0  # terminationGracePeriodSeconds
 POLL = 0.2
 
@@ -51,7 +50,7 @@ POLL = 0.2
 def venv_python(release: str) -> str:
     """The Python of a real Aragora release installed by scripts/setup.sh (2.11.1: build/aragora-venv)."""
     name = "aragora-venv" if release == "2.11.1" else "aragora-venv-%s" % release
-    return os.path.join(ROOT, "build", name, "bin", "python")
+    return os.path.join(REPO_ROOT, "build", name, "bin", "python")
 
 
 def image_tag(image: str) -> str:
@@ -106,7 +105,7 @@ class ProcessDriver:
                  base: str | None = None) -> None:
         self.releases = dict(releases)
         self.env = dict(env or {})
-        self.base = base or os.path.join(ROOT, "build", "k8s-pods")
+        self.base = base or os.path.join(REPO_ROOT, "build", "k8s-pods")
         self.pods: dict[tuple[str, str], PodProcess] = {}
         self.cluster: EmulatedCluster | None = None
         self._lock = threading.Lock()
@@ -137,7 +136,8 @@ class ProcessDriver:
             self.pods[entry.key] = entry
         if not python or not os.path.exists(python):
             return "ErrImagePull"
-        http, ws, control_ws, nomic_ws, canvas_ws = free_ports(5)
+        ports = pick_free_ports(("http", "ws", "control_ws", "nomic_ws", "canvas_ws"))
+        http, ws, control_ws, nomic_ws, canvas_ws = ports.values()
         env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % os.path.dirname(python), "LANG": "C.UTF-8",
                "HOME": os.path.join(directory, "home"), "ARAGORA_DATA_DIR": directory, "ARAGORA_ENV": "development",
                "ARAGORA_CONTROL_PLANE_WS_PORT": str(control_ws), "ARAGORA_NOMIC_LOOP_WS_PORT": str(nomic_ws),

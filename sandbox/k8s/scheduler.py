@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.k8s_objects import Obj, dig, labels_match, selector_requirements
+from sandbox.k8s.objects import Obj, dig, labels_match, selector_requirements
 
 Store = Any  # the API server's store: live(resource, namespace) -> list of objects
 

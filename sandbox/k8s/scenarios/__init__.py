@@ -1,4 +1,4 @@
-"""Scenarios of the emulated cluster: tests/k8s/scenarios/NAME.yaml.
+"""Scenarios of the emulated cluster: sandbox/k8s/scenarios/NAME.yaml, beside this file.
 
 `healthy_ha.yaml` holds full manifests. Every other scenario is an overlay of another, one YAML mapping:
 
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tests.support.k8s_objects import Obj, now, strategic_merge_patch, timestamp
+from sandbox.k8s.objects import Obj, now, strategic_merge_patch, timestamp
 
 if TYPE_CHECKING:
-    from tests.support.k8s_emulator import EmulatedCluster
+    from sandbox.k8s.emulator import EmulatedCluster
 
-SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "k8s", "scenarios")
+SCENARIOS = os.path.dirname(os.path.abspath(__file__))
 _PLACEHOLDER = re.compile(r"\{\{\s*now\s*(?:([+-])\s*(\d+)\s*([smhd]))?\s*\}\}")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 

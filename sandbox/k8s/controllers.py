@@ -12,8 +12,8 @@ import itertools
 import random
 from typing import Any, Protocol
 
-from tests.support import k8s_scheduler
-from tests.support.k8s_objects import (
+from sandbox.k8s import scheduler
+from sandbox.k8s.objects import (
     Obj, dig, int_or_percent, labels_match, selector_requirements, template_hash, timestamp,
 )
 
@@ -69,7 +69,7 @@ def condition(kind: str, healthy: bool, reason: str, message: str, old: list[Obj
 
 
 class PodRuntime(Protocol):
-    """What runs a pod's containers (tests/support/k8s_process_driver.py); without one, pods are ready at once."""
+    """What runs a pod's containers (sandbox/k8s/process_driver.py); without one, pods are ready at once."""
 
     def start(self, pod: Obj) -> str | None: ...  # None: started (ready later); else the container's waiting reason
 
@@ -283,7 +283,7 @@ class Controllers:
                       key=lambda n: n["metadata"]["name"])
 
     def _schedule(self, replicaset: Obj) -> tuple[str | None, str | None]:
-        """(node, why none): round-robin over the nodes the scheduler admits (k8s_scheduler), among the pinned ones
+        """(node, why none): round-robin over the nodes the scheduler admits (scheduler.py), among the pinned ones
         when a scenario pins the Deployment's pods."""
         owner = next(iter(replicaset["metadata"].get("ownerReferences") or []), {}).get("name")
         pinned = self.pins.get((replicaset["metadata"]["namespace"], owner or replicaset["metadata"]["name"]))
@@ -292,8 +292,8 @@ class Controllers:
         if pinned:
             by_name = {n["metadata"]["name"]: n for n in self.store.live("nodes")}
             candidates = [by_name[name] for name in pinned if name in by_name]
-        return k8s_scheduler.choose(self.store, template, replicaset["metadata"]["namespace"], candidates,
-                                    lambda names: names[next(self._next_node) % len(names)])
+        return scheduler.choose(self.store, template, replicaset["metadata"]["namespace"], candidates,
+                                lambda names: names[next(self._next_node) % len(names)])
 
     def _retry_waiting(self, replicaset: Obj, pods: list[Obj]) -> list[Obj]:
         """Pods left Pending, or waiting on a volume attached elsewhere, are replaced once they could run."""
@@ -302,7 +302,7 @@ class Controllers:
             waiting = dig(pod, "status.containerStatuses", [{}])[0].get("state", {}).get("waiting", {})
             node = dig(pod, "spec.nodeName")
             if node is None and self._schedule(replicaset)[0] is not None or \
-                    waiting.get("reason") == "ContainerCreating" and not k8s_scheduler.attach_error(
+                    waiting.get("reason") == "ContainerCreating" and not scheduler.attach_error(
                         self.store, pod, pod["metadata"]["namespace"], node):
                 self.store.remove("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
             else:
@@ -314,7 +314,7 @@ class Controllers:
         suffix = "".join(self._random.choice("bcdfghjklmnpqrstvwxz2456789") for _position in range(5))
         broken = self._broken(template)
         started = timestamp()
-        attaching = k8s_scheduler.attach_error(self.store, template, owner["metadata"]["namespace"], node) \
+        attaching = scheduler.attach_error(self.store, template, owner["metadata"]["namespace"], node) \
             if node is not None else None
         starting = self.runtime is not None and not broken and node is not None and not attaching
         ready = "False" if broken or node is None or attaching or starting else "True"

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: aragora.ops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rollback roles' decisions as filters: observations in, the role's result out (module_utils/_operations/
+rollback_outcome.py holds and tests the logic). Filters, not a module: they only shape data the role already has,
+and the roles ask again after each step, which costs a module process each time."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.aragora.ops.plugins.module_utils._operations import rollback_outcome
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import rollback_checks
+
+
+def _mapping(value: t.Any, name: str) -> t.Mapping[str, t.Any]:
+    if not isinstance(value, t.Mapping):
+        raise AnsibleFilterError("aragora.ops.%s expects a dict of observations, not %s" % (name, type(value).__name__))
+    return value
+
+
+def _decide(name: str, function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]]) -> t.Callable[..., t.Any]:
+    def decide(observed: t.Any) -> dict[str, t.Any]:
+        try:
+            return function(_mapping(observed, name))
+        except KeyError as exc:
+            raise AnsibleFilterError("aragora.ops.%s: the observation %s is missing" % (name, exc)) from exc
+    decide.__name__ = name
+    return decide
+
+
+def _with_checks(function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]],
+                 checks: t.Callable[[t.Mapping[str, t.Any]], list[dict]]) -> t.Callable[[t.Mapping[str, t.Any]], dict]:
+    """The result, with its verifications as results of the common check schema under ``checks``."""
+    def decide(observed: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        result = function(observed)
+        result["checks"] = checks(result)
+        return result
+    return decide
+
+
+def failure(result: t.Any, task_name: t.Any) -> dict[str, t.Any]:
+    return rollback_outcome.failure(result if isinstance(result, t.Mapping) else {}, str(task_name))
+
+
+class FilterModule:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        outcome, checks = rollback_outcome, rollback_checks
+        return {
+            "failure": failure,
+            "systemd_rollback_result": _decide(
+                "systemd_rollback_result", _with_checks(outcome.systemd_rollback, checks.rollback_results)),
+            "kubernetes_rollback_result": _decide(
+                "kubernetes_rollback_result", _with_checks(outcome.kubernetes_rollback, checks.rollback_results)),
+            "coordinated_rollback_result": _decide(
+                "coordinated_rollback_result", _with_checks(outcome.coordinated_rollback, checks.rollback_results)),
+            "coordinated_rollback_application": _decide(
+                "coordinated_rollback_application", outcome.coordinated_application),
+            "golive_watch_result": _decide(
+                "golive_watch_result", _with_checks(outcome.golive_watch, checks.watch_results)),
+        }
