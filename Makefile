@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: setup sandbox-up sandbox-down sandbox-status demo test test-unit test-integration lint sanity bench build clean \
-	changelog ee-context docs
+	changelog ee-context docs role-specs
 
 setup:
 	@bash scripts/setup.sh
@@ -48,6 +48,11 @@ lint:
 # docs/checklist-coverage.md and docs/checks.md from the check registry (tests/unit/test_generated_docs.py fails on drift).
 docs:
 	@$(PY) scripts/gen_docs.py
+
+# Every roles/*/meta/argument_specs.yml and roles/*/defaults/main.yml from scripts/role_vocabulary.yml, where each
+# variable the roles share is declared once (tests/unit/test_role_specs.py fails on drift).
+role-specs:
+	@$(PY) scripts/gen_role_specs.py
 
 sanity:
 	@VENV_BIN=$(CURDIR)/$(VENV)/bin bash scripts/sanity.sh

@@ -7,7 +7,6 @@ nothing is written and the exit status says whether the committed files are what
 
 from __future__ import annotations
 
-import argparse
 import ast
 import os
 import sys
@@ -27,6 +26,9 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
     in_checklist_order,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
+import generated  # noqa: E402  (scripts/generated.py: what the generators share)
+# stale: the tests ask gen_docs which generated files drifted.
+from generated import stale  # noqa: E402,F401  pylint: disable=unused-import
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import golive  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md  # noqa: E402
 
@@ -168,40 +170,5 @@ def documents() -> dict[str, str]:
     return {COVERAGE_DOC: coverage(data), CHECKS_DOC: reference()}
 
 
-def stale(expected: t.Mapping[str, str]) -> list[str]:
-    """The generated files whose committed text differs from what this script makes."""
-    differ = []
-    for path, text in expected.items():
-        try:
-            with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
-                if handle.read() == text:
-                    continue
-        except FileNotFoundError:
-            pass
-        differ.append(path)
-    return differ
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; fail when a generated file is stale")
-    args = parser.parse_args()
-    try:
-        expected = documents()
-    except DocsError as exc:
-        print("gen_docs: %s" % exc, file=sys.stderr)
-        return 2
-    if args.check:
-        differ = stale(expected)
-        for path in differ:
-            print("gen_docs: %s is not what scripts/gen_docs.py makes: run `make docs`" % path, file=sys.stderr)
-        return 1 if differ else 0
-    for path, text in expected.items():
-        with open(os.path.join(ROOT, path), "w", encoding="utf-8") as handle:
-            handle.write(text)
-        print("gen_docs: wrote %s" % path)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(generated.main(__doc__.splitlines()[0], documents, DocsError, os.path.basename(__file__), "docs"))

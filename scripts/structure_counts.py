@@ -57,6 +57,25 @@ def role_variables() -> tuple[collections.Counter, collections.Counter]:
     return specs, defaults
 
 
+def vocabulary_counts(path: str) -> dict[str, int]:
+    """What the role vocabulary declares: each shared variable once, each role's own variables, and the keys a role
+    says differently from the shared declaration (the generated argument specs and defaults repeat all of them)."""
+    vocabulary = yaml.safe_load(open(path, encoding="utf-8"))
+    shared = vocabulary.get("shared") or {}
+    counts = {"shared": len(shared), "role_own": 0, "role_takes_shared": 0}
+    for role in vocabulary["roles"].values():
+        for name, own in (role.get("variables") or {}).items():
+            if name not in shared:
+                counts["role_own"] += 1
+                continue
+            counts["role_takes_shared"] += 1
+            for key in own or {}:
+                if key != "comment":
+                    counts["role_%s_over_shared" % key] = counts.get("role_%s_over_shared" % key, 0) + 1
+    counts["declarations"] = counts["shared"] + counts["role_own"]
+    return counts
+
+
 def _python_files(skip: tuple[str, ...] = ("build", ".venv", ".git")) -> list[str]:
     """The repository's own Python files (relative paths), without build/ and the venvs."""
     found = []
@@ -96,6 +115,10 @@ def main() -> None:
           % (sum(specs.values()), len(specs), sum(1 for n in specs.values() if n > 1)))
     print("role defaults/main.yml: %d declarations of %d names (%d in more than one role)"
           % (sum(defaults.values()), len(defaults), sum(1 for n in defaults.values() if n > 1)))
+    vocabulary_path = os.path.join(ROOT, "scripts", "role_vocabulary.yml")
+    if os.path.exists(vocabulary_path):
+        print("role variables written by hand (%s): %s" % (os.path.relpath(vocabulary_path, ROOT),
+                                                           json.dumps(vocabulary_counts(vocabulary_path))))
     jinja: dict[str, int] = {}
     set_facts: dict[str, int] = {}
     tasks_jinja = 0
