@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 from tests.support import pg_instance, systemctl_standin
 from tests.support.playbook import BIN, ROOT, run_playbook, said, write_inventory

@@ -24,7 +24,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args i
     missing_library,
     target_argument_spec,
 )
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import build_context, run_target, scope
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import build_context, run_target, scope
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 
 

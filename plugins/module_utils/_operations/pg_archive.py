@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PostgreSQL archives with the PostgreSQL client tools: take one (pg_dump -Fc plus a manifest), check one, keep N days.
 
-Standard library only, on purpose: the backup role copies this very file onto hosts, beside the small
-``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and the module share one
-implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
-PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
+Standard library only, on purpose: the backup role copies this very file (with ``_clients/pg_tools.py``) onto
+hosts, beside the small ``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and
+the module share one implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT,
+PGUSER, PGPASSWORD, PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
 
 The manifest's row counts are exact (``count(*)``) and read in the very snapshot pg_dump dumps
 (``pg_export_snapshot()`` then ``pg_dump --snapshot``), so that a restore can be verified table by table even when
@@ -23,13 +23,21 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
+# On a database host (roles/db_backup) this file runs as a copy beside the scheduled backup's script, with its two
+# helpers copied next to it under these names.
+try:
+    from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
+except ImportError:
+    from aragora_ops_files import write_json_atomically  # type: ignore[no-redef]
+try:
+    from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools
+except ImportError:
+    import pg_tools  # type: ignore[no-redef]
 
 ARCHIVE_SUFFIX = ".dump"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -41,10 +49,13 @@ DEFAULT_KEEP_DAYS = 30
 KIND_BACKUP = "backup"
 KIND_SAFETY_DUMP = "safety_dump"
 SAFETY_DUMP_MARK = "-pre-restore-"  # in the names of safety dumps written before manifests carried their kind
+# What counts as a pg_dump archive in a backup directory (ours end in ARCHIVE_SUFFIX; other backup jobs name theirs
+# otherwise), and the endings of names still being written.
+BACKUP_SUFFIXES = (ARCHIVE_SUFFIX, ".pgdump", ".backup", ".tar")
+IN_PROGRESS_SUFFIXES = (".tmp", PARTIAL_SUFFIX, ".part", ".inprogress")
 _PR_SET_PDEATHSIG = 1
 _SEP = "\x1f"
 _END = "__aragora_ops_end__"
-_PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
 # Exact row counts of every ordinary and partitioned table outside the system schemas, in one query.
 ROW_COUNTS_SQL = (
@@ -73,15 +84,11 @@ def utc_now() -> str:
 
 
 def find_tool(name: str) -> str:
-    """A PostgreSQL client tool on PATH, else the newest installed one; ArchiveError when there is none."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(os.path.join(_PG_BIN_GLOB, name)),
-                        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-3]) or 0))
-    if not candidates:
+    """A PostgreSQL client tool (`pg_tools.find_tool`); ArchiveError when there is none."""
+    found = pg_tools.find_tool(name)
+    if not found:
         raise ArchiveError("%s not found: install the PostgreSQL client (apt-get install postgresql-client)" % name)
-    return candidates[-1]
+    return found
 
 
 @dataclasses.dataclass
@@ -329,9 +336,32 @@ def is_safety_dump(archive: str) -> bool:
     return SAFETY_DUMP_MARK in os.path.basename(archive)
 
 
+def scan_backups(directory: str) -> tuple[list[str], list[str]]:
+    """(the backups in ``directory``, oldest first; the other names in it, sorted). A backup is a pg_dump archive
+    (a file ending in BACKUP_SUFFIXES, or a directory archive with its toc.dat), neither hidden, nor still being
+    written, nor a restore's safety dump. The one rule for "the newest backup": the readiness check judges the
+    archive a restore would restore by default. OSError when the directory cannot be read."""
+    backups, others = [], []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
+                continue
+            if ((entry.is_file() and entry.name.endswith(BACKUP_SUFFIXES))
+                    or (entry.is_dir() and os.path.isfile(os.path.join(entry.path, "toc.dat")))) \
+                    and not is_safety_dump(entry.path):
+                backups.append((entry.stat().st_mtime, entry.path))
+            else:
+                others.append(entry.name)
+    return [path for _mtime, path in sorted(backups)], sorted(others)
+
+
 def restorable_archives(directory: str) -> list[str]:
-    """The archives a restore may choose by default, oldest first: every complete archive but the safety dumps."""
-    return [path for path in list_archives(directory) if not is_safety_dump(path)]
+    """The archives a restore may choose by default, oldest first (`scan_backups`); none when there is no such
+    directory."""
+    try:
+        return scan_backups(directory)[0]
+    except FileNotFoundError:
+        return []
 
 
 def _toc_name(name: str) -> str:

@@ -9,7 +9,6 @@ brings back the replicas the application had, not the 0 the killed run left."""
 from __future__ import annotations
 
 import subprocess
-import time
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations.restore_state import RestoreError
@@ -113,18 +112,6 @@ class KubernetesWriters(Writers):
         except k8s_client.KubeError as exc:
             raise RestoreError(str(exc)) from None
 
-    def _pods(self, cluster: t.Any, deployment: dict) -> list[dict]:
-        from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client  # pylint: disable=import-outside-toplevel
-        namespace = self.params["namespace"]
-        selector = k8s_client.selector_string((deployment.get("spec") or {}).get("selector"))
-        answer = self.call(cluster.call, "list", "pods", namespace, cluster.core.list_namespaced_pod, namespace,
-                           label_selector=selector)
-        return answer.get("items") or []
-
-    def _scale(self, cluster: t.Any, namespace: str, name: str, replicas: int) -> None:
-        self.call(cluster.call, "patch", "deployments/scale", namespace,
-                  cluster.apps.patch_namespaced_deployment_scale, name, namespace, {"spec": {"replicas": replicas}})
-
     def observe(self) -> dict[str, t.Any]:
         cluster = self.cluster()
         namespace, name = self.params["namespace"], self.params["deployment"]
@@ -133,35 +120,28 @@ class KubernetesWriters(Writers):
         return {"kind": "kubernetes", "namespace": namespace, "deployment": name, "replicas": replicas}
 
     def stop(self, state: t.Mapping[str, t.Any]) -> str:
+        from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import waiter  # pylint: disable=import-outside-toplevel
         cluster = self.cluster()
         namespace, name = state["namespace"], state["deployment"]
-        self._scale(cluster, namespace, name, 0)
+        self.call(waiter.scale, cluster, namespace, name, 0)
         deployment = self.call(cluster.read_deployment, namespace, name)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            pods = self._pods(cluster, deployment)
-            if not pods:
-                return "Deployment %s/%s scaled from %d to 0, its pods are gone" % (namespace, name, state["replicas"])
-            if time.monotonic() >= deadline:
-                names = ", ".join(p["metadata"]["name"] for p in pods[:5])
-                raise RestoreError("Deployment %s/%s scaled to 0 but %d pod(s) still exist after %g s (%s): "
-                                   "the restore did not start" % (namespace, name, len(pods), self.timeout, names))
-            time.sleep(min(1.0, max(0.1, deadline - time.monotonic())))
+        gone = self.call(waiter.wait_pods_gone, cluster, namespace, deployment, self.timeout)
+        if gone.done:
+            return "Deployment %s/%s scaled from %d to 0, its pods are gone" % (namespace, name, state["replicas"])
+        names = ", ".join(p["metadata"]["name"] for p in gone.value[:5])
+        raise RestoreError("Deployment %s/%s scaled to 0 but %d pod(s) still exist after %g s (%s): "
+                           "the restore did not start" % (namespace, name, len(gone.value), self.timeout, names))
 
     def start(self, state: t.Mapping[str, t.Any]) -> str:
+        from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import waiter  # pylint: disable=import-outside-toplevel
         cluster = self.cluster()
         namespace, name, replicas = state["namespace"], state["deployment"], int(state["replicas"])
-        self._scale(cluster, namespace, name, replicas)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            status = (self.call(cluster.read_deployment, namespace, name).get("status") or {})
-            available = int(status.get("availableReplicas") or 0)
-            if available >= replicas:
-                return "Deployment %s/%s back at %d replicas, %d available" % (namespace, name, replicas, available)
-            if time.monotonic() >= deadline:
-                raise RestoreError("Deployment %s/%s scaled back to %d but only %d available after %g s"
-                                   % (namespace, name, replicas, available, self.timeout))
-            time.sleep(1.0)
+        self.call(waiter.scale, cluster, namespace, name, replicas)
+        ready = self.call(waiter.wait_available, cluster, namespace, name, replicas, self.timeout)
+        if ready.done:
+            return "Deployment %s/%s back at %d replicas, %d available" % (namespace, name, replicas, ready.value)
+        raise RestoreError("Deployment %s/%s scaled back to %d but only %d available after %g s"
+                           % (namespace, name, replicas, ready.value, self.timeout))
 
     def compare(self, before: t.Mapping[str, t.Any], now: t.Mapping[str, t.Any]) -> str:
         if now["replicas"] >= before["replicas"]:
