@@ -57,14 +57,12 @@ extends_documentation_fragment:
   - aragora.ops.python
   - aragora.ops.target
   - aragora.ops.kubernetes
+  - aragora.ops.target.thresholds
+  - aragora.ops.target.pool_sizing
+  - aragora.ops.target.configuration
+  - aragora.ops.target.k8s_workload
+  - aragora.ops.target.database
   - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 requirements:
   - psycopg2 (or psycopg2-binary)
   - pg_restore (the PostgreSQL client, of the server's major version or newer) for O(backup_dir)

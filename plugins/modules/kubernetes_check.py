@@ -56,14 +56,12 @@ extends_documentation_fragment:
   - aragora.ops.python
   - aragora.ops.target
   - aragora.ops.kubernetes
+  - aragora.ops.target.grafana
+  - aragora.ops.target.thresholds
+  - aragora.ops.target.tls_trust
+  - aragora.ops.target.k8s_workload
+  - aragora.ops.target.k8s_objects
   - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 requirements:
   - kubernetes (the official Python client)
   - kubectl (or kustomize) on the host, for O(k8s_manifests) naming a kustomization

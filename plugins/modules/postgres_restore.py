@@ -117,13 +117,8 @@ options:
     description: Kubeconfig file; the client's default when omitted. Falls back on E(K8S_AUTH_KUBECONFIG).
     type: path
   kube_context:
-    description: Kubeconfig context; its current context when omitted. Falls back on E(K8S_AUTH_CONTEXT).
-    type: str
     aliases: [context]
   k8s_in_cluster:
-    description: Use the pod's service account instead of a kubeconfig.
-    type: bool
-    default: false
     aliases: [in_cluster]
   api_timeout:
     description: Seconds for each Kubernetes API call.

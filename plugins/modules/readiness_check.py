@@ -27,6 +27,23 @@ extends_documentation_fragment:
   - aragora.ops.python
   - aragora.ops.target
   - aragora.ops.kubernetes
+  - aragora.ops.target.grafana
+  - aragora.ops.target.thresholds
+  - aragora.ops.target.api
+  - aragora.ops.target.pool_sizing
+  - aragora.ops.target.websocket
+  - aragora.ops.target.tls_trust
+  - aragora.ops.target.configuration
+  - aragora.ops.target.k8s_workload
+  - aragora.ops.target.k8s_objects
+  - aragora.ops.target.health
+  - aragora.ops.target.security
+  - aragora.ops.target.https_redirect
+  - aragora.ops.target.api_token
+  - aragora.ops.target.metrics_token
+  - aragora.ops.target.database
+  - aragora.ops.target.redis
+  - aragora.ops.target.providers
   - aragora.ops.target.check_results
 options:
   groups:
@@ -36,13 +53,6 @@ options:
     elements: str
     choices: [health, websocket, security, ha, database, migrations, redis, monitoring, observability, certificates,
               tls, oauth, providers, limits, resources, backups]
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -36,14 +36,13 @@ extends_documentation_fragment:
   - aragora.ops.python
   - aragora.ops.target
   - aragora.ops.kubernetes
+  - aragora.ops.target.thresholds
+  - aragora.ops.target.pool_sizing
+  - aragora.ops.target.tls_trust
+  - aragora.ops.target.configuration
+  - aragora.ops.target.k8s_workload
+  - aragora.ops.target.redis
   - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 requirements:
   - redis (redis-py)
 """

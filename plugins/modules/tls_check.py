@@ -34,15 +34,11 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - aragora.ops.python
   - aragora.ops.target
-  - aragora.ops.kubernetes
+  - aragora.ops.target.thresholds
+  - aragora.ops.target.api
+  - aragora.ops.target.tls_trust
+  - aragora.ops.target.https_redirect
   - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 requirements:
   - cryptography
 notes:

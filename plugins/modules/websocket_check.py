@@ -31,14 +31,12 @@ extends_documentation_fragment:
   - aragora.ops.python
   - aragora.ops.target
   - aragora.ops.kubernetes
+  - aragora.ops.target.api
+  - aragora.ops.target.websocket
+  - aragora.ops.target.tls_trust
+  - aragora.ops.target.configuration
+  - aragora.ops.target.k8s_workload
   - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 requirements:
   - websockets >= 14.0 (the C(ssl) argument of its sync client)
 """

@@ -13,7 +13,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.config import 
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import MAX_WORKERS, run_checks, select
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import HttpClient
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import counts, verdict
-from ansible_collections.aragora.ops.plugins.module_utils._engine.target import DEFAULT_OPTIONS, TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext, TargetOptions
 
 
 def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
@@ -31,7 +31,7 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
         api_token=params.get("api_token"),
         metrics_token=params.get("metrics_token"),
         http_url=params.get("http_url"),
-        options={name: params.get(name) for name in DEFAULT_OPTIONS},
+        options=TargetOptions.from_params(params),
     )
     if kube.k8s_given(context.options):
         # No env file and no variables: the configuration checks read the Deployment's env, when first asked.
