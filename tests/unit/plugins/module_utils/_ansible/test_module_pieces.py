@@ -1,0 +1,112 @@
+"""The probe modules' option pieces (module_args.PIECES) and their doc fragments: each piece is documented by its
+fragment, option for option, and each module documents exactly the pieces its argument spec is made of."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import typing as t
+
+import pytest
+import yaml
+
+from ansible_collections.aragora.ops.plugins.module_utils._ansible import check_module, module_args
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args import GROUP_PIECES, PIECES, pieces_of
+from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS
+from tests.support.playbook import ROOT
+
+PROBE_MODULES = ("readiness_check", "golive_check", "smoke_test", "database_check", "kubernetes_check", "redis_check",
+                 "tls_check", "websocket_check")
+# The fragments of the probe modules that document no piece.
+COMMON_FRAGMENTS = {"ansible.builtin.action_common_attributes", "aragora.ops.python", "aragora.ops.target.check_results"}
+
+
+def fragment_doc(name: str) -> dict[str, t.Any]:
+    """The YAML of a fragment of this collection, as extends_documentation_fragment names it."""
+    parts = name.split(".")[2:]
+    module = importlib.import_module("ansible_collections.aragora.ops.plugins.doc_fragments." + parts[0])
+    return yaml.safe_load(getattr(module.ModuleDocFragment, parts[1].upper() if len(parts) > 1 else "DOCUMENTATION"))
+
+
+def module_doc(name: str) -> dict[str, t.Any]:
+    with open(os.path.join(ROOT, "plugins", "modules", name + ".py"), encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                and getattr(node.targets[0], "id", "") == "DOCUMENTATION")
+    return yaml.safe_load(text)
+
+
+class SpecSeen(Exception):
+    pass
+
+
+def argument_spec_of(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, t.Any]]:
+    """The argument spec the module really builds (its main() run until AnsibleModule is made)."""
+    seen: dict[str, t.Any] = {}
+
+    def capture(argument_spec, **_kwargs):
+        seen.update(argument_spec)
+        raise SpecSeen
+
+    monkeypatch.setattr(check_module, "MaskedModule", capture)
+    with pytest.raises(SpecSeen):
+        importlib.import_module("ansible_collections.aragora.ops.plugins.modules." + name).main()
+    return seen
+
+
+@pytest.mark.parametrize("piece", sorted(PIECES))
+def test_each_piece_is_documented_by_its_fragment_option_for_option(piece):
+    spec = PIECES[piece].spec
+    documented = fragment_doc(PIECES[piece].fragment)["options"]
+    assert sorted(documented) == sorted(spec)
+    for option, entry in spec.items():
+        doc = documented[option]
+        assert doc.get("type", "str") == entry.get("type", "str"), option
+        assert doc.get("default") == entry.get("default"), option
+        for key in ("elements", "choices", "aliases"):
+            assert doc.get(key) == entry.get(key), (option, key)
+
+
+def test_no_option_is_in_two_pieces_and_every_group_names_known_pieces():
+    names = [option for piece in PIECES.values() for option in piece.spec]
+    assert len(names) == len(set(names))
+    assert set(GROUP_PIECES) == set(GROUPS)
+    assert {piece for pieces in GROUP_PIECES.values() for piece in pieces} <= set(PIECES)
+    assert set(module_args.SMOKE_PIECES) <= set(PIECES)
+
+
+@pytest.mark.parametrize("name", PROBE_MODULES)
+def test_each_probe_module_documents_exactly_the_pieces_of_its_argument_spec(name, monkeypatch):
+    spec = argument_spec_of(name, monkeypatch)
+    pieces = [piece for piece in PIECES if set(PIECES[piece].spec) & set(spec)]
+    for piece in pieces:  # a piece is taken whole
+        assert set(PIECES[piece].spec) <= set(spec), (name, piece)
+    doc = module_doc(name)
+    assert set(doc["extends_documentation_fragment"]) == COMMON_FRAGMENTS | {PIECES[p].fragment for p in pieces}
+    own = set(spec) - {option for piece in pieces for option in PIECES[piece].spec}
+    assert set(doc.get("options") or {}) == own, name
+
+
+def test_readiness_and_golive_take_every_piece_and_the_presets_only_theirs(monkeypatch):
+    every = set(module_args.TARGET_ARGUMENT_SPEC)
+    assert every <= set(argument_spec_of("readiness_check", monkeypatch))
+    assert every <= set(argument_spec_of("golive_check", monkeypatch))
+    tls = argument_spec_of("tls_check", monkeypatch)
+    assert "grafana_token" not in tls and "env_file" not in tls and "kubeconfig" not in tls
+    assert {"api_url", "ca_path", "tls_server_name", "http_url", "thresholds", "timeout"} <= set(tls)
+    assert set(tls) == set(module_args.compose(pieces_of(["tls"])))
+
+
+def test_a_module_refuses_an_option_of_a_piece_it_does_not_take():
+    """What AnsibleModule says to tls_check given grafana_token (the action plugin's path validates the same)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+
+    validation = ArgumentSpecValidator(check_module.probe_argument_spec(["tls"])).validate(
+        {"api_url": "https://api.example.com", "grafana_token": "x"})
+    assert "grafana_token" in validation.errors.msg and validation.unsupported_parameters
+
+
+def test_invalid_params_judges_only_the_options_a_module_was_given():
+    assert module_args.invalid_params({"ws_url": "http://x"}) == "ws_url must start with ws:// or wss://, got 'http://x'"
+    assert module_args.invalid_params({"timeout": 5.0}) is None  # tls_check's parameters hold no ws_url
