@@ -125,6 +125,11 @@ options:
     default: {}
 requirements:
   - python-dotenv (for O(env_file))
+notes:
+  - With a cluster given (O(kubeconfig), O(kube_context), O(k8s_in_cluster), O(k8s_host) or O(k8s_manifests)) and
+    neither O(env_file) nor O(config), the configuration checks read the Deployment's container environment
+    (C(env) values, C(configMapKeyRef), C(secretKeyRef), C(envFrom)); values read from Secrets are masked in every
+    output.
 """
 
     # Where Aragora runs in the cluster (piece ``k8s_workload``).
@@ -158,9 +163,6 @@ requirements:
 notes:
   - O(kubeconfig), O(kube_context), O(k8s_in_cluster) or O(k8s_host) turn the Kubernetes checks on; without any of
     them (and without O(k8s_manifests)) they are V(SKIP).
-  - When neither O(env_file) nor O(config) is given, the configuration checks read the Deployment's container
-    environment (C(env) values, C(configMapKeyRef), C(secretKeyRef), C(envFrom)); values read from Secrets are
-    masked in every output.
 """
 
     # The objects the Kubernetes checks judge beside the Deployment (piece ``k8s_objects``).

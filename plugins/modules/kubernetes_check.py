@@ -52,7 +52,9 @@ description:
 deprecated:
   removed_in: 1.0.0
   why: It runs a preset of M(aragora.ops.readiness_check)'s groups, with the same checks and results.
-  alternative: M(aragora.ops.readiness_check) with O(aragora.ops.readiness_check#module:groups=[ha, migrations, observability, certificates, resources, backups]).
+  alternative: >-
+    M(aragora.ops.readiness_check) with
+    O(aragora.ops.readiness_check#module:groups=[ha, migrations, observability, certificates, resources, backups]).
 author:
   - aragora.ops contributors (@aragora-ops)
 extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python,

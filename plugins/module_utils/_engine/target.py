@@ -50,6 +50,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "rate_limit_burst_max": 60,  # requests of the optional burst (rate_limit_burst) before "the server does not limit"
 }
 
+
 @dataclasses.dataclass(frozen=True)
 class TargetOptions:
     """The options the checks of one target read, as attributes (None: not given), built once from the module's
