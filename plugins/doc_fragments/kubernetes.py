@@ -19,11 +19,12 @@ options:
     description:
       - Kubeconfig file of the cluster, on the host the module runs on.
     type: path
-  kube_context:
+  k8s_context:
     description:
       - Kubeconfig context to use; the current context when omitted. Alone, it reads the default kubeconfig
         (C(KUBECONFIG), C(~/.kube/config)).
     type: str
+    aliases: [kube_context]
   k8s_in_cluster:
     description:
       - Reach the cluster with the pod's service account (the module runs in the cluster, for example in AWX).

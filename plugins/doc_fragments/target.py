@@ -126,7 +126,7 @@ options:
 requirements:
   - python-dotenv (for O(env_file))
 notes:
-  - With a cluster given (O(kubeconfig), O(kube_context), O(k8s_in_cluster), O(k8s_host) or O(k8s_manifests)) and
+  - With a cluster given (O(kubeconfig), O(k8s_context), O(k8s_in_cluster), O(k8s_host) or O(k8s_manifests)) and
     neither O(env_file) nor O(config), the configuration checks read the Deployment's container environment
     (C(env) values, C(configMapKeyRef), C(secretKeyRef), C(envFrom)); values read from Secrets are masked in every
     output.
@@ -156,12 +156,12 @@ options:
       - The same checks run on these objects; those that judge live state (pods, nodes, ready replicas, Job and
         Certificate status, cert-manager's pods) are V(SKIP) and say so. A kustomization that does not build is a
         V(FAIL) quoting kustomize. Objects without a namespace are taken to be in O(k8s_namespace).
-      - When given, it is used instead of O(kubeconfig), O(kube_context) and O(k8s_in_cluster).
+      - When given, it is used instead of O(kubeconfig), O(k8s_context) and O(k8s_in_cluster).
     type: path
 requirements:
   - kubernetes (for the Kubernetes checks)
 notes:
-  - O(kubeconfig), O(kube_context), O(k8s_in_cluster) or O(k8s_host) turn the Kubernetes checks on; without any of
+  - O(kubeconfig), O(k8s_context), O(k8s_in_cluster) or O(k8s_host) turn the Kubernetes checks on; without any of
     them (and without O(k8s_manifests)) they are V(SKIP).
 """
 

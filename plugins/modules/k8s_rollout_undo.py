@@ -36,8 +36,8 @@ options:
     description:
       - Kubeconfig file; C(KUBECONFIG) or C(~/.kube/config) when omitted. Falls back on E(K8S_AUTH_KUBECONFIG).
     type: path
-  kube_context:
-    aliases: [context]
+  k8s_context:
+    aliases: [kube_context, context]
   k8s_in_cluster:
     aliases: [in_cluster]
   k8s_host:

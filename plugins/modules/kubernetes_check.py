@@ -71,7 +71,7 @@ EXAMPLES = r"""
 - name: Check the Aragora deployment in the production cluster
   aragora.ops.kubernetes_check:
     kubeconfig: ~/.kube/config
-    kube_context: production
+    k8s_context: production
   delegate_to: localhost
   register: k8s_readiness
 

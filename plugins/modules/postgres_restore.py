@@ -116,8 +116,8 @@ options:
   kubeconfig:
     description: Kubeconfig file; the client's default when omitted. Falls back on E(K8S_AUTH_KUBECONFIG).
     type: path
-  kube_context:
-    aliases: [context]
+  k8s_context:
+    aliases: [kube_context, context]
   k8s_in_cluster:
     aliases: [in_cluster]
   api_timeout:
@@ -307,7 +307,7 @@ def main() -> None:
             "writers_timeout": {"type": "float", "default": 300},
             "namespace": {"type": "str", "default": "aragora"},
             "deployment": {"type": "str", "default": "aragora"},
-            **k8s_connection_spec({"kube_context": ["context"], "k8s_in_cluster": ["in_cluster"]}),
+            **k8s_connection_spec({"k8s_context": ["context"], "k8s_in_cluster": ["in_cluster"]}),
             "api_timeout": {"type": "float", "default": 10},
             "unit": {"type": "str", "default": "aragora.service"},
             "run_token": {"type": "str", "no_log": False},  # names a run, grants nothing

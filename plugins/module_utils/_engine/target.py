@@ -79,7 +79,7 @@ class TargetOptions:
     timeout: float = 10.0  # seconds for each network call of every probe
     # Kubernetes: the cluster (none given: the Kubernetes checks SKIP), and where Aragora runs in it.
     kubeconfig: str | None = None
-    kube_context: str | None = None
+    k8s_context: str | None = None
     k8s_in_cluster: bool = False
     # kubernetes.core's connection options (k8s_args.K8S_CONNECTION_SPEC; K8S_AUTH_* in the environment).
     k8s_host: str | None = None

@@ -110,3 +110,22 @@ def test_a_module_refuses_an_option_of_a_piece_it_does_not_take():
 def test_invalid_params_judges_only_the_options_a_module_was_given():
     assert module_args.invalid_params({"ws_url": "http://x"}) == "ws_url must start with ws:// or wss://, got 'http://x'"
     assert module_args.invalid_params({"timeout": 5.0}) is None  # tls_check's parameters hold no ws_url
+
+
+@pytest.mark.parametrize("given", ["k8s_context", "kube_context"])
+def test_the_kubeconfig_context_has_the_k8s_name_and_keeps_its_first_one(given, monkeypatch):
+    """kube_context, the option's first name, is an alias of k8s_context: both reach the cluster's client."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (  # pylint: disable=import-outside-toplevel
+        cluster_target,
+    )
+    from ansible_collections.aragora.ops.plugins.module_utils._engine.target import (  # pylint: disable=import-outside-toplevel
+        TargetOptions,
+    )
+
+    monkeypatch.delenv("K8S_AUTH_CONTEXT", raising=False)
+    validation = ArgumentSpecValidator(check_module.probe_argument_spec(None)).validate({given: "production"})
+    assert not validation.error_messages
+    target = cluster_target(TargetOptions.from_params(validation.validated_parameters))
+    assert target is not None and target.context == "production"
