@@ -129,3 +129,42 @@ def test_the_kubeconfig_context_has_the_k8s_name_and_keeps_its_first_one(given, 
     assert not validation.error_messages
     target = cluster_target(TargetOptions.from_params(validation.validated_parameters))
     assert target is not None and target.context == "production"
+
+
+# What a check reads besides ctx.options, and the option that gives it.
+CONTEXT_READS = {r"ctx\.threshold\(": "thresholds", r"ctx\.(?:api|client)\b": "api_url", r"ctx\.config\b": "config",
+                 r"ctx\.api_token\b": "api_token", r"ctx\.metrics_token\b": "metrics_token",
+                 r"ctx\.http_url\b": "http_url", r"ctx\.expected_version\b": "expected_version"}
+
+
+def options_read(module_name: str) -> set[str]:
+    """The options the source of a check module reads: ``ctx.options.<name>`` and CONTEXT_READS."""
+    import re  # pylint: disable=import-outside-toplevel
+
+    with open(os.path.join(ROOT, "plugins", "module_utils", "_checks", module_name + ".py"), encoding="utf-8") as handle:
+        source = handle.read()
+    read = set(re.findall(r"ctx\.options\.([a-z0-9_]+)", source))
+    return read | {option for pattern, option in CONTEXT_READS.items() if re.search(pattern, source)}
+
+
+def test_each_group_takes_the_pieces_of_every_option_its_checks_read():
+    """An option a group's checks read but its modules do not take would silently keep its default there: read
+    from the source, every option a check module reads is in the pieces of that module's groups (the smoke
+    test's, for its steps and the WebSocket probe they share)."""
+    from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY  # pylint: disable=import-outside-toplevel
+
+    pieces_of_module: dict[str, set[str]] = {}
+    for spec in REGISTRY.values():
+        pieces_of_module.setdefault(spec.func.__module__.rsplit(".", 1)[-1], set()).update(
+            {"checks", *GROUP_PIECES[spec.group]})
+    # kube.py serves the Kubernetes checks (and the Deployment's environment as a configuration source, from the
+    # same snapshot: there its cert-manager and monitoring lists keep their defaults, and no configuration check
+    # reads them).
+    pieces_of_module["kube"] = {"checks", *GROUP_PIECES["ha"]}
+    smoke_pieces = {"checks", *module_args.SMOKE_PIECES}
+    owner = {option: name for name, piece in PIECES.items() for option in piece.spec}
+    for name, taken in sorted(pieces_of_module.items()):
+        assert {option for option in options_read(name) if owner[option] not in taken} == set(), name
+    for name in ("smoke", "websocket"):
+        assert {option for option in options_read(name) if owner[option] not in smoke_pieces} == set(), name
+    assert "ws_url" in options_read("websocket") and "thresholds" in options_read("tls")  # the patterns still match
