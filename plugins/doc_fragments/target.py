@@ -33,14 +33,6 @@ options:
       - Whether a V(WARN) makes the target's verdict V(NO-GO), as a V(FAIL) always does.
     type: bool
     default: false
-# The probes read and change nothing (smoke_test says more of its check mode).
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
     # Where the Aragora HTTP API is (piece ``api``).

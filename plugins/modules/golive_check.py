@@ -19,7 +19,7 @@ description:
   - Read-only; runs the same under C(--check).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python,
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
                                 aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
                                 aragora.ops.target.grafana, aragora.ops.target.thresholds, aragora.ops.target.api,
                                 aragora.ops.target.pool_sizing, aragora.ops.target.websocket,

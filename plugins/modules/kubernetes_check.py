@@ -57,7 +57,7 @@ deprecated:
     O(aragora.ops.readiness_check#module:groups=[ha, migrations, observability, certificates, resources, backups]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python,
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
                                 aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
                                 aragora.ops.target.grafana, aragora.ops.target.thresholds,
                                 aragora.ops.target.tls_trust, aragora.ops.target.k8s_workload,

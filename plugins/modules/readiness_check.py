@@ -22,7 +22,7 @@ description:
     certificate), V(oauth) (section 7), V(providers) (section 8) and V(limits) (section 9).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python,
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
                                 aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
                                 aragora.ops.target.grafana, aragora.ops.target.thresholds, aragora.ops.target.api,
                                 aragora.ops.target.pool_sizing, aragora.ops.target.websocket,

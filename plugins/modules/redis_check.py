@@ -35,7 +35,7 @@ deprecated:
   alternative: M(aragora.ops.readiness_check) with O(aragora.ops.readiness_check#module:groups=[redis]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python,
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
                                 aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
                                 aragora.ops.target.thresholds, aragora.ops.target.pool_sizing,
                                 aragora.ops.target.tls_trust, aragora.ops.target.configuration,

@@ -34,7 +34,7 @@ deprecated:
   alternative: M(aragora.ops.readiness_check) with O(aragora.ops.readiness_check#module:groups=[tls]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python,
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
                                 aragora.ops.target.check_results, aragora.ops.target, aragora.ops.target.thresholds,
                                 aragora.ops.target.api, aragora.ops.target.tls_trust,
                                 aragora.ops.target.https_redirect]

@@ -19,7 +19,8 @@ from tests.support.playbook import ROOT
 PROBE_MODULES = ("readiness_check", "golive_check", "smoke_test", "database_check", "kubernetes_check", "redis_check",
                  "tls_check", "websocket_check")
 # The fragments of the probe modules that document no piece.
-COMMON_FRAGMENTS = {"ansible.builtin.action_common_attributes", "aragora.ops.python", "aragora.ops.target.check_results"}
+COMMON_FRAGMENTS = {"ansible.builtin.action_common_attributes", "aragora.ops.python", "aragora.ops.read_only",
+                    "aragora.ops.target.check_results"}
 
 
 def fragment_doc(name: str) -> dict[str, t.Any]:
