@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The probe modules' options, in pieces: each piece is an argument spec, its validation and the doc fragment that
-documents exactly its options (tests/unit/.../test_module_args.py holds the two equal). A module takes the pieces
-its checks read (``GROUP_PIECES``), as kubernetes.core composes its modules' specs from auth, wait, name, resource.
+"""The probe modules' options, in pieces: each piece is an argument spec and the doc fragment that documents exactly
+its options (tests/unit/plugins/module_utils/_ansible/test_module_pieces.py holds the two equal). A module takes the
+pieces its checks read (``GROUP_PIECES``), as kubernetes.core composes its modules' specs from auth, wait, name,
+resource; ``params_problem`` is the one judgment of their values beyond their types.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._ansible.k8s_args impo
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 
 Params = t.Mapping[str, t.Any]
-Spec = t.Dict[str, t.Dict[str, t.Any]]
+Spec = t.Dict[str, t.Dict[str, t.Any]]  # typing's: module_utils run on Python 3.9
 
 
 @dataclasses.dataclass(frozen=True)
