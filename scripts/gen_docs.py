@@ -20,7 +20,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "build", "collections"))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.aragora.ops.plugins.module_utils._engine import golive  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, observability, smoke  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import (  # noqa: E402
     REGISTRY,
@@ -28,6 +27,8 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
     in_checklist_order,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import golive  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md  # noqa: E402
 
 COVERAGE_DATA = os.path.join(ROOT, "scripts", "checklist_coverage.yml")
 COVERAGE_DOC = os.path.join("docs", "checklist-coverage.md")
@@ -43,7 +44,7 @@ class DocsError(Exception):
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return md.cell(" ".join(text.split()))
 
 
 def _ids(check_ids: t.Iterable[str]) -> str:
@@ -106,7 +107,7 @@ def _row(row: dict, registry: t.Mapping[str, CheckSpec]) -> str:
         how = _evidence(specs[0])
     else:
         how = "<br>".join("`%s`: %s" % (spec.id, _evidence(spec)) for spec in specs)
-    return "| %s | %s | %s |" % (_cell(row["item"]), _cell(answered_by), _cell(how))
+    return md.row(_cell(row["item"]), _cell(answered_by), _cell(how))
 
 
 def _fill(text: str) -> str:

@@ -10,18 +10,16 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.aragora.ops.plugins.module_utils._reporting.report import REPORT_ARGUMENT_SPEC, write_report
+from ansible_collections.aragora.ops.plugins.plugin_utils.in_controller import runs_in_controller
 
 
 class ActionModule(ActionBase):
     _supports_check_mode = True  # under --check the files are named, not written (the role's task sets check_mode: false)
     _supports_async = False
 
-    def _runs_here(self) -> bool:
-        return self._connection.transport in ("local", "ansible.builtin.local") and not self._play_context.become
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        if not self._runs_here():
+        if not runs_in_controller(self, task_vars or {}, stdlib_only=True):
             result.update(self._execute_module(module_name="aragora.ops.readiness_report", task_vars=task_vars))
             return result
         validation, params = self.validate_argument_spec(argument_spec=REPORT_ARGUMENT_SPEC)

@@ -83,7 +83,8 @@ config_sources:
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import finish, masked_context, target_module
-from ansible_collections.aragora.ops.plugins.module_utils._engine.golive import PRELAUNCH_CHECK_IDS, run_prelaunch
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_prelaunch
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.golive import PRELAUNCH_CHECK_IDS
 
 
 def main() -> None:

@@ -199,6 +199,19 @@ row_counts:
   description: Rows per table of the restored database (V(verify)).
   returned: when O(step=verify)
   type: dict
+checks:
+  description:
+    - The verification as results of the collection's check schema (id, section, title, status, message, evidence,
+      remediation, duration_ms) - C(restore.row_counts) (PASS when every table matches the archive's manifest, FAIL
+      naming what differs, SKIP without a manifest) and one C(restore.sql_check_<n>) per SQL check of O(checks).
+  returned: when O(step) is V(verify) or V(drill) and the restored database was verified
+  type: list
+  elements: dict
+sql_checks:
+  description: The SQL checks of O(checks) as run - C(name), C(passed) and the C(value) the SQL returned.
+  returned: when O(step) is V(verify) or V(drill) and the restored database was verified
+  type: list
+  elements: dict
 schema:
   description:
     - At V(plan) - how the live database's schema differs from the archive's (its manifest's C(schema)) - C(compared),
@@ -247,7 +260,9 @@ from ansible_collections.aragora.ops.plugins.module_utils._ansible.k8s_args impo
 from ansible_collections.aragora.ops.plugins.module_utils._operations.coordinated_rollback import CoordinatedRollback
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.pg_module_args import CONNECTION_ARGS, server_from
-from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore, RestoreBusy, RestoreError, Writers
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore, RestoreBusy, RestoreError
+from ansible_collections.aragora.ops.plugins.module_utils._operations.restore_writers import WRITER_KINDS, writers_for
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.verification import restore_results
 
 READ_ONLY_STEPS = ("plan", "validate")
 
@@ -261,18 +276,19 @@ def run_step(module: AnsibleModule, restore: Restore) -> dict:
     if step == "safety_dump":
         return restore.safety_dump()
     if step == "stop_writers":
-        return restore.stop_writers(Writers(params))
+        return restore.stop_writers(writers_for(params))
     if step == "restore":
         return restore.restore()
     if step == "verify":
-        return restore.verify(params["checks"])
+        report = restore.verify(params["checks"])
+        return {**report, "checks": restore_results(report)}
     if step == "switch_release":
         if not isinstance(restore, CoordinatedRollback):
             raise RestoreError("step switch_release belongs to a coordinated rollback: give application")
         return restore.switch_release()
     if step == "start_writers":
-        return restore.start_writers(Writers(params))
-    return restore.finish(params["outcome"], Writers(params))
+        return restore.start_writers(writers_for(params))
+    return restore.finish(params["outcome"], writers_for(params))
 
 
 def invalid_numbers(params: dict) -> str | None:
@@ -303,7 +319,7 @@ def main() -> None:
             "no_owner": {"type": "bool", "default": False},
             "restore_timeout": {"type": "float"},
             "checks": {"type": "list", "elements": "dict", "default": []},
-            "writers": {"type": "str", "choices": list(pg_restore_run.WRITER_KINDS), "default": "none"},
+            "writers": {"type": "str", "choices": list(WRITER_KINDS), "default": "none"},
             "writers_timeout": {"type": "float", "default": 300},
             "namespace": {"type": "str", "default": "aragora"},
             "deployment": {"type": "str", "default": "aragora"},
@@ -331,6 +347,8 @@ def main() -> None:
             module.exit_json(changed=False, step=step, message=(
                 "check mode: the drill would restore into a scratch database and write %s" % params["evidence_file"]))
         report = pg_restore_run.drill(server, params)
+        if report.get("verification"):
+            report["checks"] = restore_results(report.pop("verification"))
         if report["error"]:
             module.fail_json(msg="restore drill failed: %s" % report["error"], changed=True, step=step, **report)
         module.exit_json(changed=True, step=step, message="restore drill of %s succeeded in %g s: %s tables, %s rows"
@@ -349,7 +367,7 @@ def main() -> None:
         # Refused because another run holds the restore: its message says it all, the state is that run's.
         if restore is not None and restore.state.open and not isinstance(exc, RestoreBusy):
             try:
-                extra = restore.where_things_stand(Writers(params))
+                extra = restore.where_things_stand(writers_for(params))
             except (RestoreError, ArchiveError, OSError) as observing:
                 extra = {"where_things_stand": "could not be observed: %s" % observing}
         module.fail_json(msg="step %s: %s" % (step, server.scrub(str(exc))), step=step,

@@ -151,7 +151,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._checks.smoke import (
     SMOKE_CHECKS,
     SmokeOptions,
 )
-from ansible_collections.aragora.ops.plugins.module_utils._engine.golive import run_smoke
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_smoke
 
 SMOKE_OPTIONS = {
     "token_source": {"type": "str", "choices": ["auto", "provided", "login", "sign"], "default": "auto"},

@@ -115,6 +115,10 @@ safety_copy:
   description: The set holding the files as they were before the restore.
   returned: when O(state=restore)
   type: str
+rows:
+  description: Rows in the restored files, as their manifest counts them (checked against the files after the restore).
+  returned: when O(state=restore), not in check mode
+  type: int
 """
 
 import os
@@ -195,6 +199,7 @@ def restore(module: AnsibleModule) -> None:
         result = sqlite_archive.restore(backup_set, params["data_dir"],
                                         params["safety_dir"] or params["backup_dir"], params["unit"])
         module.exit_json(changed=True, path=backup_set, files=result["restored"], safety_copy=result["safety_copy"],
+                         rows=result["rows"],
                          msg="restored %d SQLite files (%d rows) from %s; the previous files are kept in %s"
                              % (len(result["restored"]), result["rows"], os.path.basename(backup_set),
                                 result["safety_copy"]))

@@ -22,11 +22,16 @@ def same_python(interpreter: str) -> bool:
             and os.path.realpath(os.path.dirname(os.path.dirname(path))) == os.path.realpath(sys.prefix))
 
 
-def runs_in_controller(action: t.Any, task_vars: t.Mapping[str, t.Any]) -> bool:
+def runs_in_controller(action: t.Any, task_vars: t.Mapping[str, t.Any], stdlib_only: bool = False) -> bool:
     """For an ActionBase: a local connection, no become, no async, no delegation, no task environment, and
-    ``ansible_python_interpreter`` naming the Python running Ansible (a discovered one may be another)."""
+    ``ansible_python_interpreter`` naming the Python running Ansible (a discovered one may be another).
+
+    ``stdlib_only``: work that needs nothing but the standard library and reads no environment (rendering report
+    files): the same machine as the same user is all it needs, whatever the interpreter."""
     if action._connection.transport not in ("local", "ansible.builtin.local") or action._play_context.become:
         return False
+    if stdlib_only:
+        return True
     # The task's environment is a list of mappings (one per level: play, block, role), often all empty.
     if action._task.async_val or action._task.delegate_to or any(action._task.environment or ()):
         return False

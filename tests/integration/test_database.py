@@ -16,7 +16,7 @@ import urllib.parse
 import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 from tests.support.playbook import ROOT, run_playbook, write_inventory
 

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 from tests.support import pg_instance, systemctl_standin
 from tests.support.playbook import BIN, ROOT, run_playbook, said, write_inventory
@@ -386,6 +386,119 @@ def test_sqlite_backup_and_restore_with_the_unit_stopped(tmp_path):
                               check=False).stdout.strip() == "active"
     finally:
         subprocess.run([systemctl, "stop", "aragora.service"], check=False, timeout=30)
+
+
+class SqliteHost:
+    """A real Aragora 2.11.1 on SQLite (ARAGORA_DATA_DIR), run by the systemctl stand-in from a unit file, with a
+    backup set of its real files taken while it runs, and then the incident: the probe rows deleted."""
+
+    PROBE_ROWS = 7
+
+    def __init__(self, tmp_path) -> None:
+        from tests.support.systemd_host import make_host, wait_ready  # pylint: disable=import-outside-toplevel
+        self.bin, state = str(tmp_path / "bin"), str(tmp_path / "systemd")
+        self.systemctl = systemctl_standin.install(self.bin, state)
+        self.host = make_host(str(tmp_path / "host"), os.path.join(state, "units"), "aragora-sqlite.service",
+                              {"2.11.1": {}}, "2.11.1")
+        self.data = os.path.join(self.host["root"], "data")
+        self.backups, self.reports = str(tmp_path / "sqlite-backups"), str(tmp_path / "reports")
+        self.ctl("start")
+        assert wait_ready(self.host["api_url"]), self.ctl("show")
+        self.probe = os.path.join(self.data, "core.db")  # one of the server's own files, written beside it
+        self.sql("CREATE TABLE restore_probe (id INTEGER PRIMARY KEY); INSERT INTO restore_probe (id) "
+                 "VALUES %s" % ", ".join("(%d)" % n for n in range(1, self.PROBE_ROWS + 1)))
+        from ansible_collections.aragora.ops.plugins.module_utils._operations import sqlite_archive  # pylint: disable=import-outside-toplevel
+        self.set = sqlite_archive.backup(self.data, self.backups)["path"]
+        self.sql("DELETE FROM restore_probe")
+        assert self.probe_rows() == 0
+
+    def ctl(self, *args: str) -> str:
+        return subprocess.run([self.systemctl, *args, self.host["unit"]], capture_output=True, text=True,
+                              timeout=60, check=False).stdout.strip()
+
+    def sql(self, script: str) -> None:
+        import sqlite3  # pylint: disable=import-outside-toplevel
+        conn = sqlite3.connect(self.probe, timeout=10)
+        try:
+            conn.executescript(script)
+        finally:
+            conn.close()
+
+    def probe_rows(self) -> int:
+        import sqlite3  # pylint: disable=import-outside-toplevel
+        conn = sqlite3.connect(self.probe, timeout=10)
+        try:
+            return conn.execute("SELECT count(*) FROM restore_probe").fetchone()[0]
+        finally:
+            conn.close()
+
+    def restore(self, **extra):
+        inventory = write_inventory(os.path.join(os.path.dirname(self.backups), "inventory.yml"), {"db": {
+            "aragora_db_backend": "sqlite", "aragora_data_dir": self.data, "aragora_sqlite_backup_dir": self.backups,
+            "aragora_systemd_unit": self.host["unit"], "aragora_api_url": self.host["api_url"],
+            "aragora_report_dir": self.reports, "aragora_restore_health_interval": 1, **extra}}, GROUP)
+        return run_playbook("db_restore.yml", inventory, {"aragora_restore_confirm": True}, env={"PATH": self.bin})
+
+    def records(self) -> list[dict]:
+        found = []
+        for path in sorted(glob.glob(os.path.join(self.reports, "incident-*-db-restore-*.json"))):
+            with open(path, encoding="utf-8") as handle:
+                found.append(json.load(handle))
+        return found
+
+    def stop(self) -> None:
+        self.ctl("stop")
+
+
+def test_sqlite_restore_of_a_real_server_passes_the_health_gate_and_writes_the_incident_record(tmp_path):
+    host = SqliteHost(tmp_path)
+    try:
+        result = host.restore()
+        assert result.returncode == 0, output(result)
+        assert host.probe_rows() == SqliteHost.PROBE_ROWS  # the backup's rows are back
+        assert host.ctl("is-active") == "active"
+        record, = host.records()
+        assert record["outcome"] == "succeeded" and record["kind"] == "db-restore"
+        assert record["target"] == {"host": "db", "backend": "sqlite", "data_dir": host.data}
+        assert record["to"] == host.set and record["from"] == host.data
+        verification = record["verification"]
+        assert verification["health"] == "GO" and verification["files_verified"] is True
+        assert verification["files"] == len(sqlite_archive_files(host.set)) and verification["rows"] >= 7
+        assert verification["safety_copy"].startswith(os.path.join(host.backups, "aragora-sqlite-pre-restore-"))
+        assert [event["step"] for event in record["events"]] == ["validate", "stop unit", "restore", "start unit",
+                                                                 "health"]
+        assert record["events"][4]["detail"] == "GO"
+        assert os.path.isfile(os.path.join(host.reports, os.path.basename(glob.glob(os.path.join(
+            host.reports, "incident-*-db-restore-*.md"))[0])))
+    finally:
+        host.stop()
+
+
+def test_sqlite_restore_whose_server_does_not_come_back_fails_on_the_health_gate(tmp_path):
+    """One change: the release's configuration is broken before the restore (production without its secrets), so
+    the server restarted on the restored files refuses to start. The files are restored; the run fails naming the
+    health gate, and the record says so."""
+    host = SqliteHost(tmp_path)
+    try:
+        with open(os.path.join(host.host["root"], "current", "release.env"), "w", encoding="utf-8") as handle:
+            handle.write("ARAGORA_ENV=production\n")
+        result = host.restore(aragora_restore_health_timeout=12)
+        assert result.returncode != 0
+        text = said(result)
+        assert "DATABASE RESTORE FAILED on db (Wait until the server passes the health gate" in text, text[-3000:]
+        assert "The files of %s were restored; the previous files are kept in" % host.data in text
+        assert host.probe_rows() == SqliteHost.PROBE_ROWS
+        record, = host.records()
+        assert record["outcome"] == "failed" and record["verification"]["health"] == "NO-GO"
+        assert record["verification"]["files_verified"] is True
+        assert record["summary"].startswith("Restore of the SQLite files of %s FAILED: " % host.data)
+    finally:
+        host.stop()
+
+
+def sqlite_archive_files(set_dir: str) -> list[str]:
+    with open(os.path.join(set_dir, "manifest.json"), encoding="utf-8") as handle:
+        return sorted(json.load(handle)["files"])
 
 
 @pytest.mark.sandbox

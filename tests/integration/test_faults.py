@@ -29,7 +29,7 @@ if ROOT not in sys.path:
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS, KUBERNETES_GROUPS  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client  # noqa: E402
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target  # noqa: E402
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target  # noqa: E402
 from tests.support.fault_server import MiB, FaultServer, RawFaultServer  # noqa: E402
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory  # noqa: E402
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.integration.test_kubernetes_checks import EXPECTED, GRAFANA, K8S_IDS, statuses
 from tests.support import k8s_scenarios
 

@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.integration.test_kubernetes_checks import EXPECTED, GRAFANA, K8S_IDS, statuses
 from tests.support.tls_certs import CertificateAuthority
 

@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import causes
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.support.playbook import by_id, read_report, run_playbook, write_inventory
 
 K8S_IDS = [spec.id for spec in REGISTRY.values() if spec.group in KUBERNETES_GROUPS]

@@ -29,7 +29,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import DEFAULT_MAX_BODY_BYTES
 from ansible_collections.aragora.ops.plugins.module_utils._reporting.report import Report
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import build_context, run_target
 from tests.support import aragora_servers
 from tests.support.playbook import ROOT
 from tests.support.tls_certs import CertificateAuthority

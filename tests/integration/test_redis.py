@@ -16,7 +16,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.support.playbook import run_playbook, write_inventory
 
 import sandbox  # noqa: E402  pylint: disable=wrong-import-order  # scripts/, put on sys.path by conftest

@@ -26,7 +26,7 @@ import warnings
 import pytest
 import yaml
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.support import aragora_servers
 from tests.support.playbook import ROOT, run_playbook, write_inventory
 from tests.support.tls_certs import CertificateAuthority, ServerCertificate, self_signed

@@ -20,7 +20,7 @@ from websockets.sync.server import ServerConnection, serve
 
 from ansible_collections.aragora.ops.plugins.module_utils._clients import websocket_probe as probe
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args import target_argument_spec
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from tests.support.playbook import ROOT, run_playbook, write_inventory
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))

@@ -9,7 +9,7 @@ import yaml
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._operations import releases, watch
 from ansible_collections.aragora.ops.plugins.module_utils._checks.smoke import DEFAULT_DEBATE_BODY
-from ansible_collections.aragora.ops.plugins.module_utils._engine.golive import PRELAUNCH_CHECK_IDS
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.golive import PRELAUNCH_CHECK_IDS
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import DEFAULT_ENDPOINTS, DEFAULT_THRESHOLDS
 

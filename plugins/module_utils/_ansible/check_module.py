@@ -19,7 +19,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.config import 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.k8s_args import K8S_REQUIRED_TOGETHER
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.masked_module import MaskedModule
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args import compose, params_problem, pieces_of
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import build_context, run_target, scope
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import build_context, run_target, scope
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 
 

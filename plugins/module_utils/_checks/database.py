@@ -100,9 +100,6 @@ DB_TIMEOUT_RANGE_S = (1.0, 300.0)
 # A role default below this cancels ordinary statements of clients that set none of their own (the migration Job).
 MIN_ROLE_STATEMENT_TIMEOUT_MS = 1000
 
-# Backups: what counts as a pg_dump archive in backup_dir; names with these endings are still being written.
-ARCHIVE_SUFFIXES = (".dump", ".pgdump", ".backup", ".tar")
-IN_PROGRESS_SUFFIXES = (".tmp", ".partial", ".part", ".inprogress")
 PG_RESTORE_TIMEOUT_S = 120.0
 # Up to this size an archive is read whole (a truncated archive keeps a readable table of contents); above it only
 # its table of contents is read, and the restore drill is what proves its data.
@@ -433,21 +430,6 @@ def migrations(ctx: TargetContext) -> Outcome:
                   % (len(EXPECTED_TABLES), len(MIGRATION_VERSIONS)), **evidence)
 
 
-def _archives(directory: str) -> tuple[list[os.DirEntry], list[str]]:
-    """(pg_dump archives, other names) in ``directory``; hidden and in-progress entries are left out."""
-    archives, others = [], []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
-                continue
-            if (entry.is_file() and entry.name.endswith(ARCHIVE_SUFFIXES)) or (
-                    entry.is_dir() and os.path.isfile(os.path.join(entry.path, "toc.dat"))):
-                archives.append(entry)
-            else:
-                others.append(entry.name)
-    return archives, sorted(others)
-
-
 @check("database.backup", SECTION, "Automated backups scheduled",
        "Check the backup job (CronJob, cron, systemd timer): its last runs, its log and the space left where it "
        "writes; then take a backup now with pg_dump -Fc.",
@@ -462,34 +444,34 @@ def backup(ctx: TargetContext) -> Outcome:
     max_age_h = ctx.threshold("backup_max_age_hours")
     evidence: dict[str, t.Any] = {"backup_dir": directory, "max_age_hours": max_age_h}
     try:
-        archives, others = _archives(directory)
+        archives, others = pg_archive.scan_backups(directory)  # the restore's own choice of the newest backup
     except OSError as exc:
         return failed("Backup directory %s cannot be read: %s" % (directory, exc.strerror or exc), **evidence)
     evidence["archives_found"] = len(archives)
     if not archives:
         found = " (it holds %s)" % ", ".join(others[:5]) if others else " (it is empty)"
         return failed("No pg_dump archive (%s, or a directory archive) in %s%s"
-                      % (", ".join("*" + s for s in ARCHIVE_SUFFIXES), directory, found), **evidence)
-    newest = max(archives, key=lambda entry: entry.stat().st_mtime)
-    age_h = (time.time() - newest.stat().st_mtime) / 3600
-    evidence.update(newest=newest.path, age_hours=round(age_h, 2))
+                      % (", ".join("*" + s for s in pg_archive.BACKUP_SUFFIXES), directory, found), **evidence)
+    newest = archives[-1]
+    age_h = (time.time() - os.path.getmtime(newest)) / 3600
+    evidence.update(newest=newest, age_hours=round(age_h, 2))
     try:
-        verdict = postgres_client.check_archive(newest.path, PG_RESTORE_TIMEOUT_S, FULL_READ_MAX_BYTES)
+        verdict = postgres_client.check_archive(newest, PG_RESTORE_TIMEOUT_S, FULL_READ_MAX_BYTES)
     except PostgresError as exc:
         raise CheckInputError(str(exc)) from None
     evidence.update(readable=verdict.readable, data_verified=verdict.data_read, toc_entries=verdict.toc_entries,
                     dumped_database=verdict.dumped_database, archive_created=verdict.created,
                     dumped_from_version=verdict.dumped_from, pg_restore=verdict.pg_restore)
     if not verdict.readable:
-        return failed("Newest backup %s is not a readable pg_dump archive: %s" % (newest.path, verdict.problem),
+        return failed("Newest backup %s is not a readable pg_dump archive: %s" % (newest, verdict.problem),
                       "Do not count on this archive: take a new backup now (pg_dump -Fc), then find why the job "
                       "wrote a damaged one (disk full, killed mid-dump, a copy cut short).", **evidence)
     if age_h > max_age_h:
         return failed("Newest backup %s is %.1f h old (limit %g h): the backup job has stopped producing archives"
-                      % (newest.path, age_h, max_age_h), **evidence)
+                      % (newest, age_h, max_age_h), **evidence)
     scope = "" if verdict.data_read else " (table of contents only: larger than %d MiB)" % (FULL_READ_MAX_BYTES >> 20)
     return passed("Newest backup %s is %.1f h old and a readable pg_dump archive (%s entries)%s"
-                  % (os.path.basename(newest.path), age_h, verdict.toc_entries, scope), **evidence)
+                  % (os.path.basename(newest), age_h, verdict.toc_entries, scope), **evidence)
 
 
 def parse_utc(value: t.Any) -> datetime.datetime:

@@ -6,13 +6,31 @@ containers (the limits the server enforces itself are the ``limits`` group)."""
 
 from __future__ import annotations
 
+import typing as t
+
 from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import image_tag, snapshot
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils._engine.result import failed, passed
+from ansible_collections.aragora.ops.plugins.module_utils._engine.result import Outcome, failed, passed
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 
 SECTION = "9"
 RESOURCES = ("cpu", "memory")
+
+
+def _judge_every_container(ctx: TargetContext, inspect: t.Callable[[dict], tuple[dict, list[str]]],
+                           evidence_key: str, lacking: str, having: str) -> Outcome:
+    """PASS when no container of the Deployment lacks anything ``inspect`` looks for, else a FAIL naming each
+    'container: item'; ``inspect`` answers (what the container has, what it lacks)."""
+    seen: dict[str, dict] = {}
+    missing: list[str] = []
+    for container in snapshot(ctx).containers:
+        name = container.get("name", "?")
+        seen[name], lacks = inspect(container)
+        missing.extend("%s: %s" % (name, item) for item in lacks)
+    evidence = {evidence_key: seen, "missing": missing}
+    if missing:
+        return failed("%s: %s" % (lacking, ", ".join(missing)), **evidence)
+    return passed("Every container (%d) %s" % (len(seen), having), **evidence)
 
 
 @check("resources.requests_limits", SECTION, "CPU and memory limits set",
@@ -20,45 +38,30 @@ RESOURCES = ("cpu", "memory")
        "2000m/2Gi).",
        proves="CPU and memory requests and limits on every container.")
 def requests_limits(ctx: TargetContext):
-    snap = snapshot(ctx)
-    missing: list[str] = []
-    seen: dict[str, dict] = {}
-    for container in snap.containers:
+    def inspect(container: dict) -> tuple[dict, list[str]]:
         resources = container.get("resources") or {}
-        seen[container.get("name", "?")] = {"requests": resources.get("requests") or {},
-                                            "limits": resources.get("limits") or {}}
-        for kind in ("requests", "limits"):
-            for resource in RESOURCES:
-                if not (resources.get(kind) or {}).get(resource):
-                    missing.append("%s: %s.%s" % (container.get("name", "?"), kind, resource))
-    evidence = {"containers": seen, "missing": missing}
-    if missing:
-        return failed("Container resources not set: %s" % ", ".join(missing), **evidence)
-    return passed("Every container (%d) sets CPU and memory requests and limits" % len(seen), **evidence)
+        has = {kind: resources.get(kind) or {} for kind in ("requests", "limits")}
+        return has, ["%s.%s" % (kind, resource) for kind in has for resource in RESOURCES
+                     if not has[kind].get(resource)]
+
+    return _judge_every_container(ctx, inspect, "containers", "Container resources not set",
+                                  "sets CPU and memory requests and limits")
 
 
 @check("resources.probes", SECTION, "Liveness and readiness probes",
        "Give every container a livenessProbe (Aragora: GET /healthz) and a readinessProbe (GET /readyz).",
        proves="Liveness and readiness probes on every container.")
 def probes(ctx: TargetContext):
-    snap = snapshot(ctx)
-    missing: list[str] = []
-    seen: dict[str, dict] = {}
-    for container in snap.containers:
-        name = container.get("name", "?")
-        seen[name] = {}
+    def inspect(container: dict) -> tuple[dict, list[str]]:
+        has: dict[str, str] = {}
         for probe in ("livenessProbe", "readinessProbe"):
             spec = container.get(probe)
-            if not spec:
-                missing.append("%s: %s" % (name, probe))
-                continue
-            http = spec.get("httpGet") or {}
-            seen[name][probe] = http.get("path") or ("exec" if "exec" in spec else
-                                                     "tcpSocket" if "tcpSocket" in spec else "grpc")
-    evidence = {"probes": seen, "missing": missing}
-    if missing:
-        return failed("Probes missing: %s" % ", ".join(missing), **evidence)
-    return passed("Every container (%d) has liveness and readiness probes" % len(seen), **evidence)
+            if spec:
+                has[probe] = (spec.get("httpGet") or {}).get("path") or (
+                    "exec" if "exec" in spec else "tcpSocket" if "tcpSocket" in spec else "grpc")
+        return has, [probe for probe in ("livenessProbe", "readinessProbe") if probe not in has]
+
+    return _judge_every_container(ctx, inspect, "probes", "Probes missing", "has liveness and readiness probes")
 
 
 @check("resources.image_tag", SECTION, "No latest image tag",

@@ -23,7 +23,7 @@ except ImportError:  # reported by the module through missing_required_lib
     requests = None  # type: ignore[assignment]
     CaseInsensitiveDict = dict  # type: ignore[misc,assignment]
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.config import mask_url
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import mask_url
 
 _Adapter = requests.adapters.HTTPAdapter if requests is not None else object
 

@@ -13,18 +13,21 @@ never part of it.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import math
 import os
 import re
 import select
-import shutil
 import subprocess
 import time
 import typing as t
-import urllib.parse
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.config import MASK
+from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import (
+    keyword_password,
+    password_spellings,
+    scrub,
+    url_password,
+)
 
 try:
     import psycopg2
@@ -36,7 +39,6 @@ except ImportError:  # reported by the checks as a plain sentence
 MIGRATIONS_TABLE = "_aragora_migrations"
 SSL_MODES_REQUIRING_TLS = ("require", "verify-ca", "verify-full")
 URL_SCHEMES = ("postgresql", "postgres")
-_PG_RESTORE_DIRS = "/usr/lib/postgresql/*/bin"
 
 
 class PostgresError(Exception):
@@ -86,24 +88,8 @@ def parse_dsn(dsn: str) -> tuple[DsnInfo, dict[str, str]]:
 
 def dsn_secrets(dsn: str) -> set[str]:
     """The password of a DSN in every spelling it may take in a message (raw, URL-decoded)."""
-    found = set()
-    if "://" in dsn:
-        try:
-            password = urllib.parse.urlsplit(dsn).password
-        except ValueError:
-            password = None
-        if password:
-            found.update({password, urllib.parse.unquote(password)})
-    match = re.search(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn)
-    if match:
-        found.add(match.group(1).strip("'"))
-    return {secret for secret in found if secret}
-
-
-def scrub(text: str, secrets: t.Iterable[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    found = password_spellings(url_password(dsn)) if "://" in dsn else set()
+    return {secret for secret in found | {keyword_password(dsn)} if secret}
 
 
 def first_line(exc: BaseException) -> str:
@@ -310,13 +296,8 @@ class ArchiveCheck:
 
 
 def find_pg_restore() -> str | None:
-    """pg_restore on PATH (Debian's wrapper picks the newest), else the newest PostgreSQL's own."""
-    found = shutil.which("pg_restore")
-    if found:
-        return found
-    candidates = sorted(glob.glob(os.path.join(_PG_RESTORE_DIRS, "pg_restore")),
-                        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-3]) or 0))
-    return candidates[-1] if candidates else None
+    """pg_restore as the backup and the restore find it (`pg_tools.find_tool`), None when there is none."""
+    return pg_tools.find_tool("pg_restore")
 
 
 def _pg_restore(pg_restore: str, args: list[str], timeout: float) -> tuple[int | None, str, str]:

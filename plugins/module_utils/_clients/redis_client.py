@@ -17,7 +17,7 @@ import time
 import typing as t
 import urllib.parse
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.config import MASK, mask_url
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import mask_url, password_spellings, scrub
 
 try:
     import redis
@@ -75,9 +75,7 @@ class RedisTarget:
     def secrets(self) -> set[str]:
         found = {value for value in (self.password, self.sentinel_password) if value}
         if self.url:
-            password = urllib.parse.urlsplit(self.url).password
-            if password:
-                found.update((password, urllib.parse.unquote(password)))
+            found |= password_spellings(urllib.parse.urlsplit(self.url).password)
         return found
 
 
@@ -155,9 +153,9 @@ def observe(target: RedisTarget, options: ProbeOptions) -> RedisObservation:
                                           % (target.describe(), options.timeout)) from None
                 raise
     except RedisProbeError as exc:
-        raise RedisProbeError(_scrub(str(exc), secrets)) from None
+        raise RedisProbeError(scrub(str(exc), secrets)) from None
     except (redis.RedisError, OSError, ValueError) as exc:
-        raise RedisProbeError(_scrub(describe_error(exc, target.describe(), options.timeout), secrets)) from None
+        raise RedisProbeError(scrub(describe_error(exc, target.describe(), options.timeout), secrets)) from None
 
 
 class _Deadline:
@@ -207,12 +205,6 @@ def describe_error(exc: BaseException, where: str, timeout: float) -> str:
     if isinstance(exc, ValueError):
         return "the Redis URL %s cannot be used: %s" % (where, detail)
     return "Redis at %s answered with an error: %s" % (where, detail)
-
-
-def _scrub(text: str, secrets: t.Iterable[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
 
 
 def _url_uses_tls(url: str | None) -> bool:

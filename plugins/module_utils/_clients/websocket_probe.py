@@ -18,7 +18,7 @@ import ssl
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._engine.config import mask_url
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import mask_url
 
 try:
     from websockets import exceptions as ws_errors

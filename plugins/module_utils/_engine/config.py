@@ -19,6 +19,13 @@ import threading
 import typing as t
 import urllib.parse
 
+# MASK and mask_url are imported from here too: the configuration is where the checks meet secrets.
+from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import (  # pylint: disable=unused-import
+    MASK,  # noqa: F401
+    mask_url,  # noqa: F401
+    password_spellings,
+    url_password,
+)
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import Cause, CheckInputError, CheckSkipped
 
 try:
@@ -28,7 +35,6 @@ except ImportError:  # reported by the module through missing_required_lib
 
 # Names whose values are secrets. ARAGORA_REDIS_KEY_PREFIX holds no secret, hence the anchored _KEY$.
 _SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|_KEY$|^KEY$|_DSN$|^DSN$)", re.I)
-MASK = "********"
 # security.environment_mode, the first configuration check, judges a configuration source that cannot be read.
 CONFIG_UNREADABLE = Cause("security.environment_mode", "configuration",
                           "Make the configuration readable (env_file path, permissions, syntax, or the cluster's "
@@ -39,29 +45,6 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-_DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
-
-
-def url_password(value: str) -> str | None:
-    """The password inside a URL such as redis://:pw@host or postgresql://user:pw@host/db, or inside a libpq
-    keyword DSN (host=db password=pw), if any."""
-    if "://" not in value and "=" in value:
-        found = _DSN_PASSWORD.search(value)
-        return found.group(1).strip("'") if found else None
-    try:
-        return urllib.parse.urlsplit(value).password
-    except ValueError:
-        return None
-
-
-def mask_url(value: str) -> str:
-    """The URL with its password replaced, for evidence: postgresql://aragora:********@db:5432/aragora."""
-    password = url_password(value)
-    if password and "://" not in value:
-        return value.replace(password, MASK)
-    return value.replace(":" + password + "@", ":" + MASK + "@", 1) if password else value
-
-
 def secret_values(values: t.Mapping[str, str]) -> set[str]:
     """Every secret string in ``values``: whole values of secret names, and passwords embedded in URLs."""
     found = set()
@@ -70,10 +53,7 @@ def secret_values(values: t.Mapping[str, str]) -> set[str]:
             continue
         if is_secret_name(name):
             found.add(value)
-        password = url_password(value) if "://" in value or "password" in value else None
-        if password:
-            found.add(password)
-            found.add(urllib.parse.unquote(password))
+        found |= password_spellings(url_password(value) if "://" in value or "password" in value else None)
     return found
 
 
@@ -93,9 +73,7 @@ def parameter_secrets(params: t.Mapping[str, t.Any]) -> set[str]:
         if not isinstance(value, str) or ("@" not in value and "password" not in value):
             continue
         # A URL given without its scheme (rejected, and echoed in the message) may still carry a password.
-        password = url_password(value if "://" in value else "//" + value)
-        if password:
-            found.update((password, urllib.parse.unquote(password)))
+        found |= password_spellings(url_password(value if "://" in value else "//" + value))
     return found
 
 

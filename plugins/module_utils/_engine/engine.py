@@ -20,11 +20,10 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.result import 
     ERROR,
     FAIL,
     SKIP,
-    WARN,
     CheckInputError,
     CheckSkipped,
     Outcome,
-    section_label,
+    make_result,
 )
 
 
@@ -78,20 +77,7 @@ def select(groups: t.Iterable[str] | None = None, skip: t.Iterable[str] = (), id
 
 
 def _result(spec: CheckSpec, outcome: Outcome, duration_ms: float, cause: dict | None = None) -> dict:
-    remediation = spec.remediation if outcome.remediation is None else outcome.remediation
-    result = {
-        "id": spec.id,
-        "section": section_label(spec.section),
-        "title": spec.title,
-        "status": outcome.status,
-        "message": outcome.message,
-        "evidence": outcome.evidence,
-        "remediation": remediation if outcome.status in (FAIL, WARN, ERROR) else "",
-        "duration_ms": round(duration_ms, 1),
-    }
-    if cause:
-        result["cause"] = cause
-    return result
+    return make_result(spec.id, spec.section, spec.title, outcome, spec.remediation, duration_ms, cause)
 
 
 def _could_not_judge(spec: CheckSpec, exc: CheckInputError) -> tuple[Outcome, dict | None]:

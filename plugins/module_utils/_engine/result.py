@@ -105,6 +105,27 @@ class CheckInputError(Exception):
         self.cause = cause
 
 
+def make_result(check_id: str, section: str, title: str, outcome: Outcome, remediation: str = "",
+                duration_ms: float = 0.0, cause: dict | None = None) -> dict:
+    """One result of the schema above, from what was decided (``outcome``) about the item ``check_id`` of checklist
+    section ``section`` (its number). The remediation is kept only where there is something to do (FAIL, WARN,
+    ERROR); the outcome's own remediation wins over the item's standing one."""
+    remediation = remediation if outcome.remediation is None else outcome.remediation
+    result = {
+        "id": check_id,
+        "section": section_label(section),
+        "title": title,
+        "status": outcome.status,
+        "message": outcome.message,
+        "evidence": outcome.evidence,
+        "remediation": remediation if outcome.status in (FAIL, WARN, ERROR) else "",
+        "duration_ms": round(duration_ms, 1),
+    }
+    if cause:
+        result["cause"] = cause
+    return result
+
+
 def counts(results: t.Iterable[dict]) -> dict[str, int]:
     tally = dict.fromkeys(STATUSES, 0)
     for result in results:  # a status outside STATUSES is counted too, never a KeyError in a report

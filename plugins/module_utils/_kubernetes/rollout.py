@@ -33,6 +33,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client
     Kind,
     selector_string,
 )
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import waiter
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -421,17 +422,11 @@ def wait(cluster: Cluster, namespace: str, name: str, pod_template_hash: str | N
          poll_interval: float, clock: t.Callable[[], float] = time.monotonic,
          sleep: t.Callable[[float], None] = time.sleep) -> WaitResult:
     """Until the rollout completes, fails (ProgressDeadlineExceeded, new pods stuck) or ``timeout`` passes."""
-    started = clock()
-    polls = 0
-    deployment: dict = {}
-    while True:
-        polls += 1
+    def observe() -> tuple[bool, tuple[str, str, dict]]:
         deployment = cluster.read(DEPLOYMENTS, namespace, name)
         outcome, why = rollout_progress(deployment)
-        if outcome == "done":
-            return WaitResult("done", why, clock() - started, polls, deployment)
-        if outcome == "failed":
-            return WaitResult("failed", why, clock() - started, polls, deployment)
+        if outcome in ("done", "failed"):
+            return True, (outcome, why, deployment)
         if pod_template_hash:
             selector = selector_string((deployment.get("spec") or {}).get("selector"))
             selector = ",".join(p for p in (selector, "%s=%s" % (HASH_LABEL, pod_template_hash)) if p)
@@ -441,10 +436,11 @@ def wait(cluster: Cluster, namespace: str, name: str, pod_template_hash: str | N
                 pods = []  # not allowed to list pods: the Deployment's own conditions still end the wait
             stuck = stuck_pods(pods)
             if stuck:
-                return WaitResult("failed", "new pods cannot start: %s" % "; ".join(stuck[:5]), clock() - started,
-                                  polls, deployment)
-        elapsed = clock() - started
-        if elapsed >= timeout:
-            return WaitResult("timeout", "the rollout did not complete within %ss (%s)" % (timeout, why), elapsed,
-                              polls, deployment)
-        sleep(max(min(poll_interval, timeout - elapsed), 0.0))
+                return True, ("failed", "new pods cannot start: %s" % "; ".join(stuck[:5]), deployment)
+        return False, ("timeout", why, deployment)
+
+    polled = waiter.poll_until(observe, timeout, poll_interval, clock, sleep)
+    outcome, why, deployment = polled.value
+    if not polled.done:
+        why = "the rollout did not complete within %ss (%s)" % (timeout, why)
+    return WaitResult(outcome, why, polled.elapsed, polled.polls, deployment)

@@ -20,7 +20,8 @@ import os
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release
-from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore, RestoreError, Writers
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore, RestoreError
+from ansible_collections.aragora.ops.plugins.module_utils._operations.restore_writers import KubernetesWriters, Writers
 from ansible_collections.aragora.ops.plugins.module_utils._operations.releases import ReleaseError, ReleaseTree
 
 APPLICATION_KINDS = ("systemd", "kubernetes")
@@ -173,14 +174,14 @@ class CoordinatedRollback(Restore):
 
     def _switch_kubernetes(self, application: t.Mapping[str, t.Any]) -> str:
         from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import rollout  # pylint: disable=import-outside-toplevel
-        writers = Writers(self.params)
-        cluster = writers._cluster()  # pylint: disable=protected-access
+        writers = KubernetesWriters(self.params)
+        cluster = writers.cluster()
         namespace, name = self.params["namespace"], self.params["deployment"]
-        deployment = writers._k8s(cluster.read_deployment, namespace, name)  # pylint: disable=protected-access
+        deployment = writers.call(cluster.read_deployment, namespace, name)
         wanted = list(application.get("images_after") or [])
         if wanted and rollout.images((deployment.get("spec") or {}).get("template")) == wanted:
             return "Deployment %s/%s already runs %s" % (namespace, name, ", ".join(wanted))
-        result = writers._k8s(rollout.apply, cluster, namespace, name,  # pylint: disable=protected-access
+        result = writers.call(rollout.apply, cluster, namespace, name,
                               int(application["to_revision"]) or None)
         return "Deployment %s/%s rolled back to revision %s (%s) at 0 replicas" % (
             namespace, name, application["to_revision"], ", ".join(result.plan.images_after))

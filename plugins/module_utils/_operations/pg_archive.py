@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PostgreSQL archives with the PostgreSQL client tools: take one (pg_dump -Fc plus a manifest), check one, keep N days.
 
-Standard library only, on purpose: the backup role copies this very file onto hosts, beside the small
-``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and the module share one
-implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
-PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
+Standard library only, on purpose: the backup role copies this very file (with ``_clients/pg_tools.py``) onto
+hosts, beside the small ``aragora-db-backup`` script its systemd timer or cron runs, so the scheduled backup and
+the module share one implementation. Connection settings come from libpq's own environment (PGHOST, PGPORT,
+PGUSER, PGPASSWORD, PGDATABASE) or from :class:`Server`; the password only ever travels in PGPASSWORD, never on a command line.
 
 The manifest's row counts are exact (``count(*)``) and read in the very snapshot pg_dump dumps
 (``pg_export_snapshot()`` then ``pg_dump --snapshot``), so that a restore can be verified table by table even when
@@ -23,11 +23,21 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 import typing as t
+
+# On a database host (roles/db_backup) this file runs as a copy beside the scheduled backup's script, with its two
+# helpers copied next to it under these names.
+try:
+    from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
+except ImportError:
+    from aragora_ops_files import write_json_atomically  # type: ignore[no-redef]
+try:
+    from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools
+except ImportError:
+    import pg_tools  # type: ignore[no-redef]
 
 ARCHIVE_SUFFIX = ".dump"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -39,10 +49,13 @@ DEFAULT_KEEP_DAYS = 30
 KIND_BACKUP = "backup"
 KIND_SAFETY_DUMP = "safety_dump"
 SAFETY_DUMP_MARK = "-pre-restore-"  # in the names of safety dumps written before manifests carried their kind
+# What counts as a pg_dump archive in a backup directory (ours end in ARCHIVE_SUFFIX; other backup jobs name theirs
+# otherwise), and the endings of names still being written.
+BACKUP_SUFFIXES = (ARCHIVE_SUFFIX, ".pgdump", ".backup", ".tar")
+IN_PROGRESS_SUFFIXES = (".tmp", PARTIAL_SUFFIX, ".part", ".inprogress")
 _PR_SET_PDEATHSIG = 1
 _SEP = "\x1f"
 _END = "__aragora_ops_end__"
-_PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
 # Exact row counts of every ordinary and partitioned table outside the system schemas, in one query.
 ROW_COUNTS_SQL = (
@@ -71,15 +84,11 @@ def utc_now() -> str:
 
 
 def find_tool(name: str) -> str:
-    """A PostgreSQL client tool on PATH, else the newest installed one; ArchiveError when there is none."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(os.path.join(_PG_BIN_GLOB, name)),
-                        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-3]) or 0))
-    if not candidates:
+    """A PostgreSQL client tool (`pg_tools.find_tool`); ArchiveError when there is none."""
+    found = pg_tools.find_tool(name)
+    if not found:
         raise ArchiveError("%s not found: install the PostgreSQL client (apt-get install postgresql-client)" % name)
-    return candidates[-1]
+    return found
 
 
 @dataclasses.dataclass
@@ -207,17 +216,6 @@ def read_manifest(archive: str) -> dict[str, t.Any] | None:
     return manifest
 
 
-def _write_json(path: str, data: t.Any, mode: int = 0o600) -> None:
-    partial = path + PARTIAL_SUFFIX
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
 def _fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -310,7 +308,7 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
     }
     if pre_release:
         manifest[PRE_RELEASE] = dict(pre_release)
-    _write_json(manifest_path(archive), manifest)
+    write_json_atomically(manifest_path(archive), manifest, 0o600)
     os.replace(partial, archive)
     _fsync_dir(directory)
     return {**manifest, "archive_path": archive, "manifest_path": manifest_path(archive)}
@@ -338,9 +336,32 @@ def is_safety_dump(archive: str) -> bool:
     return SAFETY_DUMP_MARK in os.path.basename(archive)
 
 
+def scan_backups(directory: str) -> tuple[list[str], list[str]]:
+    """(the backups in ``directory``, oldest first; the other names in it, sorted). A backup is a pg_dump archive
+    (a file ending in BACKUP_SUFFIXES, or a directory archive with its toc.dat), neither hidden, nor still being
+    written, nor a restore's safety dump. The one rule for "the newest backup": the readiness check judges the
+    archive a restore would restore by default. OSError when the directory cannot be read."""
+    backups, others = [], []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
+                continue
+            if ((entry.is_file() and entry.name.endswith(BACKUP_SUFFIXES))
+                    or (entry.is_dir() and os.path.isfile(os.path.join(entry.path, "toc.dat")))) \
+                    and not is_safety_dump(entry.path):
+                backups.append((entry.stat().st_mtime, entry.path))
+            else:
+                others.append(entry.name)
+    return [path for _mtime, path in sorted(backups)], sorted(others)
+
+
 def restorable_archives(directory: str) -> list[str]:
-    """The archives a restore may choose by default, oldest first: every complete archive but the safety dumps."""
-    return [path for path in list_archives(directory) if not is_safety_dump(path)]
+    """The archives a restore may choose by default, oldest first (`scan_backups`); none when there is no such
+    directory."""
+    try:
+        return scan_backups(directory)[0]
+    except FileNotFoundError:
+        return []
 
 
 def _toc_name(name: str) -> str:
@@ -367,6 +388,65 @@ def list_tables(archive: str, timeout: float = 300) -> set[str]:
     if listing.returncode != 0:
         raise ArchiveError("pg_restore --list cannot read archive %s (%s)" % (archive, error_lines(listing.stderr)))
     return archive_tables(listing.stdout)
+
+
+class ArchiveDefect(ArchiveError):
+    """An archive that must not be restored or counted on; ``defect`` names what is wrong: missing, empty,
+    no_manifest, sha256, listing or data."""
+
+    def __init__(self, message: str, defect: str) -> None:
+        super().__init__(message)
+        self.defect = defect
+
+
+_READ_MANIFEST: t.Any = object()
+
+
+def validate_archive(archive: str, manifest: t.Any = _READ_MANIFEST, require_manifest: bool = False,
+                     read_data: bool | None = None, list_timeout: float = 300,
+                     data_timeout: float = 3600) -> dict[str, t.Any]:
+    """The one judgment of a pg_dump archive before a restore, a drill or a pre-release backup counts on it: a
+    non-empty file; the sha256 its manifest records (``manifest``: read beside the archive unless given; None: it
+    has none); ``pg_restore --list`` reads its table of contents; and, when ``read_data`` (default: when no manifest
+    vouches for the bytes), every data block (a truncated archive keeps its table of contents readable).
+    ArchiveDefect naming the first defect otherwise. The facts: archive, size_bytes, manifest, sha256,
+    sha256_verified, toc_entries, dumped_from_major, data_read, tables (schema.table whose rows it holds)."""
+    if not os.path.isfile(archive):
+        raise ArchiveDefect("archive %s does not exist (or is not a file)" % archive, "missing")
+    if os.path.getsize(archive) == 0:
+        raise ArchiveDefect("archive %s is empty" % archive, "empty")
+    if manifest is _READ_MANIFEST:
+        manifest = read_manifest(archive)
+    facts: dict[str, t.Any] = {"archive": archive, "size_bytes": os.path.getsize(archive), "manifest": manifest,
+                               "sha256": None, "sha256_verified": False, "data_read": False}
+    if manifest is None and require_manifest:
+        raise ArchiveDefect("archive %s has no manifest (%s) and require_manifest is set"
+                            % (archive, manifest_path(archive)), "no_manifest")
+    if manifest is not None:
+        digest = sha256_of(archive)
+        if digest != manifest.get("sha256"):
+            raise ArchiveDefect("archive %s is not the one its manifest describes: sha256 %s, manifest says %s "
+                                "(damaged or replaced)" % (archive, digest, manifest.get("sha256")), "sha256")
+        facts.update(sha256=digest, sha256_verified=True)
+    pg_restore = find_tool("pg_restore")
+    listing = subprocess.run([pg_restore, "--list", archive], capture_output=True, text=True, errors="replace",
+                             stdin=subprocess.DEVNULL, check=False, timeout=list_timeout,
+                             preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+    if listing.returncode != 0:
+        raise ArchiveDefect("pg_restore --list cannot read archive %s (%s): not a readable pg_dump archive"
+                            % (archive, error_lines(listing.stderr)), "listing")
+    if manifest is None if read_data is None else read_data:
+        full = subprocess.run([pg_restore, "--file", os.devnull, archive], capture_output=True, text=True,
+                              errors="replace", stdin=subprocess.DEVNULL, check=False, timeout=data_timeout,
+                              preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+        if full.returncode != 0:
+            raise ArchiveDefect("archive %s: its table of contents reads but its data does not (truncated or "
+                                "damaged: %s)" % (archive, error_lines(full.stderr)), "data")
+        facts["data_read"] = True
+    dumped = re.search(r"Dumped from database version: (\d+)", listing.stdout)
+    facts.update(toc_entries=sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";")),
+                 dumped_from_major=int(dumped.group(1)) if dumped else None, tables=archive_tables(listing.stdout))
+    return facts
 
 
 def is_good(archive: str) -> bool:

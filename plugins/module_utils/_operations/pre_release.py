@@ -16,12 +16,11 @@ and debates by name), and :func:`export_commands` says how to get those rows out
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
-from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import PRE_RELEASE, ArchiveError, Server
+from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import PRE_RELEASE, Server
 
 # Columns that say when a row was created, in the order they are preferred (Aragora 2.11's tables use these).
 CREATED_COLUMNS = ("created_at", "inserted_at", "requested_at", "linked_at", "connected_at", "received_at",
@@ -75,18 +74,10 @@ def find_backup(directory: str, current: str, target: str) -> tuple[str, dict[st
 
 
 def verify_archive(archive: str, manifest: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The archive is the one its manifest describes (sha256) and pg_restore reads it (--list); ArchiveError if not."""
-    digest = pg_archive.sha256_of(archive)
-    if digest != manifest.get("sha256"):
-        raise ArchiveError("archive %s does not match its manifest: sha256 %s, manifest says %s"
-                           % (archive, digest, manifest.get("sha256")))
-    listing = subprocess.run([pg_archive.find_tool("pg_restore"), "--list", archive], capture_output=True, text=True,
-                             errors="replace", stdin=subprocess.DEVNULL, check=False, timeout=300)
-    if listing.returncode != 0:
-        raise ArchiveError("pg_restore --list cannot read archive %s: %s"
-                           % (archive, pg_archive.error_lines(listing.stderr)))
-    entries = sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";"))
-    return {"sha256": digest, "sha256_verified": True, "toc_entries": entries}
+    """The archive is the one its manifest describes (sha256) and pg_restore reads it (--list), judged as a restore
+    judges it (pg_archive.validate_archive); ArchiveError if not."""
+    facts = pg_archive.validate_archive(archive, manifest=manifest, read_data=False)
+    return {"sha256": facts["sha256"], "sha256_verified": True, "toc_entries": facts["toc_entries"]}
 
 
 def schema_difference(backup: t.Mapping[str, t.Mapping[str, str]] | None,

@@ -26,6 +26,7 @@ import subprocess
 import time
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import replaced_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import PRE_RELEASE, newest_per_release, sha256_of
 
 PATTERNS = (".db", ".sqlite", ".sqlite3")
@@ -232,14 +233,11 @@ def restore(set_dir: str, data_dir: str, safety_dir: str, unit: str | None = Non
     for relative in sorted(manifest["files"]):
         target = os.path.join(data_dir, relative)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        temporary = target + ".restore-tmp"
-        shutil.copyfile(os.path.join(set_dir, relative), temporary)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        for suffix in ("-wal", "-shm", "-journal"):  # a stale WAL would be replayed onto the restored file
-            if os.path.exists(target + suffix):
-                os.unlink(target + suffix)
-        os.replace(temporary, target)
+        with replaced_atomically(target) as temporary:
+            shutil.copyfile(os.path.join(set_dir, relative), temporary)
+            for suffix in ("-wal", "-shm", "-journal"):  # a stale WAL would be replayed onto the restored file
+                if os.path.exists(target + suffix):
+                    os.unlink(target + suffix)
         replaced.append(relative)
     problems = []
     for relative, expected in sorted(manifest["files"].items()):

@@ -14,8 +14,10 @@ import os
 import re
 import typing as t
 
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_atomically, write_json_atomically
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md
+
 OUTCOMES = ("succeeded", "unchanged", "reverted", "failed", "planned")
-_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def local_user() -> str:
@@ -52,18 +54,17 @@ def build_record(kind: str, target: t.Mapping[str, t.Any], from_: t.Any, to: t.A
 def _cell(value: t.Any) -> str:
     if value is None or value == "":
         return "-"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md.cell(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
 
 
 def to_markdown(record: t.Mapping[str, t.Any]) -> str:
     lines = ["# Incident record: %s - %s" % (record["kind"], record["outcome"].upper()), "", record["summary"], "",
-             "| | |", "|---|---|"]
+             *md.FACTS_HEADER]
     for label, key in (("Who", "actor"), ("Started", "started"), ("Finished", "finished"), ("From", "from"),
                        ("To", "to")):
-        lines.append("| %s | %s |" % (label, _cell(record[key])))
+        lines.append(md.row(label, _cell(record[key])))
     for key, value in sorted(record["target"].items()):
-        lines.append("| Target %s | %s |" % (key, _cell(value)))
+        lines.append(md.row("Target %s" % key, _cell(value)))
     lines += ["", "## Verification", ""]
     lines += ["- %s: %s" % (key, _cell(value)) for key, value in sorted(record["verification"].items())] or ["- none"]
     lines += ["", "## What happened", ""]
@@ -77,14 +78,7 @@ def file_stem(record: t.Mapping[str, t.Any]) -> str:
     """incident-<UTC time>-<kind>-<target>: sorts by time, unique per target and action."""
     stamp = re.sub(r"[^0-9T]", "", record["started"].split("+")[0])
     target = "-".join(str(value) for _key, value in sorted(record["target"].items()) if value)
-    return _SLUG.sub("_", "incident-%s-%s-%s" % (stamp, record["kind"], target or "unknown"))[:150]
-
-
-def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    return md.file_name_part("incident-%s-%s-%s" % (stamp, record["kind"], target or "unknown"))[:150]
 
 
 def write_record(record: t.Mapping[str, t.Any], directory: str) -> list[str]:
@@ -95,6 +89,6 @@ def write_record(record: t.Mapping[str, t.Any], directory: str) -> list[str]:
     while os.path.exists(stem + ".json"):  # two actions on one target within a second: keep both
         number += 1
         stem = "%s-%d" % (base, number)
-    _write(stem + ".json", json.dumps(record, indent=2, sort_keys=True) + "\n")
-    _write(stem + ".md", to_markdown(record))
+    write_json_atomically(stem + ".json", record)
+    write_atomically(stem + ".md", to_markdown(record))
     return [stem + ".json", stem + ".md"]

@@ -16,10 +16,10 @@ import html
 import json
 import os
 import re
-import tempfile
 import typing as t
 import xml.etree.ElementTree as ET
 
+from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import (
     ERROR,
     FAIL,
@@ -32,6 +32,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.result import 
     section_label,
     verdict,
 )
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md
 
 SIGN_OFF_ROLES = ("Engineering Lead", "Security Review", "Operations", "Product Owner")
 UNREACHABLE_CHECK_ID = "target.results"
@@ -204,32 +205,28 @@ class Report:
 
     def markdown(self) -> str:
         view = self.view()
-        out = ["# Production Readiness Report", "",
-               "| | |", "|---|---|",
+        out = ["# Production Readiness Report", "", *md.FACTS_HEADER,
                "| **Verdict** | **%s**%s |" % (view.verdict, " (strict: WARN counts as NO-GO)" if view.strict else ""),
                "| Generated | %s |" % view.generated_at,
                "| Targets | %s |" % ", ".join(target.name for target in view.targets),
                "| Checks | %s |" % view.tally,
-               "| Scope | %s |" % _md(view.scope if view.scope == View.scope else "**%s**" % view.scope), ""]
+               "| Scope | %s |" % md.cell(view.scope if view.scope == View.scope else "**%s**" % view.scope), ""]
         for target in view.targets:
-            out += ["## Target: %s — %s" % (_md(target.name), target.verdict), ""]
+            out += ["## Target: %s — %s" % (md.cell(target.name), target.verdict), ""]
             if target.not_run:
-                out += ["Partial run: %s; this verdict covers only the checks below." % _md(target.not_run), ""]
+                out += ["Partial run: %s; this verdict covers only the checks below." % md.cell(target.not_run), ""]
             if target.causes:
-                out += ["### Checks that could not judge", "", _md(_causes_headline(target.causes)), "",
-                        "| Cause | Owning check | Checks that could not run | Remediation |",
-                        "|-------|--------------|---------------------------|-------------|"]
-                cause_row = "| %s: %s | %s | %s | %s |"
-                out += [cause_row % (_md(c["dependency"]), _md(c["reason"]), c["check"], ", ".join(c["checks"]),
-                                     _md(c["remediation"])) for c in target.causes]
+                out += ["### Checks that could not judge", "", md.cell(_causes_headline(target.causes)), ""]
+                out += md.header("Cause", "Owning check", "Checks that could not run", "Remediation")
+                out += [md.row("%s: %s" % (md.cell(c["dependency"]), md.cell(c["reason"])), c["check"],
+                               ", ".join(c["checks"]), md.cell(c["remediation"])) for c in target.causes]
                 out.append("")
             for section, rows in target.sections:
-                out += ["### %s" % section, "", "| Item | Status | Evidence | Remediation |",
-                        "|------|--------|----------|-------------|"]
-                out += ["| **%s** | %s | %s | %s |" % (_md(row.title), _status_cell(row.status), _md(row.detail),
-                                                       _md(row.remediation)) for row in rows]
+                out += ["### %s" % section, ""] + md.header("Item", "Status", "Evidence", "Remediation")
+                out += [md.row("**%s**" % md.cell(row.title), _status_cell(row.status), md.cell(row.detail),
+                               md.cell(row.remediation)) for row in rows]
                 out.append("")
-        out += ["## Sign-Off", "", "| Role | Name | Date | Signature |", "|------|------|------|-----------|"]
+        out += ["## Sign-Off", ""] + md.header("Role", "Name", "Date", "Signature")
         out += ["| %s | | | |" % role for role in view.sign_off_roles]
         return "\n".join(out) + "\n"
 
@@ -327,7 +324,7 @@ class Report:
         """Write the report files (and one JSON and Markdown per target when there are several); their paths."""
         planned = self.files(directory, basename)
         os.makedirs(directory, exist_ok=True)
-        return [_write_atomically(path, text) for path, text in planned.items()]
+        return [write_atomically(path, text) for path, text in planned.items()]
 
     def files(self, directory: str, basename: str = "readiness-report") -> dict[str, str]:
         """The files `write` writes, by path, with their contents (check mode says these without writing)."""
@@ -348,20 +345,6 @@ class Report:
         if with_junit:
             renderings[".xml"] = self.junit()
         return {os.path.join(directory, basename + suffix): text for suffix, text in renderings.items()}
-
-
-def _write_atomically(path: str, text: str) -> str:
-    """Readers never see half a report: write beside it, then rename over it."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path
 
 
 def _by_section(checks: t.Sequence[dict]) -> list[tuple[str, list[dict]]]:
@@ -430,10 +413,6 @@ _HTML_STYLE = (
     "@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}")
 
 
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -443,4 +422,4 @@ def _xml(text: str) -> str:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "target"
+    return md.file_name_part(name).strip("_") or "target"

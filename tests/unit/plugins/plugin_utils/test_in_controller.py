@@ -54,3 +54,16 @@ def test_a_link_elsewhere_to_the_controllers_python_or_a_bare_name_is_another_py
     os.symlink(sys.executable, wrapper)
     assert not same_python(str(wrapper))
     assert not same_python("python3")
+
+
+# The same rule for work that needs only the standard library (readiness_report's rendering): the same machine as
+# the same user, whatever the interpreter.
+def test_stdlib_only_work_runs_here_with_any_interpreter():
+    assert runs_in_controller(action(), {}, stdlib_only=True)
+    assert runs_in_controller(action(), {"ansible_python_interpreter": "/usr/bin/python3"}, stdlib_only=True)
+    assert not runs_in_controller(action(), {})  # the checks need the controller's own Python
+
+
+@pytest.mark.parametrize("changed", [{"transport": "ssh"}, {"become": True}])
+def test_stdlib_only_work_elsewhere_or_as_another_user_runs_the_module(changed):
+    assert not runs_in_controller(action(**changed), {}, stdlib_only=True)

@@ -15,7 +15,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client
     selector_matches,
     selector_string,
 )
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import build_context, run_target
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import build_context, run_target
 from tests.unit.plugins.module_utils.k8s_fakes import (
     LABELS,
     FakeCluster,

@@ -1,19 +1,33 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Builds one target's context from module parameters and runs its selected checks: what modules call."""
+"""The one runner, what modules call: builds one target's context from module parameters and runs its selected
+checks (the readiness checks, the go-live script's pre-launch steps, or the smoke test), each summarised the same
+way. Ansible glue: it knows the module options, the checks and the go-live script's lines."""
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import kube
+from ansible_collections.aragora.ops.plugins.module_utils._checks import kube, smoke
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
-from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import MAX_WORKERS, run_checks, select
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import (
+    MAX_WORKERS,
+    REGISTRY,
+    CheckSpec,
+    run_checks,
+    select,
+)
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import HttpClient
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import counts, verdict
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext, TargetOptions
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.golive import (
+    PRELAUNCH_CHECK_IDS,
+    PRELAUNCH_STEPS,
+    prelaunch_lines,
+    smoke_lines,
+)
 
 
 def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
@@ -45,13 +59,37 @@ def run_target(params: t.Mapping[str, t.Any], context: TargetContext | None = No
     # An empty list runs nothing (--tags naming no section): the report then says nothing was judged.
     groups = GROUPS if params.get("groups") is None else params["groups"]
     to_run, to_skip = select(groups, params.get("skip_checks") or ())
-    results = run_checks(to_run, context, to_skip, max_workers=params.get("max_workers", MAX_WORKERS))
-    return {
-        "checks": results,
-        "counts": counts(results),
-        "verdict": verdict(results, params.get("strict", False)),
-        "config_sources": context.config.sources,
-    }
+    return run(context, to_run, to_skip, params.get("strict", False), params.get("max_workers", MAX_WORKERS))
+
+
+def run(context: TargetContext, to_run: t.Sequence[CheckSpec], skipped: t.Sequence[CheckSpec] = (),
+        strict: bool = False, max_workers: int = MAX_WORKERS) -> dict[str, t.Any]:
+    """Run ``to_run`` (``skipped``: left out by the caller) and summarise them: checks, counts, verdict, and where
+    the configuration came from."""
+    results = run_checks(to_run, context, skipped, max_workers=max_workers)
+    return {"checks": results, "counts": counts(results), "verdict": verdict(results, strict),
+            "config_sources": context.config.sources}
+
+
+def run_prelaunch(context: TargetContext, check_ids: t.Sequence[str], strict: bool = False) -> dict[str, t.Any]:
+    """The go-live script's pre-launch health check: ``check_ids`` (readiness checks), with the script's lines."""
+    unknown = sorted(set(check_ids) - set(REGISTRY))
+    if unknown:
+        raise ValueError("check_ids: unknown check id(s) %s" % ", ".join(unknown))
+    result = run(context, select(ids=check_ids)[0], strict=strict)
+    steps = [step for step in PRELAUNCH_STEPS if step[1] in check_ids] + [
+        (REGISTRY[check_id].title, check_id) for check_id in check_ids if check_id not in PRELAUNCH_CHECK_IDS]
+    return {**result, "lines": prelaunch_lines(result["checks"], steps)}
+
+
+def run_smoke(context: TargetContext, skip_checks: t.Sequence[str] = (), strict: bool = False) -> dict[str, t.Any]:
+    """The post-launch smoke test (every smoke check but ``skip_checks``), with the script's lines."""
+    unknown = sorted(set(skip_checks) - set(smoke.SMOKE_CHECKS))
+    if unknown:
+        raise ValueError("skip_checks: unknown smoke check id(s) %s; known: %s" % (
+            ", ".join(unknown), ", ".join(smoke.SMOKE_CHECKS)))
+    result = run(context, *select(skip=skip_checks, registry=smoke.SMOKE_CHECKS), strict=strict)
+    return {**result, "lines": smoke_lines(result["checks"])}
 
 
 def scope(groups: t.Iterable[str] | None) -> dict[str, t.Any]:

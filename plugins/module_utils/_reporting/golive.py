@@ -1,17 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The checklist's Go-Live Verification: its pre-launch health check (seven readiness checks, printed as its script
-prints them) and its post-launch smoke test (the smoke checks)."""
+"""The checklist's Go-Live Verification as its scripts print it: the pre-launch health check (seven readiness checks)
+and the post-launch smoke test (the smoke checks). ``runner.run_prelaunch``/``run_smoke`` run them."""
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import catalog, smoke
-from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY, run_checks, select
-from ansible_collections.aragora.ops.plugins.module_utils._engine.result import FAIL, PASS, SKIP, WARN, counts, verdict
-from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._engine.result import FAIL, PASS, SKIP, WARN
 
 # The script's seven steps, in its order: its label, and the readiness check that answers it.
 PRELAUNCH_STEPS: tuple[tuple[str, str], ...] = (
@@ -24,8 +21,6 @@ PRELAUNCH_STEPS: tuple[tuple[str, str], ...] = (
     ("Circuit breakers open", "providers.circuit_breakers"),
 )
 PRELAUNCH_CHECK_IDS: tuple[str, ...] = tuple(check_id for _label, check_id in PRELAUNCH_STEPS)
-SMOKE_CHECK_IDS: tuple[str, ...] = tuple(smoke.SMOKE_CHECKS)
-CATALOG_GROUPS = catalog.GROUPS  # catalog imported for its registrations: every readiness check id is known
 
 
 def _word(result: dict) -> str:
@@ -78,26 +73,3 @@ def prelaunch_lines(results: t.Sequence[dict], steps: t.Sequence[tuple[str, str]
 def smoke_lines(results: t.Sequence[dict]) -> list[str]:
     return (["=== Post-Launch Smoke Test ==="] + ["[%s] %s" % (r["status"], r["message"]) for r in results]
             + ["=== Smoke Test Complete ==="])
-
-
-def run_prelaunch(context: TargetContext, check_ids: t.Sequence[str], strict: bool = False) -> dict[str, t.Any]:
-    unknown = sorted(set(check_ids) - set(REGISTRY))
-    if unknown:
-        raise ValueError("check_ids: unknown check id(s) %s" % ", ".join(unknown))
-    to_run, _skipped = select(ids=check_ids)
-    results = run_checks(to_run, context)
-    steps = [step for step in PRELAUNCH_STEPS if step[1] in check_ids] + [
-        (REGISTRY[check_id].title, check_id) for check_id in check_ids if check_id not in PRELAUNCH_CHECK_IDS]
-    return {"checks": results, "counts": counts(results), "verdict": verdict(results, strict),
-            "lines": prelaunch_lines(results, steps), "config_sources": context.config.sources}
-
-
-def run_smoke(context: TargetContext, skip_checks: t.Sequence[str] = (), strict: bool = False) -> dict[str, t.Any]:
-    unknown = sorted(set(skip_checks) - set(smoke.SMOKE_CHECKS))
-    if unknown:
-        raise ValueError("skip_checks: unknown smoke check id(s) %s; known: %s" % (
-            ", ".join(unknown), ", ".join(smoke.SMOKE_CHECKS)))
-    to_run, skipped = select(skip=skip_checks, registry=smoke.SMOKE_CHECKS)
-    results = run_checks(to_run, context, skipped)
-    return {"checks": results, "counts": counts(results), "verdict": verdict(results, strict),
-            "lines": smoke_lines(results), "config_sources": context.config.sources}

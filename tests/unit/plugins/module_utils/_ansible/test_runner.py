@@ -11,7 +11,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.config import 
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import HttpClient, HttpObservation
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import select
-from ansible_collections.aragora.ops.plugins.module_utils._engine.runner import build_context, run_target, scope
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import build_context, run_target, scope
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import DEFAULT_ENDPOINTS, TargetContext
 
 PARAMS = {"timeout": 5.0, "validate_certs": True, "max_body_bytes": 1024}

@@ -19,7 +19,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._operations import wat
 from ansible_collections.aragora.ops.plugins.module_utils._checks import observability, smoke
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY
-from ansible_collections.aragora.ops.plugins.module_utils._engine.golive import PRELAUNCH_CHECK_IDS, prelaunch_lines
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.golive import PRELAUNCH_CHECK_IDS, prelaunch_lines
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import HttpObservation
 from ansible_collections.aragora.ops.plugins.module_utils._clients.metrics import Sample, parse_samples_lenient
 
