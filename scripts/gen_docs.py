@@ -74,11 +74,20 @@ def preset_modules() -> dict[str, tuple[str, ...]]:
     return presets
 
 
+def deprecated_modules() -> dict[str, str]:
+    """The modules meta/runtime.yml deprecates, with the version that removes them."""
+    with open(os.path.join(ROOT, "meta", "runtime.yml"), encoding="utf-8") as handle:
+        routing = (yaml.safe_load(handle).get("plugin_routing") or {}).get("modules") or {}
+    return {name: entry["deprecation"]["removal_version"] for name, entry in routing.items() if "deprecation" in entry}
+
+
 def _runners(spec: CheckSpec, presets: t.Mapping[str, tuple[str, ...]]) -> list[str]:
     if spec.id in smoke.SMOKE_CHECKS:
         return ["smoke_test"]
+    deprecated = deprecated_modules()
     runners = ["readiness_check (group `%s`)" % spec.group]
-    runners += [module for module, groups in presets.items() if spec.group in groups]
+    runners += [module + (" (deprecated)" if module in deprecated else "")
+                for module, groups in presets.items() if spec.group in groups]
     if spec.id in golive.PRELAUNCH_CHECK_IDS:
         runners.append("golive_check")
     return runners
@@ -145,10 +154,12 @@ def reference() -> str:
              % _ids(catalog.GROUPS),
              "| `aragora.ops.golive_check` | the checklist script's seven steps: %s |" % _ids(golive.PRELAUNCH_CHECK_IDS),
              "| `aragora.ops.smoke_test` | section 11: %s |" % _ids(smoke.SMOKE_CHECKS)]
+    deprecated = deprecated_modules()
     for module, groups in presets.items():
         check_ids = [spec.id for spec in in_checklist_order(REGISTRY.values()) if spec.group in groups]
-        lines.append("| `aragora.ops.%s` | readiness_check with `groups: [%s]` (%d checks): %s |"
-                     % (module, ", ".join(groups), len(check_ids), _ids(check_ids)))
+        removal = "deprecated, removed in %s: " % deprecated[module] if module in deprecated else ""
+        lines.append("| `aragora.ops.%s` | %sreadiness_check with `groups: [%s]` (%d checks): %s |"
+                     % (module, removal, ", ".join(groups), len(check_ids), _ids(check_ids)))
     lines.append("")
     section = None
     for spec in [*in_checklist_order(REGISTRY.values()), *in_checklist_order(smoke.SMOKE_CHECKS.values())]:

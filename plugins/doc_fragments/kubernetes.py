@@ -6,7 +6,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """kubernetes.core's connection options, as every module of the collection that talks to Kubernetes takes them.
+    """kubernetes.core's connection options, as every module of the collection that talks to Kubernetes takes them
+    (module_utils/_ansible/k8s_args.K8S_CONNECTION_SPEC, the piece ``kubernetes`` of the probe modules).
 
     Prefixed with k8s_ because these modules also have HTTP and PostgreSQL options of the bare names; each falls
     back on the K8S_AUTH_* variable that kubernetes.core reads and AWX's OpenShift/Kubernetes credential sets.
@@ -14,6 +15,22 @@ class ModuleDocFragment:
 
     DOCUMENTATION = r"""
 options:
+  kubeconfig:
+    description:
+      - Kubeconfig file of the cluster, on the host the module runs on.
+    type: path
+  k8s_context:
+    description:
+      - Kubeconfig context to use; the current context when omitted. Alone, it reads the default kubeconfig
+        (C(KUBECONFIG), C(~/.kube/config)).
+    type: str
+    aliases: [kube_context]
+  k8s_in_cluster:
+    description:
+      - Reach the cluster with the pod's service account (the module runs in the cluster, for example in AWX).
+      - Mutually exclusive with O(kubeconfig) and O(k8s_host).
+    type: bool
+    default: false
   k8s_host:
     description:
       - URL of the Kubernetes API server, for example V(https://k8s.example.com:6443). Alone (with O(k8s_api_key)

@@ -50,21 +50,17 @@ notes:
     V(2026-11-20T03:12:09Z)), C(result) (V(success) or V(failure)), C(archive) (the archive restored) and
     C(duration_s) (seconds, a number); optionally C(started_at), C(target), C(tables_restored) and C(error). Other
     keys are ignored."
+deprecated:
+  removed_in: 1.0.0
+  why: It runs a preset of M(aragora.ops.readiness_check)'s groups, with the same checks and results.
+  alternative: M(aragora.ops.readiness_check) with O(aragora.ops.readiness_check#module:groups=[database]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - aragora.ops.python
-  - aragora.ops.target
-  - aragora.ops.kubernetes
-  - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
+                                aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
+                                aragora.ops.target.thresholds, aragora.ops.target.pool_sizing,
+                                aragora.ops.target.configuration, aragora.ops.target.k8s_workload,
+                                aragora.ops.target.database]
 requirements:
   - psycopg2 (or psycopg2-binary)
   - pg_restore (the PostgreSQL client, of the server's major version or newer) for O(backup_dir)
@@ -97,41 +93,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-checks:
-  description: One result per check of the V(database) group, in the schema described in the notes.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - id: database.pool_sizing
-      section: 3. Database & Persistence
-      title: Connection pool configured
-      status: FAIL
-      message: >-
-        Connection pools need up to 105 connections ((20 + 15) x 3 replicas) but PostgreSQL allows 17
-        (max_connections - reserved)
-      evidence: {ARAGORA_DB_POOL_SIZE: 20, ARAGORA_DB_POOL_OVERFLOW: 15, app_replicas: 3, pool_demand: 105,
-                 max_connections: 20, superuser_reserved_connections: 3, usable_connections: 17}
-      remediation: >-
-        Make (ARAGORA_DB_POOL_SIZE + ARAGORA_DB_POOL_OVERFLOW) x replicas fit under max_connections -
-        superuser_reserved_connections: lower the pools, raise max_connections, or put PgBouncer in front.
-      duration_ms: 14.2
-counts:
-  description: How many checks ended in each status.
-  returned: always
-  type: dict
-  sample: {PASS: 6, WARN: 0, FAIL: 1, SKIP: 2}
-verdict:
-  description: V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.
-  returned: always
-  type: str
-  sample: NO-GO
-config_sources:
-  description: Where the configuration came from.
-  returned: always
-  type: list
-  elements: str
-  sample: [env file /opt/aragora/.env]
+# As readiness_check returns them (its RETURN describes each in full), for the database group.
+checks: {description: "One result per check of the V(database) group, as
+                       RV(aragora.ops.readiness_check#module:checks).",
+         returned: always, type: list, elements: dict,
+         sample: [{id: database.pool_sizing, status: FAIL,
+                   message: "Connection pools need up to 105 connections ((20 + 15) x 3 replicas) but PostgreSQL
+                             allows 17 (max_connections - reserved)"}]}
+counts: {description: How many checks ended in each status., returned: always, type: dict,
+         sample: {PASS: 6, WARN: 0, FAIL: 1, SKIP: 2}}
+verdict: {description: "V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.",
+          returned: always, type: str}
+config_sources: {description: Where the configuration came from., returned: always, type: list, elements: str}
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module

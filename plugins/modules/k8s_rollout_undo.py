@@ -36,16 +36,9 @@ options:
     description:
       - Kubeconfig file; C(KUBECONFIG) or C(~/.kube/config) when omitted. Falls back on E(K8S_AUTH_KUBECONFIG).
     type: path
-  kube_context:
-    description:
-      - Kubeconfig context; the current context when omitted. Falls back on E(K8S_AUTH_CONTEXT).
-    type: str
-    aliases: [context]
+  k8s_context:
+    aliases: [kube_context, context]
   k8s_in_cluster:
-    description:
-      - Use the pod's service account; mutually exclusive with O(kubeconfig) and O(k8s_host).
-    type: bool
-    default: false
     aliases: [in_cluster]
   k8s_host:
     aliases: [host]

@@ -49,21 +49,19 @@ description:
     answer V(FAIL) with that message. Every call waits at most O(timeout) seconds, and nothing is retried.
   - Read-only (get, list, and pods/log for a failed migration Job; C(kubectl kustomize) for a kustomization); runs
     the same under C(--check).
+deprecated:
+  removed_in: 1.0.0
+  why: It runs a preset of M(aragora.ops.readiness_check)'s groups, with the same checks and results.
+  alternative: >-
+    M(aragora.ops.readiness_check) with
+    O(aragora.ops.readiness_check#module:groups=[ha, migrations, observability, certificates, resources, backups]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - aragora.ops.python
-  - aragora.ops.target
-  - aragora.ops.kubernetes
-  - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
+                                aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
+                                aragora.ops.target.grafana, aragora.ops.target.thresholds,
+                                aragora.ops.target.tls_trust, aragora.ops.target.k8s_workload,
+                                aragora.ops.target.k8s_objects]
 requirements:
   - kubernetes (the official Python client)
   - kubectl (or kustomize) on the host, for O(k8s_manifests) naming a kustomization
@@ -73,7 +71,7 @@ EXAMPLES = r"""
 - name: Check the Aragora deployment in the production cluster
   aragora.ops.kubernetes_check:
     kubeconfig: ~/.kube/config
-    kube_context: production
+    k8s_context: production
   delegate_to: localhost
   register: k8s_readiness
 
@@ -93,36 +91,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-checks:
-  description: One result per check, in the schema described in the notes.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - id: ha.pod_distribution_nodes
-      section: 2. High Availability
-      title: Pods on distinct nodes
-      status: FAIL
-      message: "The 3 ready pod(s) of Deployment aragora run on node worker-1: losing that node takes the service down"
-      evidence: {ready_pods: 3, pods_by_node: {worker-1: [aragora-7d9-a, aragora-7d9-b, aragora-7d9-c]}}
-      remediation: Spread the pods (anti-affinity or topology spread on kubernetes.io/hostname) ...
-      duration_ms: 41.0
-counts:
-  description: How many checks ended in each status.
-  returned: always
-  type: dict
-  sample: {PASS: 17, WARN: 1, FAIL: 1, SKIP: 1}
-verdict:
-  description: V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.
-  returned: always
-  type: str
-  sample: NO-GO
-config_sources:
-  description: Where the configuration came from.
-  returned: always
-  type: list
-  elements: str
-  sample: [Deployment aragora/aragora container aragora]
+# As readiness_check returns them (its RETURN describes each in full), for its groups.
+checks: {description: "One result per check of its groups, as
+                       RV(aragora.ops.readiness_check#module:checks).",
+         returned: always, type: list, elements: dict,
+         sample: [{id: ha.pod_distribution_nodes, status: FAIL,
+                   message: "The 3 ready pod(s) of Deployment aragora run on node worker-1: losing that node takes
+                             the service down"}]}
+counts: {description: How many checks ended in each status., returned: always, type: dict,
+         sample: {PASS: 17, WARN: 1, FAIL: 1, SKIP: 1}}
+verdict: {description: "V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.",
+          returned: always, type: str}
+config_sources: {description: Where the configuration came from., returned: always, type: list, elements: str}
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module

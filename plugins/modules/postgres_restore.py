@@ -116,14 +116,9 @@ options:
   kubeconfig:
     description: Kubeconfig file; the client's default when omitted. Falls back on E(K8S_AUTH_KUBECONFIG).
     type: path
-  kube_context:
-    description: Kubeconfig context; its current context when omitted. Falls back on E(K8S_AUTH_CONTEXT).
-    type: str
-    aliases: [context]
+  k8s_context:
+    aliases: [kube_context, context]
   k8s_in_cluster:
-    description: Use the pod's service account instead of a kubeconfig.
-    type: bool
-    default: false
     aliases: [in_cluster]
   api_timeout:
     description: Seconds for each Kubernetes API call.
@@ -328,7 +323,7 @@ def main() -> None:
             "writers_timeout": {"type": "float", "default": 300},
             "namespace": {"type": "str", "default": "aragora"},
             "deployment": {"type": "str", "default": "aragora"},
-            **k8s_connection_spec({"kube_context": ["context"], "k8s_in_cluster": ["in_cluster"]}),
+            **k8s_connection_spec({"k8s_context": ["context"], "k8s_in_cluster": ["in_cluster"]}),
             "api_timeout": {"type": "float", "default": 10},
             "unit": {"type": "str", "default": "aragora.service"},
             "run_token": {"type": "str", "no_log": False},  # names a run, grants nothing

@@ -22,12 +22,16 @@ description:
     certificate), V(oauth) (section 7), V(providers) (section 8) and V(limits) (section 9).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - aragora.ops.python
-  - aragora.ops.target
-  - aragora.ops.kubernetes
-  - aragora.ops.target.check_results
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
+                                aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
+                                aragora.ops.target.grafana, aragora.ops.target.thresholds, aragora.ops.target.api,
+                                aragora.ops.target.pool_sizing, aragora.ops.target.websocket,
+                                aragora.ops.target.tls_trust, aragora.ops.target.configuration,
+                                aragora.ops.target.k8s_workload, aragora.ops.target.k8s_objects,
+                                aragora.ops.target.health, aragora.ops.target.security,
+                                aragora.ops.target.https_redirect, aragora.ops.target.api_token,
+                                aragora.ops.target.metrics_token, aragora.ops.target.database,
+                                aragora.ops.target.redis, aragora.ops.target.providers]
 options:
   groups:
     description:
@@ -36,13 +40,6 @@ options:
     elements: str
     choices: [health, websocket, security, ha, database, migrations, redis, monitoring, observability, certificates,
               tls, oauth, providers, limits, resources, backups]
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -29,21 +29,17 @@ description:
   - C(rediss://) URLs are verified against O(ca_path) when given, else the system's CAs; O(validate_certs=false)
     turns verification off. Every connect and read waits at most O(timeout) seconds, and nothing is retried.
   - Read-only; runs the same under C(--check).
+deprecated:
+  removed_in: 1.0.0
+  why: It runs a preset of M(aragora.ops.readiness_check)'s groups, with the same checks and results.
+  alternative: M(aragora.ops.readiness_check) with O(aragora.ops.readiness_check#module:groups=[redis]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - aragora.ops.python
-  - aragora.ops.target
-  - aragora.ops.kubernetes
-  - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
+                                aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
+                                aragora.ops.target.thresholds, aragora.ops.target.pool_sizing,
+                                aragora.ops.target.tls_trust, aragora.ops.target.configuration,
+                                aragora.ops.target.k8s_workload, aragora.ops.target.redis]
 requirements:
   - redis (redis-py)
 """
@@ -65,37 +61,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-checks:
-  description: One result per check, in the schema described in the notes.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - id: redis.maxmemory
-      section: 4. Redis Configuration
-      title: Redis memory limit set
-      status: PASS
-      message: Redis memory limit set (maxmemory 256.00M)
-      evidence: {redis: "redis://:********@10.0.0.5:6379/0", maxmemory: 256.00M, used_memory: 1.20M,
-                 maxmemory_policy: noeviction, used_ratio: 0.005}
-      remediation: ""
-      duration_ms: 3.2
-counts:
-  description: How many checks ended in each status.
-  returned: always
-  type: dict
-  sample: {PASS: 8, WARN: 1, FAIL: 0, SKIP: 0}
-verdict:
-  description: V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.
-  returned: always
-  type: str
-  sample: GO
-config_sources:
-  description: Where the configuration came from.
-  returned: always
-  type: list
-  elements: str
-  sample: [env file /opt/aragora/.env]
+# As readiness_check returns them (its RETURN describes each in full), for the redis group.
+checks: {description: "One result per check of the V(redis) group, as
+                       RV(aragora.ops.readiness_check#module:checks).",
+         returned: always, type: list, elements: dict,
+         sample: [{id: redis.maxmemory, status: PASS, message: "Redis memory limit set (maxmemory 256.00M)"}]}
+counts: {description: How many checks ended in each status., returned: always, type: dict,
+         sample: {PASS: 8, WARN: 1, FAIL: 0, SKIP: 0}}
+verdict: {description: "V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.",
+          returned: always, type: str}
+config_sources: {description: Where the configuration came from., returned: always, type: list, elements: str}
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module

@@ -25,12 +25,11 @@ description:
     fails on one of O(debate_failed_statuses) or after O(debate_timeout) seconds.
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - aragora.ops.python
-  - aragora.ops.target
-  - aragora.ops.kubernetes
-  - aragora.ops.target.check_results
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
+                                aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
+                                aragora.ops.target.api, aragora.ops.target.websocket, aragora.ops.target.tls_trust,
+                                aragora.ops.target.configuration, aragora.ops.target.k8s_workload,
+                                aragora.ops.target.metrics_token]
 options:
   token_source:
     description: How to obtain the token; V(auto) tries them in the order given in the description.
@@ -101,10 +100,6 @@ attributes:
   check_mode:
     support: full
     details: Creates nothing and logs in nowhere; says what it would do, and C(changed) that it would create a debate.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -150,10 +145,11 @@ config_sources:
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import finish, masked_context, target_module
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args import SMOKE_PIECES
 from ansible_collections.aragora.ops.plugins.module_utils._checks.smoke import (
     DEFAULT_DEBATE_BODY,
     SMOKE_CHECKS,
-    SMOKE_DEFAULTS,
+    SmokeOptions,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_smoke
 
@@ -179,11 +175,9 @@ SMOKE_OPTIONS = {
 
 
 def main() -> None:
-    module, params = target_module(SMOKE_OPTIONS, SMOKE_CHECKS)
+    module, params = target_module(SMOKE_OPTIONS, SMOKE_CHECKS, SMOKE_PIECES)
     context = masked_context(module, params)
-    context.options.update(SMOKE_DEFAULTS)
-    context.options.update({name: params[name] for name in SMOKE_OPTIONS if params[name] is not None})
-    context.options["check_mode"] = module.check_mode
+    context.smoke = SmokeOptions.from_params(params, module.check_mode)
     try:
         result = run_smoke(context, params["skip_checks"], params["strict"])
     except ValueError as exc:

@@ -28,21 +28,16 @@ description:
     TLS). An endpoint that refuses, does not answer the handshake within O(timeout), or does not speak TLS makes
     every check V(FAIL) with that reason.
   - Read-only; runs the same under C(--check).
+deprecated:
+  removed_in: 1.0.0
+  why: It runs a preset of M(aragora.ops.readiness_check)'s groups, with the same checks and results.
+  alternative: M(aragora.ops.readiness_check) with O(aragora.ops.readiness_check#module:groups=[tls]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - aragora.ops.python
-  - aragora.ops.target
-  - aragora.ops.kubernetes
-  - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
+                                aragora.ops.target.check_results, aragora.ops.target, aragora.ops.target.thresholds,
+                                aragora.ops.target.api, aragora.ops.target.tls_trust,
+                                aragora.ops.target.https_redirect]
 requirements:
   - cryptography
 notes:
@@ -72,39 +67,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-checks:
-  description: One result per check, in the schema described in the notes.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - id: tls.expiry
-      section: 6. SSL/TLS Certificates
-      title: "Certificate valid: days until expiry (CertificateExpiring)"
-      status: FAIL
-      message: Certificate of api.example.com:443 expires in 3 days (2026-12-01 09:00 UTC), under the 7-day
-        CertificateExpiring threshold
-      evidence: {endpoint: "api.example.com:443", server_name: api.example.com, subject: CN=api.example.com,
-                 issuer: CN=R11, not_after: "2026-12-01T09:00:00+00:00", days_left: 3.0, fail_under_days: 7.0,
-                 warn_under_days: 30.0}
-      remediation: "Renew the certificate: ..."
-      duration_ms: 41.2
-counts:
-  description: How many checks ended in each status.
-  returned: always
-  type: dict
-  sample: {PASS: 5, WARN: 0, FAIL: 1, SKIP: 0}
-verdict:
-  description: V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.
-  returned: always
-  type: str
-  sample: NO-GO
-config_sources:
-  description: Where the configuration came from.
-  returned: always
-  type: list
-  elements: str
-  sample: []
+# As readiness_check returns them (its RETURN describes each in full), for the tls group.
+checks: {description: "One result per check of the V(tls) group, as
+                       RV(aragora.ops.readiness_check#module:checks).",
+         returned: always, type: list, elements: dict,
+         sample: [{id: tls.expiry, status: FAIL,
+                   message: "Certificate of api.example.com:443 expires in 3 days (2026-12-01 09:00 UTC), under the
+                             7-day CertificateExpiring threshold"}]}
+counts: {description: How many checks ended in each status., returned: always, type: dict,
+         sample: {PASS: 5, WARN: 0, FAIL: 1, SKIP: 0}}
+verdict: {description: "V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.",
+          returned: always, type: str}
+config_sources: {description: Where the configuration came from., returned: always, type: list, elements: str}
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - aragora.ops.python
+  - aragora.ops.read_only
 options:
   api_url:
     description: Base URL of the Aragora API whose C(/metrics) is scraped. Required without O(prometheus_url).
@@ -92,13 +93,6 @@ options:
   ca_path:
     description: CA bundle to verify them with.
     type: path
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

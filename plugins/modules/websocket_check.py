@@ -24,21 +24,16 @@ description:
     10485760 bytes) and C(ARAGORA_WS_HEARTBEAT) (5 to 300 seconds) in the configuration; unset passes, since the
     server's defaults (65536 bytes, 30 s) are safe production values.
   - Read-only; runs the same under C(--check).
+deprecated:
+  removed_in: 1.0.0
+  why: It runs a preset of M(aragora.ops.readiness_check)'s groups, with the same checks and results.
+  alternative: M(aragora.ops.readiness_check) with O(aragora.ops.readiness_check#module:groups=[websocket]).
 author:
   - aragora.ops contributors (@aragora-ops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - aragora.ops.python
-  - aragora.ops.target
-  - aragora.ops.kubernetes
-  - aragora.ops.target.check_results
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment: [ansible.builtin.action_common_attributes, aragora.ops.python, aragora.ops.read_only,
+                                aragora.ops.target.check_results, aragora.ops.target, aragora.ops.kubernetes,
+                                aragora.ops.target.api, aragora.ops.target.websocket, aragora.ops.target.tls_trust,
+                                aragora.ops.target.configuration, aragora.ops.target.k8s_workload]
 requirements:
   - websockets >= 14.0 (the C(ssl) argument of its sync client)
 """
@@ -66,42 +61,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-checks:
-  description: One result per check of the V(websocket) group, in the schema described in the notes.
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - id: websocket.connectivity
-      section: 0. Go-Live Health
-      title: WebSocket connectivity
-      status: FAIL
-      message: >-
-        WebSocket ws://aragora.internal:8765: the server refused the Origin https://app.example.com: closed with
-        code 4003 (Origin not allowed)
-      evidence: {url: "ws://aragora.internal:8765", origin: "https://app.example.com", subprotocol_offered: aragora-v1,
-                 subprotocol: aragora-v1, tls: false, timeout: 10.0, close_code: 4003,
-                 close_reason: Origin not allowed, handshake_ms: 3.1}
-      remediation: >-
-        Add the front end's origin to ARAGORA_ALLOWED_ORIGINS and restart the server, or set ws_origin to the
-        origin the front end is really served from.
-      duration_ms: 4.2
-counts:
-  description: How many checks ended in each status.
-  returned: always
-  type: dict
-  sample: {PASS: 2, WARN: 0, FAIL: 1, SKIP: 0}
-verdict:
-  description: V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.
-  returned: always
-  type: str
-  sample: NO-GO
-config_sources:
-  description: Where the configuration came from.
-  returned: always
-  type: list
-  elements: str
-  sample: [env file /opt/aragora/.env]
+# As readiness_check returns them (its RETURN describes each in full), for the websocket group.
+checks: {description: "One result per check of the V(websocket) group, as
+                       RV(aragora.ops.readiness_check#module:checks).",
+         returned: always, type: list, elements: dict,
+         sample: [{id: websocket.connectivity, status: FAIL,
+                   message: "WebSocket ws://aragora.internal:8765: the server refused the Origin
+                             https://app.example.com: closed with code 4003 (Origin not allowed)"}]}
+counts: {description: How many checks ended in each status., returned: always, type: dict,
+         sample: {PASS: 2, WARN: 0, FAIL: 1, SKIP: 0}}
+verdict: {description: "V(GO) when no check failed (and, with O(strict), none warned); V(NO-GO) otherwise.",
+          returned: always, type: str}
+config_sources: {description: Where the configuration came from., returned: always, type: list, elements: str}
 """
 
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.check_module import run_check_module

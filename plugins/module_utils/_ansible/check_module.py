@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
@@ -19,21 +18,9 @@ from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import parameter_secrets
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.k8s_args import K8S_REQUIRED_TOGETHER
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.masked_module import MaskedModule
-from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args import (
-    invalid_params,
-    missing_library,
-    target_argument_spec,
-)
+from ansible_collections.aragora.ops.plugins.module_utils._ansible.module_args import compose, params_problem, pieces_of
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import build_context, run_target, scope
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
-
-
-def params_problem(params: t.Mapping[str, t.Any], registry: t.Mapping[str, t.Any] | None = None) -> str | None:
-    """Why validated parameters cannot be run (a library missing on the host, an option to fix); None if they can."""
-    library = missing_library(params)
-    if library:
-        return missing_required_lib(library)
-    return invalid_params(params, registry)
 
 
 def check_groups_option(groups: t.Sequence[str] | None) -> dict[str, dict[str, t.Any]]:
@@ -41,17 +28,29 @@ def check_groups_option(groups: t.Sequence[str] | None) -> dict[str, dict[str, t
     return {} if groups else {"groups": {"type": "list", "elements": "str", "choices": list(GROUPS)}}
 
 
-def target_module(extra: t.Mapping[str, dict[str, t.Any]],
-                  registry: t.Mapping[str, t.Any] | None = None) -> tuple[MaskedModule, dict[str, t.Any]]:
-    """The module of a target's checks with the ``extra`` options, its parameters validated (or fail_json); the
-    secrets in its parameters are masked from the first failure on."""
-    module = MaskedModule(argument_spec=target_argument_spec(**extra), supports_check_mode=True,
-                          required_together=K8S_REQUIRED_TOGETHER)
+def probe_argument_spec(groups: t.Sequence[str] | None) -> dict[str, dict[str, t.Any]]:
+    """The argument spec of the module running ``groups`` (None: readiness_check, whose caller picks them)."""
+    return compose(pieces_of(groups), **check_groups_option(groups))
+
+
+def target_module(extra: t.Mapping[str, dict[str, t.Any]], registry: t.Mapping[str, t.Any] | None = None,
+                  pieces: t.Iterable[str] | None = None) -> tuple[MaskedModule, dict[str, t.Any]]:
+    """The module of a target's checks with the options of ``pieces`` (module_args.PIECES; all when None) and its
+    own ``extra`` options, its parameters validated (or fail_json); the secrets in its parameters are masked from
+    the first failure on."""
+    spec = compose(pieces_of(None) if pieces is None else pieces, **extra)
+    module = MaskedModule(argument_spec=spec, supports_check_mode=True,
+                          required_together=_required_together(spec))
     params = dict(module.params)
     problem = params_problem(params, registry)
     if problem:
         module.fail_json(msg=problem)
     return module, params
+
+
+def _required_together(spec: t.Mapping[str, t.Any]) -> list[list[str]]:
+    """A client certificate needs its key, in the modules that take the Kubernetes connection."""
+    return K8S_REQUIRED_TOGETHER if "k8s_client_cert" in spec else []
 
 
 def masked_context(module: MaskedModule, params: t.Mapping[str, t.Any]) -> TargetContext:
@@ -70,7 +69,7 @@ def finish(module: MaskedModule, context: TargetContext, **result: t.Any) -> t.N
 
 def run_check_module(groups: t.Sequence[str] | None = None) -> None:
     """Run as an Ansible module: the given groups, or (None) an option ``groups`` the caller chooses from."""
-    module, params = target_module(check_groups_option(groups))
+    module, params = target_module(check_groups_option(groups), pieces=pieces_of(groups))
     if groups:
         params["groups"] = list(groups)
     context = masked_context(module, params)
@@ -90,8 +89,8 @@ def run_in_this_process(args: t.Mapping[str, t.Any], name: str, groups: t.Sequen
     """What ``run_check_module`` returns, computed in the calling process (an action plugin on the controller) with
     the same argument spec, validation and masking: every secret of the parameters, of the no_log options and of
     the configuration the checks read is removed from the result, failures included."""
-    validation = ArgumentSpecValidator(target_argument_spec(**check_groups_option(groups)),
-                                       required_together=K8S_REQUIRED_TOGETHER).validate(dict(args))
+    spec = probe_argument_spec(groups)
+    validation = ArgumentSpecValidator(spec, required_together=_required_together(spec)).validate(dict(args))
     params = dict(validation.validated_parameters)
     secrets = set(validation._no_log_values) | parameter_secrets(params)  # pylint: disable=protected-access
     if validation.error_messages:

@@ -21,7 +21,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
 )
 from ansible_collections.aragora.ops.plugins.module_utils._clients.http_client import HttpClient
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import counts, verdict
-from ansible_collections.aragora.ops.plugins.module_utils._engine.target import DEFAULT_OPTIONS, TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext, TargetOptions
 from ansible_collections.aragora.ops.plugins.module_utils._reporting.golive import (
     PRELAUNCH_CHECK_IDS,
     PRELAUNCH_STEPS,
@@ -45,7 +45,7 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
         api_token=params.get("api_token"),
         metrics_token=params.get("metrics_token"),
         http_url=params.get("http_url"),
-        options={name: params.get(name) for name in DEFAULT_OPTIONS},
+        options=TargetOptions.from_params(params),
     )
     if kube.k8s_given(context.options):
         # No env file and no variables: the configuration checks read the Deployment's env, when first asked.

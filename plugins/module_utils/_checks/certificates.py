@@ -81,7 +81,7 @@ def wanted_certificates(ctx: TargetContext, snap: Snapshot) -> tuple[list[dict],
     if missing_crd:
         raise CheckInputError("cert-manager is not installed: %s" % missing_crd)
     certificates = listing(snap, "certificates")
-    explicit = ctx.option("certificate_name")
+    explicit = ctx.options.certificate_name
     if explicit:
         found = [item for item in certificates if name_of(item) == explicit]
         return found, [] if found else [explicit]
@@ -103,7 +103,7 @@ def wanted_certificates(ctx: TargetContext, snap: Snapshot) -> tuple[list[dict],
 def cert_manager(ctx: TargetContext):
     snap = snapshot(ctx)
     live_state(snap, "whether cert-manager's pods run")
-    namespace = ctx.option("cert_manager_namespace")
+    namespace = ctx.options.cert_manager_namespace
     pods = listing(snap, "cert_manager_pods")
     states = {name_of(pod): "%s%s" % ((pod.get("status") or {}).get("phase"),
                                       "" if condition_true(pod, "Ready") else ", not ready") for pod in pods}
@@ -187,7 +187,7 @@ def certificate(ctx: TargetContext):
         live_state(snap, "whether cert-manager issued Certificate(s) %s" % ", ".join(name_of(c) for c in certificates))
     if missing:
         return failed("No Certificate for %s: %s" % (
-            "certificate_name" if ctx.option("certificate_name") else "the Ingress TLS secret(s)",
+            "certificate_name" if ctx.options.certificate_name else "the Ingress TLS secret(s)",
             ", ".join(missing)), missing=missing, certificates=[name_of(item) for item in certificates])
     if not certificates:
         raise CheckSkipped("the Ingress(es) routing to Aragora (%s) have no tls entry and no certificate_name was "

@@ -155,8 +155,8 @@ def _supabase_dsn(ctx: TargetContext) -> str | None:
 
 def application_dsn(ctx: TargetContext) -> tuple[str, str]:
     """(where it came from, DSN) of the database the application uses; CheckSkipped when it uses none."""
-    if ctx.option("database_url"):
-        return "database_url option", ctx.option("database_url")
+    if ctx.options.database_url:
+        return "database_url option", ctx.options.database_url
     if ctx.config.given:
         name, value = ctx.config.first(*DSN_VARIABLES)
         if value:
@@ -302,7 +302,7 @@ def pool_sizing(ctx: TargetContext) -> Outcome:
                           **{setting.name: _configured(ctx, setting.name)})
         settings[setting.name] = setting.default if value is None else value
     pool_size, overflow = settings[POOL_SIZE.name], settings[POOL_OVERFLOW.name]
-    replicas = int(ctx.option("app_replicas") or 1)
+    replicas = int(ctx.options.app_replicas or 1)
     demand = (pool_size + overflow) * replicas
     # Superusers may use the reserved slots and are not held to role or database connection limits.
     reserved = 0 if facts.is_superuser else facts.superuser_reserved_connections + facts.reserved_connections
@@ -437,7 +437,7 @@ def migrations(ctx: TargetContext) -> Outcome:
               "corrupt are distinct FAILs.",
        cannot_see="The schedule itself (on Kubernetes: `backups.cronjob`); archives on another host.")
 def backup(ctx: TargetContext) -> Outcome:
-    directory = ctx.option("backup_dir")
+    directory = ctx.options.backup_dir
     if not directory:
         return skipped("No backup_dir given: set backup_dir (aragora_backup_dir) to the directory the backup job "
                        "writes its pg_dump archives to")
@@ -525,7 +525,7 @@ def read_restore_evidence(path: str) -> dict[str, t.Any]:
        proves="The restore drill's evidence file is younger than 30 days and says success.",
        cannot_see="A drill that left no evidence file (SKIP).")
 def restore_tested(ctx: TargetContext) -> Outcome:
-    path = ctx.option("restore_evidence_file")
+    path = ctx.options.restore_evidence_file
     if not path:
         return skipped("No restore drill evidence yet: set restore_evidence_file to the JSON file the restore drill "
                        "writes")
@@ -563,8 +563,8 @@ def restore_tested(ctx: TargetContext) -> Outcome:
        cannot_see="Without `backup_dir` or `running_release` (SKIP).")
 def pre_release_backup(ctx: TargetContext) -> Outcome:
     """A coordinated rollback of the running release restores the backup taken when it went live: is it there?"""
-    directory = ctx.option("backup_dir")
-    running = ctx.option("running_release")
+    directory = ctx.options.backup_dir
+    running = ctx.options.running_release
     if not directory:
         return skipped("No backup_dir given: the pre-release backups cannot be looked for (set aragora_backup_dir)")
     try:

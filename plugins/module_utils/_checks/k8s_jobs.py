@@ -115,8 +115,8 @@ def _schema_proof(ctx: TargetContext, release: str | None) -> tuple[bool, str]:
               "WARN.")
 def migration_job(ctx: TargetContext):
     snap = snapshot(ctx)
-    upgrades, others = migration_jobs(snap, ctx.option("migration_job"))
-    running_image = app_container(snap, ctx.option("k8s_container")).get("image", "")
+    upgrades, others = migration_jobs(snap, ctx.options.migration_job)
+    running_image = app_container(snap, ctx.options.k8s_container).get("image", "")
     running = image_release(running_image)
     ours = [job for job in upgrades if image_release(upgrade_container(job).get("image", "")) == running]
     evidence: dict[str, t.Any] = {"running_image": running_image, "running_release": running,
@@ -259,7 +259,7 @@ def _judge_backup(ctx: TargetContext, snap: Snapshot, cronjob: dict, app_db: tup
               "not suspended, and its `lastSuccessfulTime` is within `backup_max_age_hours` (26 h).")
 def backup_cronjob(ctx: TargetContext):
     snap = snapshot(ctx)
-    wanted = ctx.option("backup_cronjob")
+    wanted = ctx.options.backup_cronjob
     cronjobs = listing(snap, "cronjobs")
     found = [item for item in cronjobs if name_of(item) == wanted] if wanted else \
         [item for item in cronjobs if dumps(item) or "backup" in name_of(item).lower()]
@@ -267,7 +267,7 @@ def backup_cronjob(ctx: TargetContext):
         return failed("No backup CronJob in namespace %s (%s)" % (
             snap.namespace, "named %s" % wanted if wanted else "none runs a database dump or is named *backup*"),
             cronjobs=[name_of(item) for item in cronjobs])
-    app_db = _database_of(_env_values(ctx, snap, app_container(snap, ctx.option("k8s_container"))))
+    app_db = _database_of(_env_values(ctx, snap, app_container(snap, ctx.options.k8s_container)))
     level, level_seen = _namespace_level(snap)
     judged = {name_of(item): _judge_backup(ctx, snap, item, app_db, level) for item in found}
     good = [item for item in found if not judged[name_of(item)]]

@@ -182,7 +182,7 @@ def network_policies(ctx: TargetContext):
     snap = snapshot(ctx)
     policies = listing(snap, "network_policies")
     labels = snap.pod_labels
-    container = app_container(snap, ctx.option("k8s_container"))
+    container = app_container(snap, ctx.options.k8s_container)
     selecting = {direction: [name_of(p) for p in netpol.selecting(policies, snap.namespace, labels, direction)]
                  for direction in ("Ingress", "Egress")}
     evidence: dict[str, t.Any] = {"policies_selecting_pods": selecting, "paths": {}}
@@ -235,7 +235,7 @@ def websocket_port(container: t.Mapping[str, t.Any]) -> int:
        proves="The WebSocket port (`--port`, 8765 by default) is exposed by a Service and routed by the Ingress.")
 def websocket_route(ctx: TargetContext):
     snap = snapshot(ctx)
-    container = app_container(snap, ctx.option("k8s_container"))
+    container = app_container(snap, ctx.options.k8s_container)
     ws_port = websocket_port(container)
     names = {name for name, number in _named_ports(container).items() if number == ws_port}
     exposing: dict[str, list[t.Any]] = {}

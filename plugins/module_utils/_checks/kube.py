@@ -28,7 +28,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client
 )
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_manifests import ManifestCluster
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import Cause, CheckInputError, CheckSkipped
-from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext, TargetOptions
 
 NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context, k8s_in_cluster or k8s_host/K8S_AUTH_HOST) and "
              "no k8s_manifests: the "
@@ -36,12 +36,11 @@ NOT_GIVEN = ("no Kubernetes cluster given (kubeconfig, kube_context, k8s_in_clus
 _VAR_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 
-def cluster_target(options: t.Mapping[str, t.Any]) -> ClusterTarget | None:
+def cluster_target(options: TargetOptions) -> ClusterTarget | None:
     """The cluster the options name, or None when they name none."""
-    timeout = float(options.get("timeout") or 10.0)
     # The checks' reads share one timeout in all, as the HTTP checks' concurrent requests do: a trickling API
     # server costs the run one timeout, not one per round of calls.
-    return ClusterTarget.from_options(options, timeout, total_timeout=timeout)
+    return ClusterTarget.from_options(vars(options), options.timeout, total_timeout=options.timeout)
 
 
 # The check that judges the Kubernetes API itself: it reads the Deployment every Kubernetes check starts from.
@@ -86,15 +85,15 @@ def could_not_read(exc: KubeError, whole_api: bool = False) -> CouldNotJudge:
     return CouldNotJudge(str(exc), kind, remediation, cause=cause)
 
 
-def k8s_given(options: t.Mapping[str, t.Any]) -> bool:
+def k8s_given(options: TargetOptions) -> bool:
     """Whether the Kubernetes checks have objects to read: a cluster, or rendered manifests."""
-    return bool(options.get("k8s_manifests")) or cluster_target(options) is not None
+    return bool(options.k8s_manifests) or cluster_target(options) is not None
 
 
 def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
     """The target's source of objects (one per target): the rendered manifests when k8s_manifests is given, else
     the API client; SKIP when neither was given, FAIL when it cannot be used (a kustomization that does not build)."""
-    manifests = ctx.option("k8s_manifests")
+    manifests = ctx.options.k8s_manifests
     target = cluster_target(ctx.options)
     if not manifests and target is None:
         raise CheckSkipped(NOT_GIVEN)
@@ -102,7 +101,7 @@ def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
     def produce() -> Cluster | ManifestCluster:
         if manifests:
             try:
-                return ManifestCluster(manifests, ctx.option("k8s_namespace"), ctx.timeout)
+                return ManifestCluster(manifests, ctx.options.k8s_namespace, ctx.timeout)
             except KubeError as exc:
                 raise CheckInputError(str(exc)) from None
         try:
@@ -122,8 +121,8 @@ def snapshot(ctx: TargetContext) -> Snapshot:
 
     def produce() -> Snapshot:
         try:
-            return api.snapshot(ctx.option("k8s_namespace"), ctx.option("k8s_deployment"),
-                                ctx.option("cert_manager_namespace"), ctx.option("monitoring_namespaces") or ())
+            return api.snapshot(ctx.options.k8s_namespace, ctx.options.k8s_deployment,
+                                ctx.options.cert_manager_namespace, ctx.options.monitoring_namespaces or ())
         except KubeError as exc:
             raise could_not_read(exc, whole_api=True) from None
 
@@ -307,7 +306,7 @@ def resolve_env(api: Cluster, namespace: str, container: t.Mapping[str, t.Any]) 
 def cluster_config(ctx: TargetContext) -> Loaded:
     """The configuration source 'the Deployment's environment' for Config.attach."""
     snap = snapshot(ctx)
-    container = app_container(snap, ctx.option("k8s_container"))
+    container = app_container(snap, ctx.options.k8s_container)
     try:
         values, from_secrets, notes, config_map_secrets = resolve_env(cluster(ctx), snap.namespace, container)
     except KubeError as exc:

@@ -179,7 +179,7 @@ def prometheus_rule(ctx: TargetContext):
     evidence = {"prometheus_rules": [_where(r) for r in rules], "alerts": sorted(alerts), "missing": absent,
                 "under_other_names": renamed, "thresholds_differ": differ, **_listing_note(snap, "prometheus_rules")}
     if not rules:
-        looked = evidence.get("coverage") or ", ".join(ctx.option("monitoring_namespaces") or []) or \
+        looked = evidence.get("coverage") or ", ".join(ctx.options.monitoring_namespaces or []) or \
             "every namespace"
         return failed("No PrometheusRule where the checks looked (%s)" % looked, **evidence)
     other_names = "; ".join("%s is defined as %s (same metric)" % kv for kv in renamed.items())
@@ -276,13 +276,13 @@ def log_shipper(ctx: TargetContext):
               "finds the dashboards.",
        cannot_see="Grafana without `grafana_url` and `grafana_token` (SKIP).")
 def grafana_dashboards(ctx: TargetContext):
-    url, token = ctx.option("grafana_url"), ctx.option("grafana_token")
+    url, token = ctx.options.grafana_url, ctx.options.grafana_token
     if not url or not token:
         raise CheckSkipped("no grafana_url and grafana_token given: Grafana was not asked for its dashboards")
 
     def produce():
-        client = HttpClient(url, timeout=ctx.timeout, validate_certs=bool(ctx.option("validate_certs")),
-                            ca_path=ctx.option("ca_path"))
+        client = HttpClient(url, timeout=ctx.timeout, validate_certs=bool(ctx.options.validate_certs),
+                            ca_path=ctx.options.ca_path)
         return client.get("/api/search?type=dash-db&query=%s" % DASHBOARD_QUERY,
                           headers={"Authorization": "Bearer " + token})
 

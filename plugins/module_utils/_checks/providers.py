@@ -63,7 +63,7 @@ def _auth_headers(name: str, key: str) -> dict[str, str]:
 def probe_provider_key(ctx: TargetContext, name: str) -> tuple[str, str]:
     """('accepted' | 'rejected' | 'unknown', what was seen) for the key in ``name``, asked of its provider once."""
     provider, default_base, path = PROVIDER_API[name]
-    base = (ctx.option("provider_api_urls") or {}).get(provider) or default_base
+    base = (ctx.options.provider_api_urls or {}).get(provider) or default_base
 
     def ask() -> tuple[str, str]:
         client = HttpClient(base, timeout=ctx.timeout)
@@ -86,7 +86,7 @@ def judge_provider_keys(ctx: TargetContext, names: tuple[str, ...], role: str) -
     evidence: dict[str, t.Any] = {"%s_keys_set" % role: present}
     if placeholders:
         return [], failed("; ".join(placeholders), PLACEHOLDER_REMEDIATION, **evidence)
-    if ctx.option("provider_probe") and present:
+    if ctx.options.provider_probe and present:
         answers = {name: probe_provider_key(ctx, name) for name in present}
         evidence["live_probe"] = {name: seen for name, (_verdict, seen) in answers.items()}
         rejected = [name for name, (verdict, _seen) in answers.items() if verdict == "rejected"]
@@ -120,7 +120,7 @@ def primary(ctx: TargetContext):
     if worst is not None:
         worst.evidence.update(evidence)
         return worst
-    probed = " (accepted by the provider)" if ctx.option("provider_probe") else ""
+    probed = " (accepted by the provider)" if ctx.options.provider_probe else ""
     if primary_keys:
         return passed("Primary provider configured (%s)%s" % (", ".join(primary_keys), probed), **evidence)
     if other_keys:
@@ -143,7 +143,7 @@ def fallback(ctx: TargetContext):
         return problem
     if keys:
         return passed("Fallback provider configured (%s)%s" % (", ".join(keys), " (accepted by the provider)"
-                                                               if ctx.option("provider_probe") else ""),
+                                                               if ctx.options.provider_probe else ""),
                       fallback_keys_set=keys)
     return warned("No fallback provider (OPENROUTER_API_KEY unset): quota exhaustion stops debates",
                   fallback_keys_set=keys)

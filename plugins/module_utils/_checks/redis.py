@@ -134,7 +134,7 @@ def configured_target(ctx: TargetContext) -> RedisTarget | None:
 
 def probe_target(ctx: TargetContext) -> RedisTarget:
     """The option redis_url when given, else what the configuration names; SKIP the live checks when neither does."""
-    option = ctx.option("redis_url")
+    option = ctx.options.redis_url
     if option:
         return RedisTarget(STANDALONE, "redis_url option", url=option)
     target = configured_target(ctx) if ctx.config.given else None
@@ -146,7 +146,7 @@ def probe_target(ctx: TargetContext) -> RedisTarget:
 
 def probe_options(ctx: TargetContext) -> ProbeOptions:
     """The target's timeout and TLS settings, the same as its API client's."""
-    return ProbeOptions(ctx.timeout, ctx.option("ca_path"), bool(ctx.option("validate_certs")))
+    return ProbeOptions(ctx.timeout, ctx.options.ca_path, bool(ctx.options.validate_certs))
 
 
 def observation(ctx: TargetContext) -> RedisObservation:
@@ -328,7 +328,7 @@ def token_blacklist(ctx: TargetContext):
     """What is Redis-specific about the blacklist; whether its backend is sound at all is security.token_blacklist."""
     backend, why = effective_blacklist_backend(ctx)
     url = ctx.config.get(URL_VARIABLE)
-    replicas = int(ctx.option("app_replicas") or 1)
+    replicas = int(ctx.options.app_replicas or 1)
     evidence = {"backend": backend, "decided_by": why, URL_VARIABLE: mask_url(url) if url else None,
                 "key_prefix": BLACKLIST_KEY_PREFIX, "app_replicas": replicas}
     if backend != "redis":

@@ -176,7 +176,7 @@ def env_file_owner_problem(ctx: TargetContext, info: EnvFileInfo, evidence: dict
     owner = evidence["owner"]
     if info.uid == 0:
         return None
-    user = service_user(ctx.option("service_user"), ctx.option("systemd_unit_file"))
+    user = service_user(ctx.options.service_user, ctx.options.systemd_unit_file)
     evidence.update(service_user=user.name, service_user_source=user.source)
     if user.uid is None:  # never a PASS on a guess: the owner may be any account
         return ("Env file %s holds secrets and is owned by %s (uid %d), not root; the unit's user is unknown (%s), "
@@ -346,7 +346,7 @@ def rate_limiting(ctx: TargetContext):
     ignored = {name: ctx.config.get(name) for name in RATE_LIMIT_VARIABLES_IGNORED if ctx.config.get(name)}
     if ignored:
         evidence["ignored_but_set"] = ignored
-    live = observe_rate_limiter(ctx, bool(ctx.option("rate_limit_burst")))
+    live = observe_rate_limiter(ctx, bool(ctx.options.rate_limit_burst))
     evidence["live"] = live if live is not None else (
         "not probed: no api_url, or no token (ARAGORA_JWT_SECRET or api_token)")
     switch = ctx.config.get(DISABLE_ALL_SWITCH)

@@ -11,6 +11,7 @@ waits for the token, its completion for the debate.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import typing as t
 import urllib.parse
@@ -39,30 +40,43 @@ DEFAULT_DEBATE_BODY: dict[str, t.Any] = {
     "agents": ["demo", "demo"],
     "rounds": 1,
 }
-SMOKE_DEFAULTS: dict[str, t.Any] = {
-    "check_mode": False,
-    "token_source": "auto",  # auto | provided | login | sign
-    "smoke_token": None,
-    "login_email": None,
-    "login_password": None,
-    "login_path": "/api/auth/login",
-    "token_field": "tokens.access_token",
-    "jwt_subject": "aragora-ops-smoke",
-    "jwt_email": "smoke@aragora-ops.invalid",
-    "jwt_role": "member",
-    "jwt_ttl_seconds": 900,
-    "debate_path": "/api/debates",
-    "debate_status_path": "/api/debates/{id}",
-    "debate_body": DEFAULT_DEBATE_BODY,
-    "debate_id_field": "debate_id",
-    "debate_status_field": "status",
-    "debate_done_statuses": ["completed"],
-    "debate_failed_statuses": ["failed", "error", "cancelled", "timeout"],
-    "debate_timeout": 120.0,
-    "poll_interval": 1.0,
-    "max_retry_after": 30.0,  # seconds the create step may wait in total on 429 Retry-After
-    "max_retries": 3,
-}
+
+
+@dataclasses.dataclass(frozen=True)
+class SmokeOptions:
+    """The smoke test's options (the smoke_test module's own, by the same names), read by its steps as
+    ``ctx.smoke``."""
+
+    check_mode: bool = False
+    token_source: str = "auto"  # auto | provided | login | sign
+    smoke_token: str | None = None
+    login_email: str | None = None
+    login_password: str | None = None
+    login_path: str = "/api/auth/login"
+    token_field: str = "tokens.access_token"
+    jwt_subject: str = "aragora-ops-smoke"
+    jwt_email: str = "smoke@aragora-ops.invalid"
+    jwt_role: str = "member"
+    jwt_ttl_seconds: int = 900
+    debate_path: str = "/api/debates"
+    debate_status_path: str = "/api/debates/{id}"
+    debate_body: t.Mapping[str, t.Any] = dataclasses.field(default_factory=lambda: dict(DEFAULT_DEBATE_BODY))
+    debate_id_field: str = "debate_id"
+    debate_status_field: str = "status"
+    debate_done_statuses: t.Sequence[str] = ("completed",)
+    debate_failed_statuses: t.Sequence[str] = ("failed", "error", "cancelled", "timeout")
+    debate_timeout: float = 120.0
+    poll_interval: float = 1.0
+    max_retry_after: float = 30.0  # seconds the create step may wait in total on 429 Retry-After
+    max_retries: int = 3
+
+    @classmethod
+    def from_params(cls, params: t.Mapping[str, t.Any], check_mode: bool) -> SmokeOptions:
+        """The options among ``params`` (None keeps the default), in check mode or not."""
+        names = [field.name for field in dataclasses.fields(cls) if field.name != "check_mode"]
+        return cls(check_mode=check_mode, **{name: params[name] for name in names if params.get(name) is not None})
+
+
 # The checklist's own body, which Aragora 2.11 answers with 422.
 CHECKLIST_ONLY_FIELDS = ("topic", "max_rounds")
 
@@ -103,12 +117,12 @@ def _get(ctx: TargetContext, path: str, token: str | None) -> HttpObservation:
 
 def _token_plan(ctx: TargetContext) -> str:
     """Which way the token is had: provided, login, sign (or none: the API asks for none, development mode)."""
-    source = ctx.option("token_source")
+    source = ctx.smoke.token_source
     if source != "auto":
         return source
-    if ctx.option("smoke_token"):
+    if ctx.smoke.smoke_token:
         return "provided"
-    if ctx.option("login_email") and ctx.option("login_password"):
+    if ctx.smoke.login_email and ctx.smoke.login_password:
         return "login"
     if ctx.config.given and ctx.config.get("ARAGORA_JWT_SECRET"):
         return "sign"
@@ -118,14 +132,14 @@ def _token_plan(ctx: TargetContext) -> str:
 def _obtain_token(ctx: TargetContext) -> tuple[str | None, dict[str, t.Any]]:
     plan = _token_plan(ctx)
     if plan == "provided":
-        if not ctx.option("smoke_token"):
+        if not ctx.smoke.smoke_token:
             raise CheckInputError("token_source is provided but no token was given (smoke_token)")
-        return ctx.option("smoke_token"), {"source": "provided"}
+        return ctx.smoke.smoke_token, {"source": "provided"}
     if plan == "login":
-        email, password = ctx.option("login_email"), ctx.option("login_password")
+        email, password = ctx.smoke.login_email, ctx.smoke.login_password
         if not (email and password):
             raise CheckInputError("token_source is login but login_email/login_password are not both given")
-        observation = answered(_post(ctx, ctx.option("login_path"), {"email": email, "password": password}))
+        observation = answered(_post(ctx, ctx.smoke.login_path, {"email": email, "password": password}))
         evidence = {"source": "login", "url": observation.url, "http_status": observation.status, "email": email}
         if not observation.ok:
             raise CheckInputError("login as %s failed: %s: %s%s" % (
@@ -133,22 +147,22 @@ def _obtain_token(ctx: TargetContext) -> tuple[str | None, dict[str, t.Any]]:
                 " (Aragora 2.11.1 with PostgreSQL answers 500 to every login: use a provided or signed token)"
                 if observation.status == 500 else ""))
         try:
-            token = _dig(observation.json(), ctx.option("token_field"))
+            token = _dig(observation.json(), ctx.smoke.token_field)
         except ValueError as exc:
             raise CheckInputError(str(exc)) from None
         if not token:
             raise CheckInputError("%s: no token at %s in the answer"
-                                  % (observation.describe(), ctx.option("token_field")))
+                                  % (observation.describe(), ctx.smoke.token_field))
         return str(token), evidence
     if plan == "sign":
         secret = ctx.config.get("ARAGORA_JWT_SECRET")
         if not secret:
             raise CheckInputError("token_source is sign but ARAGORA_JWT_SECRET is not in the configuration "
                                   "(env_file or config)")
-        token = jwt_hs256.access_token(secret, ctx.option("jwt_subject"), ctx.option("jwt_email"),
-                                       ctx.option("jwt_role"), int(ctx.option("jwt_ttl_seconds")))
+        token = jwt_hs256.access_token(secret, ctx.smoke.jwt_subject, ctx.smoke.jwt_email,
+                                       ctx.smoke.jwt_role, int(ctx.smoke.jwt_ttl_seconds))
         return token, {"source": "signed with ARAGORA_JWT_SECRET from %s" % ", ".join(ctx.config.sources),
-                       "role": ctx.option("jwt_role"), "ttl_seconds": int(ctx.option("jwt_ttl_seconds"))}
+                       "role": ctx.smoke.jwt_role, "ttl_seconds": int(ctx.smoke.jwt_ttl_seconds)}
     if plan == "none":
         return None, {"source": "none"}
     raise CheckInputError("token_source must be auto, provided, login or sign, not %r" % plan)
@@ -166,8 +180,8 @@ def token(ctx: TargetContext) -> str | None:
               "`ARAGORA_JWT_SECRET`.")
 def token_check(ctx: TargetContext):
     plan = _token_plan(ctx)
-    if ctx.option("check_mode") and plan == "login":
-        return skipped("Check mode: would log in as %s at %s" % (ctx.option("login_email"), ctx.option("login_path")))
+    if ctx.smoke.check_mode and plan == "login":
+        return skipped("Check mode: would log in as %s at %s" % (ctx.smoke.login_email, ctx.smoke.login_path))
     value, evidence = ctx.fact("smoke.token", lambda: _obtain_token(ctx))
     if value is None:
         return passed("No token: none was given, no credentials and no JWT secret; the API is called without one "
@@ -179,16 +193,16 @@ def token_check(ctx: TargetContext):
 
 def _create(ctx: TargetContext) -> dict[str, t.Any]:
     """POST the debate, waiting out 429 Retry-After within max_retry_after; the answer and what it cost."""
-    body = ctx.option("debate_body")
+    body = ctx.smoke.debate_body
     bearer = token(ctx)
     waited, attempts = 0.0, []
     while True:
-        observation = answered(_post(ctx, ctx.option("debate_path"), body, bearer))
+        observation = answered(_post(ctx, ctx.smoke.debate_path, body, bearer))
         attempts.append(observation.status)
         if observation.status != 429:
             return {"observation": observation, "attempts": attempts, "waited_s": round(waited, 1)}
         retry_after = _retry_after(observation)
-        if len(attempts) > int(ctx.option("max_retries")) or waited + retry_after > float(ctx.option("max_retry_after")):
+        if len(attempts) > int(ctx.smoke.max_retries) or waited + retry_after > float(ctx.smoke.max_retry_after):
             return {"observation": observation, "attempts": attempts, "waited_s": round(waited, 1),
                     "retry_after": retry_after}
         time.sleep(retry_after)
@@ -214,11 +228,11 @@ def created(ctx: TargetContext) -> dict[str, t.Any]:
               "`topic`/`max_rounds` gets 422 and the FAIL says so; 429 waited out by `Retry-After` within "
               "`max_retry_after`.")
 def create_debate(ctx: TargetContext):
-    body = ctx.option("debate_body")
-    if ctx.option("check_mode"):
+    body = ctx.smoke.debate_body
+    if ctx.smoke.check_mode:
         return skipped("Check mode: would POST %s to %s and follow the debate until %s (at most %g s); nothing was "
-                       "created" % (_describe_body(body), ctx.option("debate_path"),
-                                    "/".join(ctx.option("debate_done_statuses")), ctx.option("debate_timeout")),
+                       "created" % (_describe_body(body), ctx.smoke.debate_path,
+                                    "/".join(ctx.smoke.debate_done_statuses), ctx.smoke.debate_timeout),
                        body=body)
     outcome = created(ctx)
     observation = outcome["observation"]
@@ -227,7 +241,7 @@ def create_debate(ctx: TargetContext):
     if observation.status == 429:
         return failed("Debate creation rate-limited: 429 %d time(s), Retry-After %gs would exceed the %g s allowed "
                       "(max_retry_after)" % (len(outcome["attempts"]), outcome["retry_after"],
-                                             ctx.option("max_retry_after")),
+                                             ctx.smoke.max_retry_after),
                       "Wait for the limit to pass (Aragora 2.11 allows 5 creates a minute) or raise max_retry_after.",
                       retry_after=outcome["retry_after"], **evidence)
     if observation.status in (400, 422):
@@ -262,11 +276,11 @@ def _describe_body(body: t.Any) -> str:
 
 def _debate_id(ctx: TargetContext, observation: HttpObservation) -> str:
     try:
-        debate_id = _dig(observation.json(), ctx.option("debate_id_field"))
+        debate_id = _dig(observation.json(), ctx.smoke.debate_id_field)
     except ValueError as exc:
         raise CheckInputError(str(exc)) from None
     if not debate_id:
-        raise CheckInputError("%s: no %s in the answer: %s" % (observation.describe(), ctx.option("debate_id_field"),
+        raise CheckInputError("%s: no %s in the answer: %s" % (observation.describe(), ctx.smoke.debate_id_field,
                                                                observation.text[:200]))
     return str(debate_id)
 
@@ -277,15 +291,15 @@ def _debate_id(ctx: TargetContext, observation: HttpObservation) -> str:
        proves="`GET /api/debates/{id}` until `completed` (PASS) or `failed`/`error`/`cancelled`/`timeout` (FAIL), "
               "within `debate_timeout`.")
 def debate_completes(ctx: TargetContext):
-    if ctx.option("check_mode"):
+    if ctx.smoke.check_mode:
         return skipped("Check mode: no debate was created, so none is followed")
     observation = created(ctx)["observation"]
     if not observation.ok:
         raise CheckSkipped("no debate was created (see smoke.create_debate)")
     debate_id = _debate_id(ctx, observation)
-    path = ctx.option("debate_status_path").replace("{id}", urllib.parse.quote(debate_id, safe=""))
-    done, failed_statuses = set(ctx.option("debate_done_statuses")), set(ctx.option("debate_failed_statuses"))
-    timeout, interval = float(ctx.option("debate_timeout")), float(ctx.option("poll_interval"))
+    path = ctx.smoke.debate_status_path.replace("{id}", urllib.parse.quote(debate_id, safe=""))
+    done, failed_statuses = set(ctx.smoke.debate_done_statuses), set(ctx.smoke.debate_failed_statuses)
+    timeout, interval = float(ctx.smoke.debate_timeout), float(ctx.smoke.poll_interval)
     started = time.monotonic()
     seen: list[str] = []
     last = None
@@ -294,7 +308,7 @@ def debate_completes(ctx: TargetContext):
         status = None
         if last.status == 200:
             try:
-                status = _dig(last.json(), ctx.option("debate_status_field"))
+                status = _dig(last.json(), ctx.smoke.debate_status_field)
             except ValueError:
                 status = None
         label = str(status) if status is not None else "HTTP %s" % last.status

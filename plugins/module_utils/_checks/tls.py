@@ -65,12 +65,12 @@ def tls_endpoint(ctx: TargetContext) -> tuple[str, int, str]:
         port = parts.port or tls_probe.DEFAULT_PORT
     except ValueError:
         raise CheckInputError("api_url %s has an invalid port" % mask_url(ctx.client.base_url)) from None
-    return parts.hostname, port, ctx.option("tls_server_name") or parts.hostname
+    return parts.hostname, port, ctx.options.tls_server_name or parts.hostname
 
 
 def observation(ctx: TargetContext) -> tls_probe.TlsObservation:
     host, port, server_name = tls_endpoint(ctx)
-    ca_path = ctx.option("ca_path")
+    ca_path = ctx.options.ca_path
 
     def observe() -> tls_probe.TlsObservation:
         if tls_probe.x509 is None:

@@ -64,8 +64,8 @@ _REMEDIATION: dict[str, str] = {
 
 def websocket_origin(ctx: TargetContext) -> str | None:
     """ws_origin, else the front end's origin: the first of ARAGORA_ALLOWED_ORIGINS; None (no header) otherwise."""
-    if ctx.option("ws_origin"):
-        return ctx.option("ws_origin")
+    if ctx.options.ws_origin:
+        return ctx.options.ws_origin
     # No configuration (or an unreadable one) leaves the handshake without Origin, which Aragora accepts:
     # the connection is still worth probing.
     if not ctx.config.sources or ctx.config.error:
@@ -76,24 +76,24 @@ def websocket_origin(ctx: TargetContext) -> str | None:
 
 def websocket_connection(ctx: TargetContext) -> probe.WebSocketObservation:
     """The target's one WebSocket connection attempt, shared by every check that asks."""
-    url = ctx.option("ws_url")
+    url = ctx.options.ws_url
     if not url:
         raise CheckSkipped("no WebSocket URL given (ws_url): set it to the listener (ws://host:8765 on Aragora 2.11) "
                            "or to the URL the front end uses (NEXT_PUBLIC_WS_URL)")
     origin = websocket_origin(ctx)
     timeout = ctx.timeout
     ssl_context = _tls_context(ctx) if url.lower().startswith("wss://") else None
-    server_name = ctx.option("tls_server_name")  # the name the certificate is for, when ws_url names an address
+    server_name = ctx.options.tls_server_name  # the name the certificate is for, when ws_url names an address
     return ctx.fact(("websocket", url, origin), lambda: probe.probe_websocket(url, origin, timeout, ssl_context,
                                                                               server_name=server_name))
 
 
 def _tls_context(ctx: TargetContext) -> ssl.SSLContext:
     try:
-        return probe.tls_context(ctx.option("validate_certs"), ctx.option("ca_path"))
+        return probe.tls_context(ctx.options.validate_certs, ctx.options.ca_path)
     except OSError as exc:  # ssl.SSLError included: a file that is not PEM
         raise CheckInputError("cannot load the CA bundle %s (ca_path): %s"
-                              % (ctx.option("ca_path"), exc.strerror or exc)) from None
+                              % (ctx.options.ca_path, exc.strerror or exc)) from None
 
 
 # The listener gave no answer at all: with the API of the same host silent too, that is the server's outage.

@@ -9,6 +9,7 @@ The defaults here are the real Aragora 2.11.1's (docs/aragora-2.11.1.md); every 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import typing as t
@@ -49,53 +50,65 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "rate_limit_burst_max": 60,  # requests of the optional burst (rate_limit_burst) before "the server does not limit"
 }
 
-# Options of the dependency probes, with their defaults; the modules' argument spec has the same names.
-DEFAULT_OPTIONS: dict[str, t.Any] = {
+
+@dataclasses.dataclass(frozen=True)
+class TargetOptions:
+    """The options the checks of one target read, as attributes (None: not given), built once from the module's
+    validated parameters; each has the name of the module option it comes from (module_args.PIECES)."""
+
     # Who the Aragora unit runs as, for the env file's owner (service_user, else the User= of systemd_unit_file).
-    "service_user": None,
-    "systemd_unit_file": None,
-    "ws_url": None,
-    "ws_origin": None,
-    "database_url": None,
-    "redis_url": None,
-    "backup_dir": None,
-    "restore_evidence_file": None,
-    "running_release": None,
-    "app_replicas": 1,
-    "tls_server_name": None,
+    service_user: str | None = None
+    systemd_unit_file: str | None = None
+    ws_url: str | None = None
+    ws_origin: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    backup_dir: str | None = None
+    restore_evidence_file: str | None = None
+    running_release: str | None = None
+    app_replicas: int = 1
+    tls_server_name: str | None = None
     # Ask each configured AI provider whether it accepts its key (off: the keys are judged by their shape only).
-    "provider_probe": False,
+    provider_probe: bool = False
     # Prove the limiter with a short burst on the rate_limited endpoint (up to rate_limit_burst_max requests).
-    "rate_limit_burst": False,
-    "provider_api_urls": None,  # {provider: base URL}, e.g. {"anthropic": "https://proxy.internal"}
+    rate_limit_burst: bool = False
+    provider_api_urls: t.Mapping[str, str] | None = None  # {provider: base URL}, e.g. {"anthropic": "https://proxy"}
     # The TLS settings of the API, for the other TLS clients of the target (rediss://, wss://, the TLS probe).
-    "ca_path": None,
-    "validate_certs": True,
-    "timeout": 10.0,  # seconds for each network call of every probe
+    ca_path: str | None = None
+    validate_certs: bool = True
+    timeout: float = 10.0  # seconds for each network call of every probe
     # Kubernetes: the cluster (none given: the Kubernetes checks SKIP), and where Aragora runs in it.
-    "kubeconfig": None,
-    "kube_context": None,
-    "k8s_in_cluster": False,
-    # kubernetes.core's connection options (module_args.K8S_CONNECTION_SPEC; K8S_AUTH_* in the environment).
-    "k8s_host": None,
-    "k8s_api_key": None,
-    "k8s_ca_cert": None,
-    "k8s_client_cert": None,
-    "k8s_client_key": None,
-    "k8s_validate_certs": None,
-    "k8s_proxy": None,
-    "k8s_namespace": "aragora",
-    "k8s_deployment": "aragora",
-    "k8s_container": None,  # default: the container named as the Deployment, else the first
-    "migration_job": "aragora-migrate",
-    "backup_cronjob": None,  # default: the CronJob that runs pg_dump or is named *backup*
-    "certificate_name": None,  # default: the Certificates behind the Ingress's TLS secrets
-    "cert_manager_namespace": "cert-manager",
-    "k8s_manifests": None,  # rendered manifests (file, directory, kustomization) instead of the live cluster
-    "monitoring_namespaces": None,  # where Prometheus looks; default: every namespace the identity may list
-    "grafana_url": None,
-    "grafana_token": None,
-}
+    kubeconfig: str | None = None
+    k8s_context: str | None = None
+    k8s_in_cluster: bool = False
+    # kubernetes.core's connection options (k8s_args.K8S_CONNECTION_SPEC; K8S_AUTH_* in the environment).
+    k8s_host: str | None = None
+    k8s_api_key: str | None = None
+    k8s_ca_cert: str | None = None
+    k8s_client_cert: str | None = None
+    k8s_client_key: str | None = None
+    k8s_validate_certs: bool | None = None
+    k8s_proxy: str | None = None
+    k8s_namespace: str = "aragora"
+    k8s_deployment: str = "aragora"
+    k8s_container: str | None = None  # default: the container named as the Deployment, else the first
+    migration_job: str = "aragora-migrate"
+    backup_cronjob: str | None = None  # default: the CronJob that runs pg_dump or is named *backup*
+    certificate_name: str | None = None  # default: the Certificates behind the Ingress's TLS secrets
+    cert_manager_namespace: str = "cert-manager"
+    k8s_manifests: str | None = None  # rendered manifests (file, directory, kustomization) instead of the live cluster
+    monitoring_namespaces: t.Sequence[str] | None = None  # where Prometheus looks; default: every namespace
+    grafana_url: str | None = None
+    grafana_token: str | None = None
+
+    @classmethod
+    def from_params(cls, params: t.Mapping[str, t.Any]) -> TargetOptions:
+        """The options among ``params`` (a module's parameters, or any mapping); a value None keeps the default,
+        as an option the module does not take."""
+        return cls(**{name: params[name] for name in OPTION_NAMES if params.get(name) is not None})
+
+
+OPTION_NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(TargetOptions))
 
 
 class TargetContext:
@@ -105,7 +118,7 @@ class TargetContext:
                  endpoints: t.Mapping[str, str] | None = None, thresholds: t.Mapping[str, float] | None = None,
                  expected_version: str | None = None, api_token: str | None = None,
                  metrics_token: str | None = None, http_url: str | None = None,
-                 options: t.Mapping[str, t.Any] | None = None) -> None:
+                 options: TargetOptions | t.Mapping[str, t.Any] | None = None) -> None:
         self.config = config
         self.client = client
         self.endpoints = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
@@ -114,7 +127,14 @@ class TargetContext:
         self.api_token = api_token
         self.metrics_token = metrics_token
         self.http_url = http_url
-        self.options = {**DEFAULT_OPTIONS, **{k: v for k, v in (options or {}).items() if v is not None}}
+        if not isinstance(options, TargetOptions):
+            unknown = set(options or ()) - set(OPTION_NAMES)
+            if unknown:  # a misspelt option would otherwise be its default, silently
+                raise TypeError("unknown target option(s): %s" % ", ".join(sorted(unknown)))
+            options = TargetOptions.from_params(options or {})
+        self.options = options
+        # The smoke test's own options (smoke.SmokeOptions), set by the smoke_test module: no readiness check reads them.
+        self.smoke: t.Any = None
         self._lock = threading.Lock()
         self._key_locks: dict[t.Hashable, threading.Lock] = {}
         self._cache: dict[t.Hashable, tuple[bool, t.Any]] = {}
@@ -122,13 +142,10 @@ class TargetContext:
     def threshold(self, name: str) -> float:
         return float(self.thresholds[name])
 
-    def option(self, name: str) -> t.Any:
-        return self.options[name]
-
     @property
     def timeout(self) -> float:
         """Seconds for each network call of every probe of this target (HTTP, PostgreSQL, Redis, TLS, WebSocket)."""
-        return float(self.options["timeout"])
+        return float(self.options.timeout)
 
     def fact(self, key: t.Hashable, produce: t.Callable[[], t.Any]) -> t.Any:
         """``produce()`` once per key for all checks; an exception is kept and raised again to every asker, so a

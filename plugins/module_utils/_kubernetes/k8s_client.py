@@ -163,9 +163,9 @@ class ClusterTarget:
     def from_options(cls, options: t.Mapping[str, t.Any], timeout: float | None = None,
                      total_timeout: float | None = None) -> "ClusterTarget | None":
         """The cluster the modules' connection options (k8s_args.K8S_CONNECTION_SPEC) name; None for none."""
-        if not any(options.get(name) for name in ("kubeconfig", "kube_context", "k8s_in_cluster", "k8s_host")):
+        if not any(options.get(name) for name in ("kubeconfig", "k8s_context", "k8s_in_cluster", "k8s_host")):
             return None
-        return cls(kubeconfig=options.get("kubeconfig") or None, context=options.get("kube_context") or None,
+        return cls(kubeconfig=options.get("kubeconfig") or None, context=options.get("k8s_context") or None,
                    in_cluster=bool(options.get("k8s_in_cluster")),
                    timeout=float(timeout or options.get("timeout") or 10.0), total_timeout=total_timeout,
                    host=options.get("k8s_host") or None, api_key=options.get("k8s_api_key") or None,
