@@ -26,9 +26,13 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
     in_checklist_order,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import SECTIONS, section_label  # noqa: E402
-import generated  # noqa: E402  (scripts/generated.py: what the generators share)
+# scripts/generated.py: what the generators share.
+try:
+    from scripts import generated  # noqa: E402  # imported from the repository's root (the tests)
+except ImportError:
+    import generated  # noqa: E402  # type: ignore[no-redef]  # run as scripts/gen_docs.py (its folder is on sys.path)
 # stale: the tests ask gen_docs which generated files drifted.
-from generated import stale  # noqa: E402,F401  pylint: disable=unused-import
+stale = generated.stale
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import golive  # noqa: E402
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md  # noqa: E402
 

@@ -19,8 +19,12 @@ import typing as t
 
 import yaml
 
-import generated
-from generated import ROOT
+try:
+    from scripts import generated  # imported from the repository's root (the tests)
+except ImportError:
+    import generated  # type: ignore[no-redef]  # run as scripts/gen_role_specs.py (its folder is on sys.path)
+
+ROOT = generated.ROOT
 
 VOCABULARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "role_vocabulary.yml")
 # The keys of an option, in the order the generated argument specs write them.

@@ -18,8 +18,7 @@ import yaml
 
 from tests.support.playbook import ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import gen_role_specs  # noqa: E402  pylint: disable=wrong-import-position
+from scripts import gen_role_specs
 
 # An argument that is one role variable, as is or left out when empty.
 ONE_VARIABLE = re.compile(r"^\{\{ (aragora_[a-z0-9_]+)( \| default\(omit, true\))? \}\}$")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 
 import pytest
 import yaml
@@ -13,9 +12,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from tests.support.playbook import ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import gen_role_specs  # noqa: E402  pylint: disable=wrong-import-position
-import generated  # noqa: E402  pylint: disable=wrong-import-position
+from scripts import gen_role_specs, generated
 
 
 VOCABULARY = gen_role_specs.load()
