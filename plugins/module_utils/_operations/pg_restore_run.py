@@ -30,7 +30,6 @@ import datetime
 import fcntl
 import json
 import os
-import re
 import signal
 import socket
 import threading
@@ -41,6 +40,7 @@ import uuid
 from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError, Server, utc_now
+from ansible_collections.aragora.ops.plugins.module_utils._operations.preflight import DATABASE_NAME
 from ansible_collections.aragora.ops.plugins.module_utils._operations.restore_state import (
     STATE_FORMAT,
     RestoreBusy,
@@ -51,7 +51,6 @@ from ansible_collections.aragora.ops.plugins.module_utils._operations.restore_st
 from ansible_collections.aragora.ops.plugins.module_utils._operations.restore_writers import Writers
 
 STEPS = ("plan", "validate", "safety_dump", "stop_writers", "restore", "verify", "start_writers", "finish")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _TERMINATE_SQL = (
     "SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity AS a LEFT JOIN pg_roles AS r ON r.oid = a.usesysid "
     "WHERE a.datname = %s AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend' "
@@ -169,7 +168,7 @@ class Restore:
         self.server = server
         self.params = params
         self.database = server.dbname
-        if not _NAME.match(self.database):
+        if not DATABASE_NAME.match(self.database):
             raise RestoreError("database name %r: only letters, digits and _ are supported here" % self.database)
         self.state = StateFile(params["state_dir"], self.database)
         self.controller = find_controller()
@@ -198,8 +197,9 @@ class Restore:
         archives = pg_archive.restorable_archives(directory) if directory else []
         if not archives:
             safety = pg_archive.list_archives(directory) if directory else []
-            raise RestoreError("no archive given and no backup (*%s) in backup_dir %s%s: name one with archive" % (
-                pg_archive.ARCHIVE_SUFFIX, directory or "(not set)",
+            raise RestoreError("no archive given and no backup (%s or a directory archive) in backup_dir %s%s: "
+                               "name one with archive" % (
+                ", ".join("*" + suffix for suffix in pg_archive.BACKUP_SUFFIXES), directory or "(not set)",
                 " (only %d safety dump(s) of earlier restores, which are never chosen by default)" % len(safety)
                 if safety else ""))
         return archives[-1]
@@ -750,7 +750,7 @@ def drill(server: Server, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     try:
         if not archive:
             raise RestoreError("no archive given and none in backup_dir %s" % params.get("backup_dir"))
-        if not _NAME.match(scratch):
+        if not DATABASE_NAME.match(scratch):
             raise RestoreError("scratch database name %r: only letters, digits and _" % scratch)
         # Judged as a restore judges it, without reading the data twice (pg_restore reads it all just below).
         facts = pg_archive.validate_archive(archive, read_data=False)
