@@ -159,6 +159,23 @@ def test_corrupt_archive_is_refused_before_scaling_down(tmp_path, pg, k8s_cluste
     assert pg.count("debates") == LIVE_ROWS and pg.databases() == ["aragora", "postgres"]
 
 
+def test_check_mode_on_a_corrupt_archive_fails_and_names_the_validation(tmp_path, pg):
+    """One change from test_check_mode_validates_reports_and_changes_nothing: the archive is corrupt. A --check run
+    is the operator's go for the restore, so it fails, naming the validation, and still changes nothing."""
+    run = Run(tmp_path, pg)
+    archive = seed_and_back_up(pg, run.backups)
+    os.unlink(pg_archive.manifest_path(archive))
+    with open(archive, "r+b") as handle:
+        handle.seek(os.path.getsize(archive) - 200)
+        handle.write(b"\0" * 150)
+    result = run.playbook("--check")
+    assert result.returncode != 0, output(result)
+    assert "DATABASE RESTORE FAILED" in output(result) and "Step 2 - validate the archive" in output(result)
+    assert "outcome: failed" in output(result) and "outcome: planned" not in output(result), output(result)
+    assert pg.count("debates") == LIVE_ROWS and pg.databases() == ["aragora", "postgres"]
+    assert not os.path.exists(run.state_dir)
+
+
 def test_sha256_mismatch_is_refused(tmp_path, pg, k8s_cluster):
     cluster = k8s_cluster("healthy_ha")
     run = Run(tmp_path, pg, cluster)
