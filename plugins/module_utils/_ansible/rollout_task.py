@@ -16,7 +16,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._ansible.k8s_args impo
     invalid_k8s_connection,
     k8s_connection_spec,
 )
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import Cluster, ClusterTarget, KubeError
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import Cluster, ClusterTarget, K8sError
 
 REQUIRED_TOGETHER = K8S_REQUIRED_TOGETHER
 
@@ -69,7 +69,7 @@ def run(p: t.Mapping[str, t.Any], check_mode: bool) -> dict:
         cluster = Cluster(ClusterTarget.from_options(p) or ClusterTarget(timeout=p["timeout"]))
         result = rollout.apply(cluster, p["namespace"], p["name"], p["revision"] or None, p["resume_paused"],
                                check_mode)
-    except KubeError as exc:
+    except K8sError as exc:
         timings["total"] = round(time.monotonic() - started, 3)
         if getattr(exc, "deployment", None):
             fail["state"] = fail["state_before"] = rollout.describe_state(exc.deployment)
@@ -97,7 +97,7 @@ def run(p: t.Mapping[str, t.Any], check_mode: bool) -> dict:
         try:
             waited = rollout.wait(cluster, p["namespace"], p["name"], the_plan.target.pod_template_hash,
                                   p["wait_timeout"], p["poll_interval"])
-        except KubeError as exc:
+        except K8sError as exc:
             timings["total"] = round(time.monotonic() - started, 3)
             return _failed("%s Then reading its progress failed: %s" % (out["message"], exc),
                            **{**out, "rollout": "unknown"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import kube, smoke
+from ansible_collections.aragora.ops.plugins.module_utils._checks import k8s_cluster, smoke
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import (
@@ -47,9 +47,9 @@ def build_context(params: t.Mapping[str, t.Any]) -> TargetContext:
         http_url=params.get("http_url"),
         options=TargetOptions.from_params(params),
     )
-    if kube.k8s_given(context.options):
+    if k8s_cluster.k8s_given(context.options):
         # No env file and no variables: the configuration checks read the Deployment's env, when first asked.
-        context.config.attach(lambda: kube.cluster_config(context))
+        context.config.attach(lambda: k8s_cluster.cluster_config(context))
     return context
 
 

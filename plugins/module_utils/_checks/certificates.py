@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
+from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import (
     aragora_services,
     cluster,
     condition,
@@ -23,7 +23,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
     snapshot,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import KubeError, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import K8sError, Snapshot
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import (
     CheckInputError,
     CheckSkipped,
@@ -167,7 +167,7 @@ def _secret_exists(ctx: TargetContext, namespace: str, name: str) -> bool | str:
     def produce() -> bool | str:
         try:
             return cluster(ctx).read_secret(namespace, name) is not None
-        except KubeError as exc:
+        except K8sError as exc:
             if exc.status in (401, 403):
                 return "not read (%s)" % exc
             raise could_not_read(exc) from None

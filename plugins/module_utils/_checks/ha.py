@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
+from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import (
     condition,
     could_not_read,
     condition_true,
@@ -25,7 +25,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import 
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import (
     HOSTNAME_KEY,
     ZONE_KEYS,
-    KubeError,
+    K8sError,
     Snapshot,
     selector_matches,
 )
@@ -74,7 +74,7 @@ def ready_pods(snap: Snapshot) -> list[dict]:
     live_state(snap, "where the Deployment's pods run")
     try:
         pods = snap.owned_pods()
-    except KubeError as exc:
+    except K8sError as exc:
         raise could_not_read(exc) from None
     return [pod for pod in pods
             if condition_true(pod, "Ready") and not (pod.get("metadata") or {}).get("deletionTimestamp")]

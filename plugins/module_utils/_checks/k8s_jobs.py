@@ -13,7 +13,7 @@ import urllib.parse
 
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import pod_security
 from ansible_collections.aragora.ops.plugins.module_utils._checks import database
-from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
+from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import (
     app_container,
     cluster,
     condition,
@@ -28,7 +28,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
     snapshot,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import PODS, KubeError, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import PODS, K8sError, Snapshot
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import (
     CheckInputError,
     CheckSkipped,
@@ -85,7 +85,7 @@ def job_log_tail(ctx: TargetContext, snap: Snapshot, job: dict) -> str:
             return "(no pod of the Job is left to read a log from)"
         newest = max(pods, key=lambda pod: (pod.get("metadata") or {}).get("creationTimestamp") or "")
         return api.pod_log_tail(snap.namespace, name_of(newest), LOG_LINES).strip() or "(the log is empty)"
-    except KubeError as exc:
+    except K8sError as exc:
         return "(log not read: %s)" % exc
 
 
@@ -206,7 +206,7 @@ def _env_values(ctx: TargetContext, snap: Snapshot, container: t.Mapping[str, t.
     """The container's environment; None when a Secret or ConfigMap it reads may not be read."""
     try:
         return resolve_env(cluster(ctx), snap.namespace, container)[0]
-    except KubeError:
+    except K8sError:
         return None
 
 
@@ -214,7 +214,7 @@ def _namespace_level(snap: Snapshot) -> tuple[str | None, str]:
     """(the namespace's enforced Pod Security level, how it is known)."""
     try:
         found = snap.items("namespace")
-    except KubeError as exc:
+    except K8sError as exc:
         return None, "the Namespace was not read (%s)" % exc
     if snap.missing("namespace") or not found:
         return None, snap.missing("namespace") or "no Namespace object"

@@ -14,7 +14,7 @@ import urllib.parse
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import network_policy as netpol
 from ansible_collections.aragora.ops.plugins.module_utils._checks.certificates import aragora_ingresses
 from ansible_collections.aragora.ops.plugins.module_utils._checks.ha import SECTION, desired_replicas
-from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
+from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import (
     app_container,
     aragora_services,
     cluster,
@@ -24,7 +24,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
     snapshot,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import check
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import KubeError, Snapshot, selector_matches
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import K8sError, Snapshot, selector_matches
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import failed, passed, warned
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
 
@@ -87,7 +87,7 @@ def _namespace_labels(snap: Snapshot) -> tuple[dict[str, dict], bool]:
     """(namespace -> labels, whether those are all of them) from the namespaces listing."""
     try:
         found = snap.items("namespaces")
-    except KubeError:
+    except K8sError:
         return {}, False
     return {name_of(item): dict((item.get("metadata") or {}).get("labels") or {}) for item in found}, snap.live
 
@@ -155,7 +155,7 @@ def _ingress_peers(snap: Snapshot, namespaces: tuple[dict[str, dict], bool]) -> 
     if not snap.missing("service_monitors"):
         try:
             monitors = snap.items("service_monitors")
-        except KubeError:
+        except K8sError:
             monitors = []
         for monitor in monitors:
             spec = monitor.get("spec") or {}
@@ -192,7 +192,7 @@ def network_policies(ctx: TargetContext):
     namespaces = _namespace_labels(snap)
     try:
         values = resolve_env(cluster(ctx), snap.namespace, container)[0]
-    except KubeError:
+    except K8sError:
         values = {}
     egress = [_pod_peer("DNS (kube-dns in kube-system, UDP 53)", "kube-system", {"k8s-app": "kube-dns"}, True, 53,
                         namespaces, "UDP")]

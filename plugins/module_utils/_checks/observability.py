@@ -14,7 +14,7 @@ import re
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.common import answered, json_object
-from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (
+from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import (
     aragora_services,
     listing,
     live_state,

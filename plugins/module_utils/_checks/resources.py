@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import image_tag, snapshot
+from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import image_tag, snapshot
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import check
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import Outcome, failed, passed
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext

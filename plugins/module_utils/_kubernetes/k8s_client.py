@@ -130,7 +130,7 @@ _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not
             503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
-class KubeError(Exception):
+class K8sError(Exception):
     """An API call that did not answer what was asked; ``str()`` is a sentence naming the call and what to fix."""
 
     def __init__(self, message: str, status: int | None = None, wrong_answer: bool = False) -> None:
@@ -255,8 +255,8 @@ def shape_problem(verb: str, resource: str, answer: t.Any) -> str | None:
     return None
 
 
-def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -> KubeError:
-    """A KubeError saying which call failed and why, from an ApiException or a transport error."""
+def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -> K8sError:
+    """A K8sError saying which call failed and why, from an ApiException or a transport error."""
     where = _where(namespace)
     # An answer of the API server (the client's ApiException, or HttpStatus from a REST read) carries its status.
     if isinstance(getattr(exc, "status", None), int) and exc.status:
@@ -264,27 +264,27 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
         detail = _status_message(exc)
         phrase = "%d %s" % (status, _REASONS.get(status, exc.reason or "error"))
         if status == 401:
-            return KubeError("%s %s%s: %s: the cluster rejected the credentials (expired token or certificate?): %s"
+            return K8sError("%s %s%s: %s: the cluster rejected the credentials (expired token or certificate?): %s"
                              % (verb, resource, where, phrase, detail), status)
         if status == 429:
-            return KubeError("%s %s%s: %s: throttled by the API server's rate limiter (API priority and fairness): %s"
+            return K8sError("%s %s%s: %s: throttled by the API server's rate limiter (API priority and fairness): %s"
                              % (verb, resource, where, phrase, detail), status)
         if status == 403:
-            return KubeError("%s %s%s: %s: the identity in use may not %s %s; grant it with a Role/ClusterRole "
+            return K8sError("%s %s%s: %s: the identity in use may not %s %s; grant it with a Role/ClusterRole "
                              "rule (verbs [%s], resources [%s]): %s"
                              % (verb, resource, where, phrase, verb, resource, verb, resource.split(".")[0], detail),
                              status)
-        return KubeError("%s %s%s: %s: %s" % (verb, resource, where, phrase, detail), status)
+        return K8sError("%s %s%s: %s: %s" % (verb, resource, where, phrase, detail), status)
     if isinstance(exc, TotalDeadlineExceeded):
-        return KubeError("%s %s%s: %s" % (verb, resource, where, exc))
+        return K8sError("%s %s%s: %s" % (verb, resource, where, exc))
     if isinstance(exc, DeadlineExceeded):
-        return KubeError("%s %s%s: %s" % (verb, resource, where, exc))
+        return K8sError("%s %s%s: %s" % (verb, resource, where, exc))
     if isinstance(exc, BodyTooLarge):
-        return KubeError("%s %s%s: the API server's answer is larger than %s bytes: not an answer this client reads"
+        return K8sError("%s %s%s: the API server's answer is larger than %s bytes: not an answer this client reads"
                          % (verb, resource, where, exc))
     if urllib3 is not None and isinstance(exc, urllib3.exceptions.HTTPError):
-        return KubeError("%s %s%s: %s" % (verb, resource, where, transport_problem(exc)))
-    return KubeError("%s %s%s: %s: %s" % (verb, resource, where, type(exc).__name__, exc))
+        return K8sError("%s %s%s: %s" % (verb, resource, where, transport_problem(exc)))
+    return K8sError("%s %s%s: %s: %s" % (verb, resource, where, type(exc).__name__, exc))
 
 
 def transport_problem(exc: Exception) -> str:
@@ -366,7 +366,7 @@ class BoundedTransport:
 
 def credentials_for(target: ClusterTarget) -> kubeconfig.Credentials:
     """The target's credentials by this collection's own loader, the explicit fields over what the kubeconfig or
-    service account say; KubeError when none can be had, NeedsOfficialLoader for a legacy auth-provider."""
+    service account say; K8sError when none can be had, NeedsOfficialLoader for a legacy auth-provider."""
     try:
         if target.in_cluster:
             credentials = kubeconfig.load_in_cluster()
@@ -377,7 +377,7 @@ def credentials_for(target: ClusterTarget) -> kubeconfig.Credentials:
     except kubeconfig.NeedsOfficialLoader:
         raise
     except kubeconfig.KubeconfigError as exc:
-        raise KubeError("cannot use %s: %s" % (target.describe(), exc)) from None
+        raise K8sError("cannot use %s: %s" % (target.describe(), exc)) from None
     return target.override(credentials)
 
 
@@ -404,12 +404,12 @@ def http_pool(credentials: kubeconfig.Credentials, target: ClusterTarget) -> Bou
 
 
 def connect(target: ClusterTarget, credentials: kubeconfig.Credentials | None = None) -> t.Any:
-    """An official ApiClient (for the typed APIs) with the target's credentials; KubeError when none can be made.
+    """An official ApiClient (for the typed APIs) with the target's credentials; K8sError when none can be made.
 
     The credentials are this collection's loader's (the same as the REST reads use); only a kubeconfig whose user
     has a legacy auth-provider is read by the official client's loader."""
     if not HAS_KUBERNETES:
-        raise KubeError("the kubernetes Python client is needed on the host (pip install kubernetes)")
+        raise K8sError("the kubernetes Python client is needed on the host (pip install kubernetes)")
     k8s, k8s_config = _kubernetes().client, _kubernetes().config
     configuration = k8s.Configuration()
     try:
@@ -420,7 +420,7 @@ def connect(target: ClusterTarget, credentials: kubeconfig.Credentials | None = 
                                         client_configuration=configuration, persist_config=False)
             target.apply(configuration)
         except Exception as exc:  # pylint: disable=broad-exception-caught  # ConfigException, OSError, YAML errors
-            raise KubeError("cannot use %s: %s" % (target.describe(), exc)) from None
+            raise K8sError("cannot use %s: %s" % (target.describe(), exc)) from None
     else:
         configure(configuration, credentials)
     configuration.retries = False  # one timeout per call, never four
@@ -489,7 +489,7 @@ class Listing:
     """One listing of the snapshot: its items, or why there are none (an API error, or an API not served)."""
 
     items: list[dict] = dataclasses.field(default_factory=list)
-    error: KubeError | None = None
+    error: K8sError | None = None
     missing: str | None = None  # the custom resource's API is not served: its CRD is not installed
     note: str | None = None  # what the listing could not cover (a namespace it was not allowed to list)
 
@@ -538,7 +538,7 @@ class Snapshot:
         pods = self.items("pods")
         try:
             replicasets = self.items("replicasets")
-        except KubeError:
+        except K8sError:
             replicasets = []
         uid = (self.deployment.get("metadata") or {}).get("uid")
         owned_rs = {(rs.get("metadata") or {}).get("uid") for rs in replicasets
@@ -600,7 +600,7 @@ class Cluster:
             try:
                 header = self.credentials.authorization()
             except kubeconfig.KubeconfigError as exc:
-                raise KubeError("cannot use %s: %s" % (self.target.describe(), exc)) from None
+                raise K8sError("cannot use %s: %s" % (self.target.describe(), exc)) from None
             return {"authorization": header} if header else {}
         # The official client's auth settings (a bearer token, refreshed by the client when it expires).
         return {setting["key"]: setting["value"] for setting in self.api_client.configuration.auth_settings().values()
@@ -621,7 +621,7 @@ class Cluster:
     def request(self, verb: str, kind: Kind, namespace: str | None = None, name: str | None = None, *,
                 query: t.Mapping[str, t.Any] | None = None, body: t.Any = None, content_type: str | None = None,
                 subresource: str | None = None, raw: bool = False) -> t.Any:
-        """One REST call (verb: get, list, patch...) on ``kind``; its JSON answer (or text when ``raw``); KubeError
+        """One REST call (verb: get, list, patch...) on ``kind``; its JSON answer (or text when ``raw``); K8sError
         naming the call otherwise. Never retried: one timeout per call."""
         resource = kind.resource + ("/" + subresource if subresource else "")
         method = {"get": "GET", "list": "GET", "patch": "PATCH", "update": "PUT", "create": "POST",
@@ -638,7 +638,7 @@ class Cluster:
                                           retries=False, preload_content=True)
             if not 200 <= response.status <= 299:
                 raise HttpStatus(response.status, response.reason or "", response.data)
-        except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a KubeError
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a K8sError
             raise api_error(exc, verb, resource, namespace) from None
         if raw:
             return response.data.decode("utf-8", "replace")
@@ -654,24 +654,24 @@ class Cluster:
 
     def call(self, verb: str, resource: str, namespace: str | None, method: t.Callable, *args: t.Any,
              **kwargs: t.Any) -> t.Any:
-        """A typed API call's JSON answer (raw, as the API sent it); KubeError naming the call otherwise."""
+        """A typed API call's JSON answer (raw, as the API sent it); K8sError naming the call otherwise."""
         try:
             response = method(*args, _request_timeout=self._timeout, _preload_content=False, **kwargs)
             data = response.data
-        except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a KubeError
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # every failure becomes a K8sError
             raise api_error(exc, verb, resource, namespace) from None
         return self._answer(verb, resource, namespace, data)
 
     def _answer(self, verb: str, resource: str, namespace: str | None, data: bytes) -> t.Any:
-        """The JSON answer, checked to be the object or list asked for; KubeError (wrong_answer) otherwise."""
+        """The JSON answer, checked to be the object or list asked for; K8sError (wrong_answer) otherwise."""
         try:
             answer = json.loads(data)
         except ValueError:
-            raise KubeError("%s %s%s at %s: the API server's answer is not JSON: %r"
+            raise K8sError("%s %s%s at %s: the API server's answer is not JSON: %r"
                             % (verb, resource, _where(namespace), self.server, data[:100]), wrong_answer=True) from None
         problem = shape_problem(verb, resource, answer)
         if problem:
-            raise KubeError("%s %s%s at %s: %s: is the kubeconfig's server a Kubernetes API server?"
+            raise K8sError("%s %s%s at %s: %s: is the kubeconfig's server a Kubernetes API server?"
                             % (verb, resource, _where(namespace), self.server, problem), wrong_answer=True)
         return answer
 
@@ -680,7 +680,7 @@ class Cluster:
         CRD is not installed) is recorded as missing."""
         try:
             return Listing(self.list_items(kind, namespace, label_selector))
-        except KubeError as exc:
+        except K8sError as exc:
             if kind in CUSTOM_KINDS and exc.status == 404:
                 return Listing(missing="the API %s/%s %s is not served: its CRD is not installed"
                                % (kind.group, kind.version, kind.plural))
@@ -693,16 +693,16 @@ class Cluster:
     def read_deployment(self, namespace: str, name: str) -> dict:
         try:
             return self.read(DEPLOYMENTS, namespace, name)
-        except KubeError as exc:
+        except K8sError as exc:
             if exc.status == 404:
-                raise KubeError("Deployment %s not found in namespace %s (k8s_namespace, k8s_deployment): %s"
+                raise K8sError("Deployment %s not found in namespace %s (k8s_namespace, k8s_deployment): %s"
                                 % (name, namespace, exc), 404) from None
             raise
 
     def _read_or_none(self, kind: Kind, namespace: str, name: str) -> dict | None:
         try:
             return self.read(kind, namespace, name)
-        except KubeError as exc:
+        except K8sError as exc:
             if exc.status == 404:
                 return None
             raise
@@ -742,12 +742,12 @@ class Cluster:
         """The Namespace (its Pod Security labels) as a one-item listing; its error kept, not raised."""
         try:
             return Listing([self.read(NAMESPACES, None, name)])
-        except KubeError as exc:
+        except K8sError as exc:
             return Listing(error=exc)
 
     def snapshot(self, namespace: str, deployment_name: str, cert_manager_namespace: str,
                  monitoring_namespaces: t.Sequence[str] = ()) -> Snapshot:
-        """The Deployment (KubeError when it cannot be read), then every other listing concurrently."""
+        """The Deployment (K8sError when it cannot be read), then every other listing concurrently."""
         started = time.monotonic()
         deployment = self.read_deployment(namespace, deployment_name)
         selector = selector_string((deployment.get("spec") or {}).get("selector"))

@@ -17,7 +17,7 @@ import subprocess
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import KubeError, Listing, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import K8sError, Listing, Snapshot
 
 try:
     import yaml
@@ -57,23 +57,23 @@ def _group(obj: t.Mapping[str, t.Any]) -> str:
 
 
 def render_kustomization(directory: str, timeout: float) -> str:
-    """``kubectl kustomize DIR`` (or ``kustomize build DIR``); KubeError quoting kustomize when it does not build."""
+    """``kubectl kustomize DIR`` (or ``kustomize build DIR``); K8sError quoting kustomize when it does not build."""
     kubectl, kustomize = shutil.which("kubectl"), shutil.which("kustomize")
     if kubectl:
         command = [kubectl, "kustomize", directory]
     elif kustomize:
         command = [kustomize, "build", directory]
     else:
-        raise KubeError("rendering the kustomization %s needs kubectl (or kustomize) on the host running the checks"
+        raise K8sError("rendering the kustomization %s needs kubectl (or kustomize) on the host running the checks"
                         % directory)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=max(timeout, 5.0), check=False)
     except subprocess.TimeoutExpired:
-        raise KubeError("%s did not finish within %.0f s" % (" ".join(command[-2:]), max(timeout, 5.0))) from None
+        raise K8sError("%s did not finish within %.0f s" % (" ".join(command[-2:]), max(timeout, 5.0))) from None
     except OSError as exc:
-        raise KubeError("cannot run %s: %s" % (command[0], exc)) from None
+        raise K8sError("cannot run %s: %s" % (command[0], exc)) from None
     if done.returncode != 0:
-        raise KubeError("the kustomization %s does not build (%s): %s" % (
+        raise K8sError("the kustomization %s does not build (%s): %s" % (
             directory, " ".join(os.path.basename(part) for part in command[:-1]),
             (done.stderr or done.stdout).strip()[-800:]))
     return done.stdout
@@ -81,15 +81,15 @@ def render_kustomization(directory: str, timeout: float) -> str:
 
 def _documents(text: str, where: str) -> list[dict]:
     if yaml is None:
-        raise KubeError("reading manifests needs PyYAML")
+        raise K8sError("reading manifests needs PyYAML")
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc]
     except yaml.YAMLError as exc:
-        raise KubeError("%s is not valid YAML: %s" % (where, exc)) from None
+        raise K8sError("%s is not valid YAML: %s" % (where, exc)) from None
     objects: list[dict] = []
     for doc in documents:
         if not isinstance(doc, dict):
-            raise KubeError("%s holds a document that is not a mapping" % where)
+            raise K8sError("%s holds a document that is not a mapping" % where)
         items = doc.get("items") if str(doc.get("kind") or "").endswith("List") else None
         for item in items if isinstance(items, list) else [doc]:
             if isinstance(item, dict) and item.get("kind") and isinstance(item.get("metadata"), dict):
@@ -112,7 +112,7 @@ def load_objects(path: str, timeout: float) -> tuple[list[dict], str]:
         return objects, "manifests in %s" % path
     if os.path.isfile(path):
         return _read_file(path), "manifest file %s" % path
-    raise KubeError("k8s_manifests %s is neither a file nor a directory" % path)
+    raise K8sError("k8s_manifests %s is neither a file nor a directory" % path)
 
 
 def _read_file(path: str) -> list[dict]:
@@ -120,7 +120,7 @@ def _read_file(path: str) -> list[dict]:
         with open(path, encoding="utf-8") as handle:
             return _documents(handle.read(), path)
     except OSError as exc:
-        raise KubeError("cannot read %s: %s" % (path, exc)) from None
+        raise K8sError("cannot read %s: %s" % (path, exc)) from None
 
 
 class ManifestCluster:
@@ -158,7 +158,7 @@ class ManifestCluster:
         deployment = next((item for item in deployments if item["metadata"].get("name") == deployment_name
                            and item["metadata"].get("namespace") == namespace), None)
         if deployment is None:
-            raise KubeError("Deployment %s not found in namespace %s of the %s (k8s_namespace, k8s_deployment); it "
+            raise K8sError("Deployment %s not found in namespace %s of the %s (k8s_namespace, k8s_deployment); it "
                             "holds %s" % (deployment_name, namespace, self.source, ", ".join(
                                 "%s/%s" % (d["metadata"].get("namespace"), d["metadata"].get("name"))
                                 for d in deployments) or "no Deployment"), 404)

@@ -29,7 +29,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client
     PODS,
     REPLICA_SETS,
     Cluster,
-    KubeError,
+    K8sError,
     Kind,
     selector_string,
 )
@@ -44,7 +44,7 @@ STUCK_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "Invali
 ARGO_ROLLOUTS = Kind("argoproj.io", "v1alpha1", "rollouts")
 
 
-class RolloutError(KubeError):
+class RolloutError(K8sError):
     """The rollback cannot or should not be done; ``str()`` says why and what to do."""
 
     deployment: dict | None = None  # the Deployment as it was read, when it was
@@ -274,7 +274,7 @@ def read_state(cluster: Cluster, namespace: str, name: str) -> tuple[dict, list[
     """The Deployment and the ReplicaSets its selector matches (ownership is checked by history())."""
     try:
         deployment = cluster.read(DEPLOYMENTS, namespace, name)
-    except KubeError as exc:
+    except K8sError as exc:
         if exc.status == 404:
             argo = argo_rollout(cluster, namespace, name)
             if argo:
@@ -294,7 +294,7 @@ def argo_rollout(cluster: Cluster, namespace: str, name: str) -> RolloutError | 
     group, version = ARGO_ROLLOUTS.group, ARGO_ROLLOUTS.version
     try:
         cluster.read(ARGO_ROLLOUTS, namespace, name)
-    except KubeError:
+    except K8sError:
         return None  # not installed (404), not there, or not readable: nothing says Argo manages it
     return RolloutError(
         "%s/%s is managed by Argo Rollouts (kind: Rollout, %s/%s): this module does not roll it back, because Argo "
@@ -342,7 +342,7 @@ def apply(cluster: Cluster, namespace: str, name: str, wanted: int | None, resum
         try:
             patched = cluster.request("patch", DEPLOYMENTS, namespace, name, body=ops,
                                       content_type="application/json-patch+json")
-        except KubeError as exc:
+        except K8sError as exc:
             if exc.status == 409 and attempt < max_attempts:
                 conflicts += 1
                 wanted = the_plan.to_revision
@@ -432,7 +432,7 @@ def wait(cluster: Cluster, namespace: str, name: str, pod_template_hash: str | N
             selector = ",".join(p for p in (selector, "%s=%s" % (HASH_LABEL, pod_template_hash)) if p)
             try:
                 pods = cluster.list_items(PODS, namespace, selector)
-            except KubeError:
+            except K8sError:
                 pods = []  # not allowed to list pods: the Deployment's own conditions still end the wait
             stuck = stuck_pods(pods)
             if stuck:

@@ -4,7 +4,7 @@
 """Waiting on a Deployment (as kubernetes.core's ``k8s/waiter.py``): one poll loop behind every wait of the
 collection, with an injectable clock and sleep, and the Deployment calls the waits are made of (scale it, its pods,
 its available replicas). Every call goes through ``Cluster.request``, so each is bounded by the client's timeout
-and fails as a KubeError that names it. No Ansible here."""
+and fails as a K8sError that names it. No Ansible here."""
 
 from __future__ import annotations
 

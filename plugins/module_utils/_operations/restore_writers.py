@@ -100,7 +100,7 @@ class KubernetesWriters(Writers):
                   or k8s_client.ClusterTarget(timeout=timeout))
         try:
             return k8s_client.Cluster(target)
-        except k8s_client.KubeError as exc:
+        except k8s_client.K8sError as exc:
             raise RestoreError(str(exc)) from None
 
     @staticmethod
@@ -109,7 +109,7 @@ class KubernetesWriters(Writers):
         from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client  # pylint: disable=import-outside-toplevel
         try:
             return function(*args, **kwargs)
-        except k8s_client.KubeError as exc:
+        except k8s_client.K8sError as exc:
             raise RestoreError(str(exc)) from None
 
     def observe(self) -> dict[str, t.Any]:

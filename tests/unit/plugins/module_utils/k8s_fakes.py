@@ -11,7 +11,7 @@ import datetime
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._checks.observability import CHECKLIST_ALERT_THRESHOLDS
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import KubeError, Listing, Snapshot
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import K8sError, Listing, Snapshot
 from tests.unit.plugins.module_utils.ops_fakes import make_ctx
 
 NS = "aragora"
@@ -183,10 +183,10 @@ class FakeCluster:
 
 
 def snap_of(listings: t.Mapping[str, t.Any] | None = None, dep: dict | None = None) -> Snapshot:
-    """A Snapshot; a listing given as a KubeError fails, as a str is a missing CRD."""
+    """A Snapshot; a listing given as a K8sError fails, as a str is a missing CRD."""
     built = {}
     for name, value in {**healthy(), **(listings or {})}.items():
-        if isinstance(value, KubeError):
+        if isinstance(value, K8sError):
             built[name] = Listing(error=value)
         elif isinstance(value, str):
             built[name] = Listing(missing=value)

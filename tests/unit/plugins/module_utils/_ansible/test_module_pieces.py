@@ -118,7 +118,7 @@ def test_the_kubeconfig_context_has_the_k8s_name_and_keeps_its_first_one(given, 
     """kube_context, the option's first name, is an alias of k8s_context: both reach the cluster's client."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
 
-    from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import (  # pylint: disable=import-outside-toplevel
+    from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import (  # pylint: disable=import-outside-toplevel
         cluster_target,
     )
     from ansible_collections.aragora.ops.plugins.module_utils._engine.target import (  # pylint: disable=import-outside-toplevel
@@ -158,10 +158,10 @@ def test_each_group_takes_the_pieces_of_every_option_its_checks_read():
     for spec in REGISTRY.values():
         pieces_of_module.setdefault(spec.func.__module__.rsplit(".", 1)[-1], set()).update(
             {"checks", *GROUP_PIECES[spec.group]})
-    # kube.py serves the Kubernetes checks (and the Deployment's environment as a configuration source, from the
+    # k8s_cluster.py serves the Kubernetes checks (and the Deployment's environment as a configuration source, from the
     # same snapshot: there its cert-manager and monitoring lists keep their defaults, and no configuration check
     # reads them).
-    pieces_of_module["kube"] = {"checks", *GROUP_PIECES["ha"]}
+    pieces_of_module["k8s_cluster"] = {"checks", *GROUP_PIECES["ha"]}
     smoke_pieces = {"checks", *module_args.SMOKE_PIECES}
     owner = {option: name for name, piece in PIECES.items() for option in piece.spec}
     for name, taken in sorted(pieces_of_module.items()):

@@ -6,11 +6,11 @@ import copy
 
 import pytest
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import kube
+from ansible_collections.aragora.ops.plugins.module_utils._checks import k8s_cluster
 from ansible_collections.aragora.ops.plugins.module_utils._checks.catalog import KUBERNETES_GROUPS
 from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import REGISTRY
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import (
-    KubeError,
+    K8sError,
     api_error,
     selector_matches,
     selector_string,
@@ -79,16 +79,16 @@ def test_an_unreadable_deployment_fails_every_kubernetes_check_with_the_api_mess
     ctx.fact("k8s.cluster", FakeCluster)
 
     def broken():
-        raise kube.CheckInputError("get deployments.apps in namespace aragora: 403 Forbidden: nope")
+        raise k8s_cluster.CheckInputError("get deployments.apps in namespace aragora: 403 Forbidden: nope")
 
-    with pytest.raises(kube.CheckInputError):
+    with pytest.raises(k8s_cluster.CheckInputError):
         ctx.fact("k8s.snapshot", broken)
     result = run("ha.replicas", ctx)
     assert result["status"] == "FAIL" and "403 Forbidden" in result["message"]
 
 
 def test_one_forbidden_listing_fails_only_the_checks_that_read_it():
-    error = KubeError("list nodes (cluster-wide): 403 Forbidden: the identity in use may not list nodes", 403)
+    error = K8sError("list nodes (cluster-wide): 403 Forbidden: the identity in use may not list nodes", 403)
     ctx = k8s_ctx(listings={"nodes": error})
     assert run("ha.pod_distribution_zones", ctx)["status"] == "FAIL"
     assert "may not list nodes" in run("ha.pod_distribution_zones", ctx)["message"]
@@ -492,7 +492,7 @@ def test_deployment_env_resolves_values_config_maps_secrets_prefixes_and_referen
                          {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
                          {"name": "GONE", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}]}
     api = FakeCluster(secrets={"provider-keys": {"OPENAI": "sk-1"}})
-    values, from_secrets, notes, config_map_secrets = kube.resolve_env(api, "aragora", container)
+    values, from_secrets, notes, config_map_secrets = k8s_cluster.resolve_env(api, "aragora", container)
     assert values["ARAGORA_LOG_LEVEL"] == "INFO" and values["P_OPENAI"] == "sk-1"
     assert values["URL"] == "postgresql://u@db/x $(HOST)"
     assert values["ARAGORA_JWT_SECRET"].startswith("s3cret-value")
@@ -503,7 +503,7 @@ def test_deployment_env_resolves_values_config_maps_secrets_prefixes_and_referen
 
 def test_configuration_checks_read_the_deployment_env_and_its_secrets_are_masked():
     ctx = k8s_ctx()
-    ctx.config.attach(lambda: kube.cluster_config(ctx))
+    ctx.config.attach(lambda: k8s_cluster.cluster_config(ctx))
     assert ctx.config.given and not ctx.config.sources  # read when first asked, not before
     result = run("security.jwt_secret", ctx)
     assert result["status"] == "PASS", result["message"]
@@ -514,7 +514,7 @@ def test_configuration_checks_read_the_deployment_env_and_its_secrets_are_masked
 
 def test_configuration_from_an_unreadable_cluster_names_the_kubernetes_api_as_its_cause():
     ctx = make_ctx(options={"kubeconfig": "/nonexistent"})
-    ctx.config.attach(lambda: kube.cluster_config(ctx))
+    ctx.config.attach(lambda: k8s_cluster.cluster_config(ctx))
     result = run("security.environment_mode", ctx)
     # The same outage as the Kubernetes checks': one cause, owned by ha.replicas, not a second "configuration" one.
     assert result["status"] == "ERROR" and "configuration from the cluster" in result["message"], result
@@ -547,7 +547,7 @@ def test_replicas_a_stalled_or_unfinished_rollout_is_reported():
 
 
 def test_forbidden_pods_fail_the_distribution_checks_with_the_api_message():
-    error = KubeError("list pods in namespace aragora: 403 Forbidden: the identity in use may not list pods", 403)
+    error = K8sError("list pods in namespace aragora: 403 Forbidden: the identity in use may not list pods", 403)
     for check_id in ("ha.pod_distribution_nodes", "ha.pod_distribution_zones"):
         result = status_of(check_id, listings={"pods": error})
         assert result["status"] == "FAIL" and result["message"].endswith("may not list pods"), result["message"]

@@ -12,7 +12,7 @@ import pytest
 from tests.unit.plugins.module_utils.k8s_fakes import FakeCluster
 from tests.unit.plugins.module_utils.ops_fakes import NEUTRAL, make_ctx, obs, refused, run
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import kube, secret_shape
+from ansible_collections.aragora.ops.plugins.module_utils._checks import k8s_cluster, secret_shape
 from ansible_collections.aragora.ops.plugins.module_utils._checks.security import shannon_bits_per_char
 
 # 32 distinct characters, no placeholder word: a strong-looking secret of exactly the minimum length.
@@ -267,7 +267,7 @@ def test_deployment_env_records_the_secret_like_entries_of_the_config_maps_it_co
     container = {"envFrom": [{"configMapRef": {"name": "aragora-config"}}, {"secretRef": {"name": "aragora-secrets"}}],
                  "env": [{"name": "ARAGORA_ENCRYPTION_KEY",
                           "valueFrom": {"configMapKeyRef": {"name": "aragora-config", "key": "jwt"}}}]}
-    resolved = kube.resolve_env(api, "aragora", container)
+    resolved = k8s_cluster.resolve_env(api, "aragora", container)
     assert resolved.config_map_secrets == {"aragora-config": [("ARAGORA_JWT_SECRET", "ARAGORA_JWT_SECRET"),
                                                               ("DATABASE_URL", "DATABASE_URL"),
                                                               ("jwt", "ARAGORA_ENCRYPTION_KEY")]}

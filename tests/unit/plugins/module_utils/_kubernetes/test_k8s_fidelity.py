@@ -9,9 +9,9 @@ from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import net
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import pod_security
 from ansible_collections.aragora.ops.plugins.module_utils._checks import database
 from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_jobs import dumps, upgrade_container
-from ansible_collections.aragora.ops.plugins.module_utils._checks.kube import image_release
+from ansible_collections.aragora.ops.plugins.module_utils._checks.k8s_cluster import image_release
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import Cluster, KubeError, Listing
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import Cluster, K8sError, Listing
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_manifests import ManifestCluster
 from tests.unit.plugins.module_utils.k8s_fakes import LABELS, healthy, k8s_ctx
 from tests.unit.plugins.module_utils.ops_fakes import run
@@ -166,7 +166,7 @@ def test_monitoring_listing_falls_back_to_the_own_namespace_when_cluster_wide_is
         def custom_listing(self, crd, namespace):
             seen.append(namespace)
             if namespace is None:
-                return Listing(error=KubeError("list servicemonitors (cluster-wide): 403 Forbidden", 403))
+                return Listing(error=K8sError("list servicemonitors (cluster-wide): 403 Forbidden", 403))
             return Listing([{"metadata": {"name": "aragora", "namespace": namespace}}])
 
     found = Api().monitoring_listing(k8s_client.SERVICE_MONITORS, (), "aragora")
@@ -196,5 +196,5 @@ def test_manifests_default_namespaces_keep_cluster_scoped_kinds_and_flatten_list
     snap = source.snapshot("aragora", "aragora", "cert-manager")
     assert not snap.live and snap.items("pods") == [] and snap.items("namespace")[0]["metadata"]["name"] == "aragora"
     (tmp_path / "bad.yaml").write_text("a: [")
-    with pytest.raises(KubeError, match="bad.yaml is not valid YAML"):
+    with pytest.raises(K8sError, match="bad.yaml is not valid YAML"):
         ManifestCluster(str(tmp_path), "aragora")

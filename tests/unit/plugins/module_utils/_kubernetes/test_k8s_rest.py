@@ -15,7 +15,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client
     PODS,
     Cluster,
     ClusterTarget,
-    KubeError,
+    K8sError,
 )
 
 
@@ -79,7 +79,7 @@ def test_a_read_sends_the_credentials_a_timeout_no_retry_and_the_selector():
 def test_a_refusal_names_the_verb_and_resource_to_grant():
     api, _pool = cluster({("GET", "/apis/apps/v1/namespaces/aragora/deployments/aragora"): Response(
         403, {"message": 'deployments.apps "aragora" is forbidden'}, "Forbidden")})
-    with pytest.raises(KubeError) as raised:
+    with pytest.raises(K8sError) as raised:
         api.read_deployment("aragora", "aragora")
     assert raised.value.status == 403
     assert "get deployments.apps in namespace aragora: 403 Forbidden" in str(raised.value)
@@ -88,7 +88,7 @@ def test_a_refusal_names_the_verb_and_resource_to_grant():
 
 def test_a_missing_deployment_says_which_options_name_it():
     api, _pool = cluster({})
-    with pytest.raises(KubeError, match="Deployment web not found in namespace shop"):
+    with pytest.raises(K8sError, match="Deployment web not found in namespace shop"):
         api.read_deployment("shop", "web")
 
 
@@ -112,7 +112,7 @@ def test_a_log_is_text_and_an_answer_that_is_not_json_is_an_error():
     api, _pool = cluster({("GET", "/api/v1/namespaces/aragora/pods/p/log"): Response(200, b"line 1\nline 2\n"),
                           ("GET", "/api/v1/nodes"): Response(200, b"<html>proxy</html>")})
     assert api.pod_log_tail("aragora", "p", 2) == "line 1\nline 2\n"
-    with pytest.raises(KubeError, match="not JSON"):
+    with pytest.raises(K8sError, match="not JSON"):
         api.list_items(NODES)
 
 
@@ -122,7 +122,7 @@ def test_a_transport_failure_is_a_kube_error_naming_the_call():
             raise k8s_client.urllib3.exceptions.NewConnectionError(None, "connection refused")
 
     api = Cluster(ClusterTarget("/kubeconfig"), api_client=ApiClient(Broken({})))
-    with pytest.raises(KubeError, match="list pods in namespace aragora: cannot connect to the API server"):
+    with pytest.raises(K8sError, match="list pods in namespace aragora: cannot connect to the API server"):
         api.list_items(PODS, "aragora")
 
 

@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import k8s_client, kubeconfig
-from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import Cluster, ClusterTarget, KubeError
+from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import Cluster, ClusterTarget, K8sError
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.kubeconfig import (
     KubeconfigError,
     NeedsOfficialLoader,
@@ -208,6 +208,6 @@ def test_the_typed_apis_get_the_same_credentials(tmp_path):
 
 
 def test_a_missing_kubeconfig_is_a_kube_error_naming_it(tmp_path):
-    with pytest.raises(KubeError, match=r"cannot use kubeconfig .*none.yml: cannot read"):
+    with pytest.raises(K8sError, match=r"cannot use kubeconfig .*none.yml: cannot read"):
         Cluster(ClusterTarget(kubeconfig=str(tmp_path / "none.yml")))
     assert json.dumps(k8s_client.ClusterTarget(kubeconfig="k").describe())

@@ -98,7 +98,7 @@ class ConflictingCluster:
 
     def read(self, kind, namespace, name):
         if kind is rollout.ARGO_ROLLOUTS:
-            raise rollout.KubeError("not found", 404)
+            raise rollout.K8sError("not found", 404)
         return self.deployment
 
     def list_items(self, kind, namespace, selector):
@@ -108,7 +108,7 @@ class ConflictingCluster:
         self.patches.append(kwargs["body"])
         if len(self.patches) == 1:
             self.deployment, self.sets = deployment("a:4", 4), self.sets + [replicaset(4, "a:4")]
-            raise rollout.KubeError("patch deployments.apps: 409 Conflict", 409)
+            raise rollout.K8sError("patch deployments.apps: 409 Conflict", 409)
         return {**self.deployment, "spec": {"template": kwargs["body"][1]["value"]}}
 
 

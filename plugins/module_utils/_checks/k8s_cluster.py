@@ -22,7 +22,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.config import 
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client import (
     Cluster,
     ClusterTarget,
-    KubeError,
+    K8sError,
     Snapshot,
     selector_matches,
 )
@@ -59,7 +59,7 @@ _READ_REMEDIATION: dict[str, str] = {
 KUBERNETES_API = "Kubernetes API"
 
 
-def _read_failure_kind(exc: KubeError) -> str:
+def _read_failure_kind(exc: K8sError) -> str:
     if exc.status in (401, 403):
         return CREDENTIALS
     if exc.status == 429:
@@ -69,7 +69,7 @@ def _read_failure_kind(exc: KubeError) -> str:
     return UNREACHABLE
 
 
-def could_not_read(exc: KubeError, whole_api: bool = False) -> CouldNotJudge:
+def could_not_read(exc: K8sError, whole_api: bool = False) -> CouldNotJudge:
     """A Kubernetes read that failed, as a check that could not judge, with the remediation of its cause (not the
     check's own: "set spec.replicas" is no advice when the Deployment could not be read).
 
@@ -102,11 +102,11 @@ def cluster(ctx: TargetContext) -> Cluster | ManifestCluster:
         if manifests:
             try:
                 return ManifestCluster(manifests, ctx.options.k8s_namespace, ctx.timeout)
-            except KubeError as exc:
+            except K8sError as exc:
                 raise CheckInputError(str(exc)) from None
         try:
             return Cluster(target)
-        except KubeError as exc:  # no client library, or a kubeconfig that cannot be used: no check can read
+        except K8sError as exc:  # no client library, or a kubeconfig that cannot be used: no check can read
             raise CouldNotJudge(str(exc), UNREACHABLE, cause=Cause(
                 KUBERNETES_API_OWNER, KUBERNETES_API,
                 "Install the kubernetes Python library where the checks run and give a kubeconfig (or k8s_host "
@@ -123,7 +123,7 @@ def snapshot(ctx: TargetContext) -> Snapshot:
         try:
             return api.snapshot(ctx.options.k8s_namespace, ctx.options.k8s_deployment,
                                 ctx.options.cert_manager_namespace, ctx.options.monitoring_namespaces or ())
-        except KubeError as exc:
+        except K8sError as exc:
             raise could_not_read(exc, whole_api=True) from None
 
     return ctx.fact("k8s.snapshot", produce)
@@ -140,7 +140,7 @@ def listing(snap: Snapshot, name: str) -> list[dict]:
     """A listing's items; its API error becomes this check's FAIL."""
     try:
         return snap.items(name)
-    except KubeError as exc:
+    except K8sError as exc:
         raise could_not_read(exc) from None
 
 
@@ -309,7 +309,7 @@ def cluster_config(ctx: TargetContext) -> Loaded:
     container = app_container(snap, ctx.options.k8s_container)
     try:
         values, from_secrets, notes, config_map_secrets = resolve_env(cluster(ctx), snap.namespace, container)
-    except KubeError as exc:
+    except K8sError as exc:
         raise CheckInputError("reading the environment of Deployment %s: %s" % (snap.name, exc)) from None
     label = "Deployment %s/%s container %s" % (snap.namespace, snap.name, container.get("name"))
     if notes:
