@@ -63,6 +63,9 @@ _TERMINATE_SQL = (
 # it takes the restore over only once that run has been quiet this long (between two of its steps there is well
 # under a second; a step in progress holds the lock).
 TAKEOVER_QUIET_S = 10.0
+# How long the run that owns the restore waits for another run's step to let go of the lock (that run is refused at
+# its claim; its plan reads the database's size first, which takes seconds on a loaded server).
+OWNER_WAIT_S = 120.0
 WATCHDOG_INTERVAL_S = 0.5
 # The PostgreSQL advisory lock of restores of one database (two-key form: this constant, hashtext(database)).
 _ADVISORY_CLASS = 0x41524F52  # "AROR"
@@ -248,9 +251,21 @@ class Restore:
         except (OSError, ValueError):
             return {}
 
+    def _owns_the_open_restore(self) -> bool:
+        """The state file, read without its lock, names this run as the owner of the restore in progress."""
+        token = self.params.get("run_token")
+        try:
+            with open(self.state.path, encoding="utf-8") as handle:
+                saved = json.load(handle)
+        except (OSError, ValueError):
+            return False
+        return bool(token) and (saved.get("owner") or {}).get("token") == token
+
     def _take_file_lock(self, fd: int) -> None:
-        """The state file's lock, or RestoreError naming the step that holds it. A step whose ansible-playbook is
-        gone (on this host) ends itself within a second (its Watchdog): that one is waited for."""
+        """The state file's lock, or RestoreError naming the step that holds it. Waited for: a step whose
+        ansible-playbook is gone (on this host: it ends itself within a second, its Watchdog), and, by the run that
+        owns the restore in progress, another run's step (refused at its claim, it lets go: a second run's plan
+        must not end the first run between two of its steps)."""
         deadline = time.monotonic() + TAKEOVER_QUIET_S
         while True:
             try:
@@ -260,6 +275,10 @@ class Restore:
                 holder = self._holder_of(fd)
             orphan = holder.get("host") == socket.gethostname() and holder.get("controller") \
                 and not controller_alive(holder["controller"])
+            intruder = holder.get("run_token") != self.params.get("run_token") and self._owns_the_open_restore()
+            if intruder and time.monotonic() < deadline + OWNER_WAIT_S:
+                time.sleep(0.2)
+                continue
             if not orphan or time.monotonic() >= deadline:
                 controller = holder.get("controller") or {}
                 raise RestoreBusy(
