@@ -265,15 +265,15 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
         phrase = "%d %s" % (status, _REASONS.get(status, exc.reason or "error"))
         if status == 401:
             return K8sError("%s %s%s: %s: the cluster rejected the credentials (expired token or certificate?): %s"
-                             % (verb, resource, where, phrase, detail), status)
+                            % (verb, resource, where, phrase, detail), status)
         if status == 429:
             return K8sError("%s %s%s: %s: throttled by the API server's rate limiter (API priority and fairness): %s"
-                             % (verb, resource, where, phrase, detail), status)
+                            % (verb, resource, where, phrase, detail), status)
         if status == 403:
             return K8sError("%s %s%s: %s: the identity in use may not %s %s; grant it with a Role/ClusterRole "
-                             "rule (verbs [%s], resources [%s]): %s"
-                             % (verb, resource, where, phrase, verb, resource, verb, resource.split(".")[0], detail),
-                             status)
+                            "rule (verbs [%s], resources [%s]): %s"
+                            % (verb, resource, where, phrase, verb, resource, verb, resource.split(".")[0], detail),
+                            status)
         return K8sError("%s %s%s: %s: %s" % (verb, resource, where, phrase, detail), status)
     if isinstance(exc, TotalDeadlineExceeded):
         return K8sError("%s %s%s: %s" % (verb, resource, where, exc))
@@ -281,7 +281,7 @@ def api_error(exc: Exception, verb: str, resource: str, namespace: str | None) -
         return K8sError("%s %s%s: %s" % (verb, resource, where, exc))
     if isinstance(exc, BodyTooLarge):
         return K8sError("%s %s%s: the API server's answer is larger than %s bytes: not an answer this client reads"
-                         % (verb, resource, where, exc))
+                        % (verb, resource, where, exc))
     if urllib3 is not None and isinstance(exc, urllib3.exceptions.HTTPError):
         return K8sError("%s %s%s: %s" % (verb, resource, where, transport_problem(exc)))
     return K8sError("%s %s%s: %s: %s" % (verb, resource, where, type(exc).__name__, exc))
@@ -668,11 +668,11 @@ class Cluster:
             answer = json.loads(data)
         except ValueError:
             raise K8sError("%s %s%s at %s: the API server's answer is not JSON: %r"
-                            % (verb, resource, _where(namespace), self.server, data[:100]), wrong_answer=True) from None
+                           % (verb, resource, _where(namespace), self.server, data[:100]), wrong_answer=True) from None
         problem = shape_problem(verb, resource, answer)
         if problem:
             raise K8sError("%s %s%s at %s: %s: is the kubeconfig's server a Kubernetes API server?"
-                            % (verb, resource, _where(namespace), self.server, problem), wrong_answer=True)
+                           % (verb, resource, _where(namespace), self.server, problem), wrong_answer=True)
         return answer
 
     def listing(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> Listing:
@@ -696,7 +696,7 @@ class Cluster:
         except K8sError as exc:
             if exc.status == 404:
                 raise K8sError("Deployment %s not found in namespace %s (k8s_namespace, k8s_deployment): %s"
-                                % (name, namespace, exc), 404) from None
+                               % (name, namespace, exc), 404) from None
             raise
 
     def _read_or_none(self, kind: Kind, namespace: str, name: str) -> dict | None:

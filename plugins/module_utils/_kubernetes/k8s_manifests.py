@@ -65,7 +65,7 @@ def render_kustomization(directory: str, timeout: float) -> str:
         command = [kustomize, "build", directory]
     else:
         raise K8sError("rendering the kustomization %s needs kubectl (or kustomize) on the host running the checks"
-                        % directory)
+                       % directory)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=max(timeout, 5.0), check=False)
     except subprocess.TimeoutExpired:
@@ -159,9 +159,9 @@ class ManifestCluster:
                            and item["metadata"].get("namespace") == namespace), None)
         if deployment is None:
             raise K8sError("Deployment %s not found in namespace %s of the %s (k8s_namespace, k8s_deployment); it "
-                            "holds %s" % (deployment_name, namespace, self.source, ", ".join(
-                                "%s/%s" % (d["metadata"].get("namespace"), d["metadata"].get("name"))
-                                for d in deployments) or "no Deployment"), 404)
+                           "holds %s" % (deployment_name, namespace, self.source, ", ".join(
+                               "%s/%s" % (d["metadata"].get("namespace"), d["metadata"].get("name"))
+                               for d in deployments) or "no Deployment"), 404)
         listings = {name: Listing([]) for name in LIVE_ONLY}
         for name, (kind, group, own_namespace) in LISTINGS.items():
             items = self.of_kind(kind, group, namespace if own_namespace else None)

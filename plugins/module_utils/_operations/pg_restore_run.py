@@ -200,11 +200,11 @@ class Restore:
         archives = pg_archive.restorable_archives(directory) if directory else []
         if not archives:
             safety = pg_archive.list_archives(directory) if directory else []
+            suffixes = ", ".join("*" + suffix for suffix in pg_archive.BACKUP_SUFFIXES)
+            only_safety = (" (only %d safety dump(s) of earlier restores, which are never chosen by default)"
+                           % len(safety) if safety else "")
             raise RestoreError("no archive given and no backup (%s or a directory archive) in backup_dir %s%s: "
-                               "name one with archive" % (
-                ", ".join("*" + suffix for suffix in pg_archive.BACKUP_SUFFIXES), directory or "(not set)",
-                " (only %d safety dump(s) of earlier restores, which are never chosen by default)" % len(safety)
-                if safety else ""))
+                               "name one with archive" % (suffixes, directory or "(not set)", only_safety))
         return archives[-1]
 
     def _sql(self, sql: str, database: str | None = None, timeout: float | None = 60) -> list[list[str]]:
