@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
-import re
 import stat
 import subprocess
 import sys

@@ -17,7 +17,6 @@ import re
 import stat
 import threading
 import typing as t
-import urllib.parse
 
 # MASK and mask_url are imported from here too: the configuration is where the checks meet secrets.
 from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import (  # pylint: disable=unused-import

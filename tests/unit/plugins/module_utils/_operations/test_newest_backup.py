@@ -9,7 +9,7 @@ import time
 
 from tests.unit.plugins.module_utils.ops_fakes import make_ctx, run
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import database  # noqa: F401  (registers it)
+from ansible_collections.aragora.ops.plugins.module_utils._checks import database  # noqa: F401  (registers it)  pylint: disable=unused-import
 from ansible_collections.aragora.ops.plugins.module_utils._clients import postgres_client
 from ansible_collections.aragora.ops.plugins.module_utils._clients.postgres_client import ArchiveCheck
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
