@@ -252,14 +252,14 @@ class Restore:
             return {}
 
     def _owns_the_open_restore(self) -> bool:
-        """The state file, read without its lock, names this run as the owner of the restore in progress."""
+        """The state file, read without its lock (a hint: it is read again under it), names this run as the owner of
+        the restore in progress."""
         token = self.params.get("run_token")
         try:
-            with open(self.state.path, encoding="utf-8") as handle:
-                saved = json.load(handle)
-        except (OSError, ValueError):
+            saved = StateFile(self.state.directory, self.database)
+        except RestoreError:
             return False
-        return bool(token) and (saved.get("owner") or {}).get("token") == token
+        return bool(token) and saved.open and (saved.data.get("owner") or {}).get("token") == token
 
     def _take_file_lock(self, fd: int) -> None:
         """The state file's lock, or RestoreError naming the step that holds it. Waited for: a step whose
@@ -267,6 +267,7 @@ class Restore:
         owns the restore in progress, another run's step (refused at its claim, it lets go: a second run's plan
         must not end the first run between two of its steps)."""
         deadline = time.monotonic() + TAKEOVER_QUIET_S
+        owner: bool | None = None  # whether this run owns the open restore: read once, when another run is met
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -275,8 +276,10 @@ class Restore:
                 holder = self._holder_of(fd)
             orphan = holder.get("host") == socket.gethostname() and holder.get("controller") \
                 and not controller_alive(holder["controller"])
-            intruder = holder.get("run_token") != self.params.get("run_token") and self._owns_the_open_restore()
-            if intruder and time.monotonic() < deadline + OWNER_WAIT_S:
+            intruder = holder.get("run_token") != self.params.get("run_token")
+            if intruder and owner is None:
+                owner = self._owns_the_open_restore()
+            if intruder and owner and time.monotonic() < deadline + OWNER_WAIT_S:
                 time.sleep(0.2)
                 continue
             if not orphan or time.monotonic() >= deadline:
