@@ -26,6 +26,7 @@ Other keys are allowed and ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -430,11 +431,53 @@ def migrations(ctx: TargetContext) -> Outcome:
                   % (len(EXPECTED_TABLES), len(MIGRATION_VERSIONS)), **evidence)
 
 
+@dataclasses.dataclass
+class ArchiveCheck:
+    """The one judgment of an archive (pg_archive.validate_archive) as database.backup reports it: ``readable``
+    False with ``problem`` saying why; for an archive that is not the one its manifest describes (``defect``
+    "sha256"), ``readable`` is None: pg_restore is not asked about bytes already known to be wrong."""
+
+    readable: bool | None
+    problem: str | None = None
+    toc_entries: int | None = None  # as pg_dump counted them (the listing's header)
+    dumped_database: str | None = None
+    created: str | None = None
+    dumped_from: str | None = None  # the server version pg_dump read
+    data_read: bool = False  # every data block was read, not only the table of contents
+    pg_restore: str | None = None
+    sha256_verified: bool = False  # the sha256 its manifest (written by postgres_backup) records matches
+    defect: str | None = None  # pg_archive.ArchiveDefect's kind, when it is not readable
+
+
+def judge_archive(path: str, timeout: float, full_read_max_bytes: int) -> ArchiveCheck:
+    """pg_archive.validate_archive of ``path``, every pg_restore bounded by ``timeout``, the data read in full only
+    up to ``full_read_max_bytes``; CheckInputError when it cannot be judged here (no pg_restore, one too old for
+    the archive, one that hangs, an unreadable manifest)."""
+    try:
+        facts = pg_archive.validate_archive(path, read_data=pg_archive.archive_size(path) <= full_read_max_bytes,
+                                            list_timeout=timeout, data_timeout=timeout)
+    except pg_archive.ArchiveDefect as exc:
+        if exc.defect == pg_archive.TOO_NEW:
+            raise CheckInputError(str(exc)) from None
+        if exc.defect == "sha256":
+            return ArchiveCheck(None, exc.detail, defect=exc.defect)
+        problem = exc.detail or str(exc)
+        if exc.defect == "data":
+            problem = "its table of contents reads but its data does not (truncated or damaged): %s" % exc.detail
+        return ArchiveCheck(False, problem, defect=exc.defect)
+    except (pg_archive.ArchiveError, OSError) as exc:
+        raise CheckInputError(str(exc)) from None
+    header = facts["header"]
+    return ArchiveCheck(True, toc_entries=header["toc_entries"], dumped_database=header["dumped_database"],
+                        created=header["created"], dumped_from=header["dumped_from"], data_read=facts["data_read"],
+                        pg_restore=facts["pg_restore"], sha256_verified=facts["sha256_verified"])
+
+
 @check("database.backup", SECTION, "Automated backups scheduled",
        "Check the backup job (CronJob, cron, systemd timer): its last runs, its log and the space left where it "
        "writes; then take a backup now with pg_dump -Fc.",
-       proves="The newest archive in `backup_dir` is younger than 26 h and readable by `pg_restore`; stale and "
-              "corrupt are distinct FAILs.",
+       proves="The newest archive in `backup_dir` is younger than 26 h, matches the sha256 of its manifest when it "
+              "has one, and is readable by `pg_restore`; stale, altered and corrupt are distinct FAILs.",
        cannot_see="The schedule itself (on Kubernetes: `backups.cronjob`); archives on another host.")
 def backup(ctx: TargetContext) -> Outcome:
     directory = ctx.options.backup_dir
@@ -455,13 +498,18 @@ def backup(ctx: TargetContext) -> Outcome:
     newest = archives[-1]
     age_h = (time.time() - os.path.getmtime(newest)) / 3600
     evidence.update(newest=newest, age_hours=round(age_h, 2))
-    try:
-        verdict = postgres_client.check_archive(newest, PG_RESTORE_TIMEOUT_S, FULL_READ_MAX_BYTES)
-    except PostgresError as exc:
-        raise CheckInputError(str(exc)) from None
+    verdict = judge_archive(newest, PG_RESTORE_TIMEOUT_S, FULL_READ_MAX_BYTES)
     evidence.update(readable=verdict.readable, data_verified=verdict.data_read, toc_entries=verdict.toc_entries,
                     dumped_database=verdict.dumped_database, archive_created=verdict.created,
-                    dumped_from_version=verdict.dumped_from, pg_restore=verdict.pg_restore)
+                    dumped_from_version=verdict.dumped_from, pg_restore=verdict.pg_restore,
+                    sha256_verified=verdict.sha256_verified)
+    if verdict.defect == "sha256":
+        return failed("Newest backup %s is not the archive its manifest %s describes (%s): altered or replaced "
+                      "since the backup wrote it, and a restore refuses it"
+                      % (newest, pg_archive.manifest_path(newest), verdict.problem),
+                      "Do not count on this archive: take a new backup now (aragora.ops.postgres_backup), then find "
+                      "what changed it after it was written (a copy cut short, a damaged disk, a file put in its "
+                      "place).", **evidence)
     if not verdict.readable:
         return failed("Newest backup %s is not a readable pg_dump archive: %s" % (newest, verdict.problem),
                       "Do not count on this archive: take a new backup now (pg_dump -Fc), then find why the job "

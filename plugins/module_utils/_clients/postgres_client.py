@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PostgreSQL as the database checks see it: one bounded session that gathers every fact, and pg_restore on archives.
+"""PostgreSQL as the database checks see it: one bounded session that gathers every fact.
 
 The session is a psycopg2 *asynchronous* connection driven by select() against our own deadline, so that no step
 - the TCP connect, the TLS and password exchange, any query - can outlast the timeout, even on a server that accepts
@@ -17,11 +17,9 @@ import math
 import os
 import re
 import select
-import subprocess
 import time
 import typing as t
 
-from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools
 from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import (
     keyword_password,
     password_spellings,
@@ -276,82 +274,3 @@ def gather_facts(dsn: str, timeout: float) -> DatabaseFacts:
             tables=tables, applied_migrations=applied, schema_versions=schema_versions)
     finally:
         session.close()
-
-
-# ------------------------------------------------------------------ pg_dump archives
-
-
-@dataclasses.dataclass
-class ArchiveCheck:
-    """What pg_restore made of an archive: ``readable`` False with ``problem`` saying why."""
-
-    readable: bool
-    problem: str | None = None
-    toc_entries: int | None = None
-    dumped_database: str | None = None
-    created: str | None = None
-    dumped_from: str | None = None  # the server version pg_dump read
-    data_read: bool = False  # every data block was read, not only the table of contents
-    pg_restore: str | None = None
-
-
-def find_pg_restore() -> str | None:
-    """pg_restore as the backup and the restore find it (`pg_tools.find_tool`), None when there is none."""
-    return pg_tools.find_tool("pg_restore")
-
-
-def _pg_restore(pg_restore: str, args: list[str], timeout: float) -> tuple[int | None, str, str]:
-    """(exit code, stdout, first error line); exit code None on timeout."""
-    try:
-        proc = subprocess.run([pg_restore, *args], capture_output=True, text=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL, errors="replace")
-    except subprocess.TimeoutExpired:
-        return None, "", "pg_restore did not finish within %g s" % timeout
-    error = next((line.strip() for line in proc.stderr.splitlines() if line.strip()), "")
-    return proc.returncode, proc.stdout, error
-
-
-_UNSUPPORTED = re.compile(r"unsupported version|unrecognized archive format version", re.I)
-
-
-def check_archive(path: str, timeout: float, full_read_max_bytes: int) -> ArchiveCheck:
-    """``pg_restore --list`` (the table of contents), then, for archives up to ``full_read_max_bytes``, a restore
-    into /dev/null, which reads every data block: a truncated archive keeps its table of contents readable."""
-    pg_restore = find_pg_restore()
-    if pg_restore is None:
-        raise PostgresError("pg_restore not found on the host that runs the checks: install the PostgreSQL client "
-                            "(apt-get install postgresql-client)", "library")
-    code, listing, error = _pg_restore(pg_restore, ["--list", path], timeout)
-    if code != 0:
-        if error and _UNSUPPORTED.search(error):
-            raise PostgresError("%s cannot read %s, written by a newer pg_dump (%s): install the pg_restore of the "
-                                "server's version on this host" % (pg_restore, path, error), "library")
-        return ArchiveCheck(False, error or "pg_restore --list exited %s" % code, pg_restore=pg_restore)
-    header = _listing_header(listing)
-    entries = header.get("TOC Entries:", "")
-    result = ArchiveCheck(True, toc_entries=int(entries) if entries.isdigit() else None,
-                          dumped_database=header.get("dbname:"), created=header.get("Archive created at"),
-                          dumped_from=header.get("Dumped from database version:"), pg_restore=pg_restore)
-    if _archive_size(path) <= full_read_max_bytes:
-        code, _listing, error = _pg_restore(pg_restore, ["--file", os.devnull, path], timeout)
-        if code != 0:
-            return dataclasses.replace(result, readable=False, problem=(
-                "its table of contents reads but its data does not (truncated or damaged): %s" % (error or code)))
-        result.data_read = True
-    return result
-
-
-def _listing_header(listing: str) -> dict[str, str]:
-    """The values of the ';'-comment header of ``pg_restore --list``: ';     dbname: aragora' -> {'dbname:': ...}."""
-    header: dict[str, str] = {}
-    for line in listing.splitlines():
-        for label in ("TOC Entries:", "dbname:", "Archive created at", "Dumped from database version:"):
-            if line.startswith(";") and label in line:  # the first: a later '; Selected TOC Entries:' is no header
-                header.setdefault(label, line.split(label, 1)[1].strip())
-    return header
-
-
-def _archive_size(path: str) -> int:
-    if os.path.isdir(path):  # directory format: toc.dat and one file per table
-        return sum(entry.stat().st_size for entry in os.scandir(path) if entry.is_file())
-    return os.path.getsize(path)

@@ -28,7 +28,7 @@ import subprocess
 import time
 import typing as t
 
-# On a database host (roles/db_backup) this file runs as a copy beside the scheduled backup's script, with its two
+# On a database host (roles/db_backup) this file runs as a copy beside the scheduled backup's script, with its three
 # helpers copied next to it under these names.
 try:
     from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_json_atomically
@@ -38,6 +38,10 @@ try:
     from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools
 except ImportError:
     import pg_tools  # type: ignore[no-redef]
+try:
+    from ansible_collections.aragora.ops.plugins.module_utils._clients.masking import scrub
+except ImportError:
+    from aragora_ops_masking import scrub  # type: ignore[no-redef]
 
 ARCHIVE_SUFFIX = ".dump"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -87,7 +91,7 @@ def find_tool(name: str) -> str:
     """A PostgreSQL client tool (`pg_tools.find_tool`); ArchiveError when there is none."""
     found = pg_tools.find_tool(name)
     if not found:
-        raise ArchiveError("%s not found: install the PostgreSQL client (apt-get install postgresql-client)" % name)
+        raise ArchiveError("%s not found on this host: install the PostgreSQL client (apt-get install postgresql-client)" % name)
     return found
 
 
@@ -125,7 +129,8 @@ class Server:
         return "%s:%s/%s" % (env.get("PGHOST", "localhost"), env.get("PGPORT", "5432"), database or self.dbname)
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.password, "********") if self.password else text
+        """``text`` with this server's password masked (masking.scrub, the one scrubber)."""
+        return scrub(text, [self.password])
 
 
 def die_with_parent() -> None:
@@ -346,8 +351,7 @@ def scan_backups(directory: str) -> tuple[list[str], list[str]]:
         for entry in entries:
             if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
                 continue
-            if ((entry.is_file() and entry.name.endswith(BACKUP_SUFFIXES))
-                    or (entry.is_dir() and os.path.isfile(os.path.join(entry.path, "toc.dat")))) \
+            if ((entry.is_file() and entry.name.endswith(BACKUP_SUFFIXES)) or is_directory_archive(entry.path)) \
                     and not is_safety_dump(entry.path):
                 backups.append((entry.stat().st_mtime, entry.path))
             else:
@@ -380,11 +384,29 @@ def archive_tables(listing: str) -> set[str]:
     return tables
 
 
+def first_error_line(stderr: str) -> str:
+    """A tool's first line of complaint, as it wrote it."""
+    return next((line.strip() for line in stderr.splitlines() if line.strip()), "")
+
+
+def _pg_restore(pg_restore: str, args: list[str], what: str, timeout: float) -> subprocess.CompletedProcess:
+    """``pg_restore`` with ``args``, bounded by ``timeout``; ArchiveError when it cannot start or outlasts it (a
+    hung pg_restore says nothing about the archive: the caller could not judge it)."""
+    argv = [pg_restore, *args]
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL,
+                              check=False, timeout=timeout,
+                              preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+    except subprocess.TimeoutExpired:
+        raise ArchiveError("%s (%s) did not finish within %g s: the archive could not be judged"
+                           % (what, argv[0], timeout)) from None
+    except OSError as exc:
+        raise ArchiveError("%s could not start %s: %s" % (what, argv[0], exc)) from None
+
+
 def list_tables(archive: str, timeout: float = 300) -> set[str]:
     """archive_tables of ``archive``; ArchiveError when pg_restore cannot list it."""
-    listing = subprocess.run([find_tool("pg_restore"), "--list", archive], capture_output=True, text=True,
-                             errors="replace", stdin=subprocess.DEVNULL, check=False, timeout=timeout,
-                             preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+    listing = _pg_restore(find_tool("pg_restore"), ["--list", archive], "pg_restore --list of %s" % archive, timeout)
     if listing.returncode != 0:
         raise ArchiveError("pg_restore --list cannot read archive %s (%s)" % (archive, error_lines(listing.stderr)))
     return archive_tables(listing.stdout)
@@ -392,11 +414,48 @@ def list_tables(archive: str, timeout: float = 300) -> set[str]:
 
 class ArchiveDefect(ArchiveError):
     """An archive that must not be restored or counted on; ``defect`` names what is wrong: missing, empty,
-    no_manifest, sha256, listing or data."""
+    no_manifest, sha256, listing, data, or TOO_NEW (written by a newer pg_dump than this host's pg_restore reads:
+    a defect for this host, not of the archive); ``detail`` is the evidence in a few words (the tool's first error
+    line, or the two sha256 values)."""
 
-    def __init__(self, message: str, defect: str) -> None:
+    def __init__(self, message: str, defect: str, detail: str = "") -> None:
         super().__init__(message)
         self.defect = defect
+        self.detail = detail
+
+
+TOO_NEW = "too_new"
+_UNSUPPORTED_FORMAT = re.compile(r"unsupported version|unrecognized archive format version", re.I)
+# The ';'-comment header of ``pg_restore --list``: its label -> the fact's name.
+_HEADER_FACTS = (("TOC Entries:", "toc_entries"), ("dbname:", "dumped_database"),
+                 ("Archive created at", "created"), ("Dumped from database version:", "dumped_from"))
+
+
+def is_directory_archive(path: str) -> bool:
+    """pg_dump's directory format: a directory with its toc.dat (and one file per table)."""
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "toc.dat"))
+
+
+def archive_size(path: str) -> int:
+    """Bytes of the archive: the file, or the files of a directory archive."""
+    if os.path.isdir(path):
+        return sum(entry.stat().st_size for entry in os.scandir(path) if entry.is_file())
+    return os.path.getsize(path)
+
+
+def listing_header(listing: str) -> dict[str, t.Any]:
+    """The facts of the header of ``pg_restore --list`` (toc_entries as pg_dump counted them, dumped_database,
+    created, dumped_from); None for each one it lacks."""
+    header: dict[str, t.Any] = dict.fromkeys(name for _label, name in _HEADER_FACTS)
+    for line in listing.splitlines():
+        if not line.startswith(";"):
+            continue
+        for label, name in _HEADER_FACTS:
+            if label in line and header[name] is None:  # the first: a later '; Selected TOC Entries:' is no header
+                header[name] = line.split(label, 1)[1].strip()
+    entries = header["toc_entries"]
+    header["toc_entries"] = int(entries) if entries and entries.isdigit() else None
+    return header
 
 
 _READ_MANIFEST: t.Any = object()
@@ -405,47 +464,57 @@ _READ_MANIFEST: t.Any = object()
 def validate_archive(archive: str, manifest: t.Any = _READ_MANIFEST, require_manifest: bool = False,
                      read_data: bool | None = None, list_timeout: float = 300,
                      data_timeout: float = 3600) -> dict[str, t.Any]:
-    """The one judgment of a pg_dump archive before a restore, a drill or a pre-release backup counts on it: a
-    non-empty file; the sha256 its manifest records (``manifest``: read beside the archive unless given; None: it
-    has none); ``pg_restore --list`` reads its table of contents; and, when ``read_data`` (default: when no manifest
-    vouches for the bytes), every data block (a truncated archive keeps its table of contents readable).
-    ArchiveDefect naming the first defect otherwise. The facts: archive, size_bytes, manifest, sha256,
-    sha256_verified, toc_entries, dumped_from_major, data_read, tables (schema.table whose rows it holds)."""
-    if not os.path.isfile(archive):
+    """The one judgment of a pg_dump archive, whoever counts on it (the readiness check, a restore, a drill, a
+    pre-release backup): a non-empty file or directory archive; the sha256 its manifest records (``manifest``:
+    read beside the archive unless given; None: it has none); ``pg_restore --list`` reads its table of contents;
+    and, when ``read_data`` (default: when no manifest vouches for the bytes), every data block (a truncated archive
+    keeps its table of contents readable). ArchiveDefect naming the first defect otherwise; ArchiveError when it
+    could not be judged (no pg_restore, a pg_restore that outlasts its timeout, an unreadable manifest).
+    The facts: archive, size_bytes, manifest, sha256, sha256_verified, pg_restore, toc_entries (the entries a
+    restore would restore), header (listing_header), dumped_from_major, data_read, tables (schema.table whose rows
+    it holds)."""
+    directory = is_directory_archive(archive)
+    if not (directory or os.path.isfile(archive)):
         raise ArchiveDefect("archive %s does not exist (or is not a file)" % archive, "missing")
-    if os.path.getsize(archive) == 0:
+    size = archive_size(archive)
+    if size == 0:
         raise ArchiveDefect("archive %s is empty" % archive, "empty")
     if manifest is _READ_MANIFEST:
         manifest = read_manifest(archive)
-    facts: dict[str, t.Any] = {"archive": archive, "size_bytes": os.path.getsize(archive), "manifest": manifest,
-                               "sha256": None, "sha256_verified": False, "data_read": False}
+    facts: dict[str, t.Any] = {"archive": archive, "size_bytes": size, "manifest": manifest, "sha256": None,
+                               "sha256_verified": False, "data_read": False}
     if manifest is None and require_manifest:
         raise ArchiveDefect("archive %s has no manifest (%s) and require_manifest is set"
                             % (archive, manifest_path(archive)), "no_manifest")
     if manifest is not None:
-        digest = sha256_of(archive)
+        digest = "(a directory archive)" if directory else sha256_of(archive)
         if digest != manifest.get("sha256"):
-            raise ArchiveDefect("archive %s is not the one its manifest describes: sha256 %s, manifest says %s "
-                                "(damaged or replaced)" % (archive, digest, manifest.get("sha256")), "sha256")
+            detail = "sha256 %s, manifest says %s" % (digest, manifest.get("sha256"))
+            raise ArchiveDefect("archive %s is not the one its manifest describes: %s (damaged or replaced)"
+                                % (archive, detail), "sha256", detail)
         facts.update(sha256=digest, sha256_verified=True)
-    pg_restore = find_tool("pg_restore")
-    listing = subprocess.run([pg_restore, "--list", archive], capture_output=True, text=True, errors="replace",
-                             stdin=subprocess.DEVNULL, check=False, timeout=list_timeout,
-                             preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+    facts["pg_restore"] = pg_restore = find_tool("pg_restore")
+    listing = _pg_restore(pg_restore, ["--list", archive], "pg_restore --list of %s" % archive, list_timeout)
     if listing.returncode != 0:
+        complaint = first_error_line(listing.stderr) or "pg_restore --list exited %d" % listing.returncode
+        if _UNSUPPORTED_FORMAT.search(complaint):
+            raise ArchiveDefect("%s cannot read %s, written by a newer pg_dump (%s): install the pg_restore of the "
+                                "server's version on this host" % (pg_restore, archive, complaint), TOO_NEW, complaint)
         raise ArchiveDefect("pg_restore --list cannot read archive %s (%s): not a readable pg_dump archive"
-                            % (archive, error_lines(listing.stderr)), "listing")
+                            % (archive, error_lines(listing.stderr)), "listing", complaint)
     if manifest is None if read_data is None else read_data:
-        full = subprocess.run([pg_restore, "--file", os.devnull, archive], capture_output=True, text=True,
-                              errors="replace", stdin=subprocess.DEVNULL, check=False, timeout=data_timeout,
-                              preexec_fn=die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+        full = _pg_restore(pg_restore, ["--file", os.devnull, archive],
+                           "pg_restore of every data block of %s" % archive, data_timeout)
         if full.returncode != 0:
             raise ArchiveDefect("archive %s: its table of contents reads but its data does not (truncated or "
-                                "damaged: %s)" % (archive, error_lines(full.stderr)), "data")
+                                "damaged: %s)" % (archive, error_lines(full.stderr)), "data",
+                                first_error_line(full.stderr) or "pg_restore exited %d" % full.returncode)
         facts["data_read"] = True
-    dumped = re.search(r"Dumped from database version: (\d+)", listing.stdout)
+    header = listing_header(listing.stdout)
+    dumped = re.match(r"\d+", header["dumped_from"] or "")
     facts.update(toc_entries=sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";")),
-                 dumped_from_major=int(dumped.group(1)) if dumped else None, tables=archive_tables(listing.stdout))
+                 header=header, dumped_from_major=int(dumped.group(0)) if dumped else None,
+                 tables=archive_tables(listing.stdout))
     return facts
 
 

@@ -11,10 +11,10 @@ import time
 import pytest
 from tests.unit.plugins.module_utils.ops_fakes import make_ctx, run
 
-from ansible_collections.aragora.ops.plugins.module_utils._clients import postgres_client
+from ansible_collections.aragora.ops.plugins.module_utils._clients import pg_tools, postgres_client
 from ansible_collections.aragora.ops.plugins.module_utils._checks import database
+from ansible_collections.aragora.ops.plugins.module_utils._checks.database import ArchiveCheck
 from ansible_collections.aragora.ops.plugins.module_utils._clients.postgres_client import (
-    ArchiveCheck,
     DatabaseFacts,
     PostgresError,
 )
@@ -405,7 +405,7 @@ def archive_verdict(monkeypatch):
         return verdicts.get("verdict", ArchiveCheck(True, toc_entries=151, dumped_database="aragora",
                                                     data_read=True, pg_restore="/usr/bin/pg_restore"))
 
-    monkeypatch.setattr(postgres_client, "check_archive", check_archive)
+    monkeypatch.setattr(database, "judge_archive", check_archive)
     return verdicts
 
 
@@ -469,7 +469,7 @@ def test_backup_max_age_is_a_threshold(tmp_path, archive_verdict):
 
 def test_pg_restore_missing_is_a_plain_failure(tmp_path, monkeypatch):
     touch(tmp_path / "aragora.dump")
-    monkeypatch.setattr(postgres_client, "find_pg_restore", lambda: None)
+    monkeypatch.setattr(pg_tools, "find_tool", lambda _name: None)
     result = run("database.backup", make_ctx(options={"backup_dir": str(tmp_path)}))
     assert result["status"] == "FAIL"
     assert "pg_restore not found" in result["message"]

@@ -9,9 +9,8 @@ import time
 
 from tests.unit.plugins.module_utils.ops_fakes import make_ctx, run
 
-from ansible_collections.aragora.ops.plugins.module_utils._checks import database  # noqa: F401  (registers it)  pylint: disable=unused-import
-from ansible_collections.aragora.ops.plugins.module_utils._clients import postgres_client
-from ansible_collections.aragora.ops.plugins.module_utils._clients.postgres_client import ArchiveCheck
+from ansible_collections.aragora.ops.plugins.module_utils._checks import database
+from ansible_collections.aragora.ops.plugins.module_utils._checks.database import ArchiveCheck
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import Server
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_restore_run import Restore
@@ -27,7 +26,7 @@ def write(path, hours_ago: float) -> str:
 
 def judged_archive(directory, monkeypatch) -> str:
     judged = []
-    monkeypatch.setattr(postgres_client, "check_archive",
+    monkeypatch.setattr(database, "judge_archive",
                         lambda path, _timeout, _max: judged.append(path) or ArchiveCheck(True, toc_entries=1))
     result = run("database.backup", make_ctx(options={"backup_dir": str(directory)}))
     assert result["status"] == "PASS", result
