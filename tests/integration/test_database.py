@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import Config
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.runner import run_target
 from ansible_collections.aragora.ops.plugins.module_utils._engine.target import TargetContext
+from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
 import sandbox
 from tests.support.playbook import run_playbook, write_inventory
 
@@ -251,6 +252,82 @@ def test_truncated_archive_fails_as_corrupt(fresh_archive, keep):
     assert result["status"] == "FAIL"
     assert "is not a readable pg_dump archive" in result["message"]
     assert "could not read from input file" in result["message"]
+
+
+def take_backup(sandbox_dsn: str, directory: str) -> str:
+    """A backup of the sandbox database as aragora.ops.postgres_backup takes it (pg_dump -Fc, then its manifest)."""
+    parts = urllib.parse.urlsplit(sandbox_dsn)
+    server = pg_archive.Server(host=parts.hostname, port=parts.port, user=parts.username,
+                               password=urllib.parse.unquote(parts.password), database=parts.path.lstrip("/"))
+    return pg_archive.take_backup(server, directory)["archive_path"]
+
+
+def alter_archive(archive: str) -> str:
+    """One byte of the archive changed where its table of contents ends and its data begins."""
+    with open(archive, "r+b") as handle:
+        handle.seek(os.path.getsize(archive) // 2)
+        byte = handle.read(1)
+        handle.seek(-1, os.SEEK_CUR)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    return "sha256 %s, manifest says" % pg_archive.sha256_of(archive)
+
+
+def misstate_manifest(archive: str) -> str:
+    """The manifest beside the archive made to record another sha256."""
+    path = pg_archive.manifest_path(archive)
+    with open(path, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    manifest["sha256"] = "0" * 64
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle)
+    return "manifest says %s" % ("0" * 64)
+
+
+@pytest.mark.parametrize("change", [alter_archive, misstate_manifest], ids=["archive-altered", "manifest-wrong"])
+def test_backup_that_no_longer_matches_its_manifest_fails(tmp_path, sandbox_state, sandbox_dsn, change):
+    """Healthy: a postgres_backup archive with its manifest passes, its sha256 verified. One change (the archive's
+    bytes, or the sha256 its manifest records): exactly database.backup turns FAIL, naming the mismatch, as the
+    restore refuses that archive."""
+    directory = str(tmp_path / "backups")
+    archive = take_backup(sandbox_dsn, directory)
+    env_file = sandbox_state["paths"]["env_file"]
+    healthy = run_database(env_file, backup_dir=directory)
+    assert healthy["database.backup"]["status"] == "PASS", healthy["database.backup"]
+    assert healthy["database.backup"]["evidence"]["sha256_verified"] is True
+    assert healthy["database.backup"]["evidence"]["data_verified"] is True
+
+    named = change(archive)
+    broken = run_database(env_file, backup_dir=directory)
+    changed = {check_id: (healthy[check_id]["status"], result["status"])
+               for check_id, result in broken.items() if result["status"] != healthy[check_id]["status"]}
+    assert changed == {"database.backup": ("PASS", "FAIL")}, broken["database.backup"]
+    result = broken["database.backup"]
+    assert result["message"].startswith("Newest backup %s is not the archive its manifest %s describes (sha256 "
+                                        % (archive, pg_archive.manifest_path(archive))), result["message"]
+    assert named in result["message"] and "a restore refuses it" in result["message"]
+    assert result["evidence"]["sha256_verified"] is False
+    with pytest.raises(pg_archive.ArchiveDefect) as refused:  # the restore's judgment: the same archive, refused
+        pg_archive.validate_archive(archive)
+    assert refused.value.defect == "sha256"
+
+
+def test_directory_archive_is_judged_whole(tmp_path, sandbox_dsn):
+    """pg_dump's directory format, which scan_backups picks as the newest backup: listed and read in full."""
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    archive = str(directory / "aragora-test")
+    parts = urllib.parse.urlsplit(sandbox_dsn)
+    subprocess.run(["pg_dump", "--format=directory", "--file", archive, "--host", parts.hostname, "--port",
+                    str(parts.port), "--username", parts.username, parts.path.lstrip("/")],
+                   env={**os.environ, "PGPASSWORD": urllib.parse.unquote(parts.password)}, check=True, timeout=60)
+    result = backup_result(archive)
+    assert result["status"] == "PASS", result
+    assert result["evidence"]["data_verified"] is True and result["evidence"]["dumped_database"] == "aragora"
+    assert result["evidence"]["sha256_verified"] is False  # no manifest: nothing to compare
+    table_data = sorted(name for name in os.listdir(archive) if name.endswith(".dat.gz"))
+    os.truncate(os.path.join(archive, table_data[-1]), 10)  # one table's data cut short
+    damaged = backup_result(archive)
+    assert damaged["status"] == "FAIL" and "is not a readable pg_dump archive" in damaged["message"], damaged
 
 
 # --- the real ansible-playbook --------------------------------------------------------------------------------

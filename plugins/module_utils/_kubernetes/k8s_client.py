@@ -558,6 +558,23 @@ class HttpStatus(Exception):
         self.status, self.reason, self.body = status, reason, body
 
 
+# The options that name a Deployment in the readiness checks and the operations that share their vocabulary.
+CHECK_DEPLOYMENT_OPTIONS = "k8s_namespace, k8s_deployment"
+
+
+def read_deployment(cluster: t.Any, namespace: str, name: str, options: str = CHECK_DEPLOYMENT_OPTIONS) -> dict:
+    """The one reader of a Deployment, for any client with ``read`` (a Cluster, or a test's stand-in): its JSON, or
+    a K8sError; a 404 becomes the sentence that says which Deployment is missing where, the ``options`` that
+    named it, and the API server's own answer."""
+    try:
+        return cluster.read(DEPLOYMENTS, namespace, name)
+    except K8sError as exc:
+        if exc.status == 404:
+            raise K8sError("Deployment %s not found in namespace %s (%s): %s" % (name, namespace, options, exc),
+                           404) from None
+        raise
+
+
 class Cluster:
     """One target's API client: REST reads by path for the kinds we know; the typed APIs on demand."""
 
@@ -691,13 +708,8 @@ class Cluster:
         return self.listing(crd, namespace if crd.namespaced else None)
 
     def read_deployment(self, namespace: str, name: str) -> dict:
-        try:
-            return self.read(DEPLOYMENTS, namespace, name)
-        except K8sError as exc:
-            if exc.status == 404:
-                raise K8sError("Deployment %s not found in namespace %s (k8s_namespace, k8s_deployment): %s"
-                               % (name, namespace, exc), 404) from None
-            raise
+        """The Deployment (`read_deployment`, the one reader)."""
+        return read_deployment(self, namespace, name)
 
     def _read_or_none(self, kind: Kind, namespace: str, name: str) -> dict | None:
         try:

@@ -31,6 +31,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._kubernetes.k8s_client
     Cluster,
     K8sError,
     Kind,
+    read_deployment,
     selector_string,
 )
 from ansible_collections.aragora.ops.plugins.module_utils._kubernetes import waiter
@@ -42,6 +43,7 @@ HASH_LABEL = "pod-template-hash"
 STUCK_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError")
 ARGO_ROLLOUTS = Kind("argoproj.io", "v1alpha1", "rollouts")
+ROLLOUT_OPTIONS = "namespace, name"  # k8s_rollout_undo's options naming the Deployment
 
 
 class RolloutError(K8sError):
@@ -273,14 +275,11 @@ def rollback_patch(deployment: t.Mapping[str, t.Any], the_plan: Plan, resume: bo
 def read_state(cluster: Cluster, namespace: str, name: str) -> tuple[dict, list[dict]]:
     """The Deployment and the ReplicaSets its selector matches (ownership is checked by history())."""
     try:
-        deployment = cluster.read(DEPLOYMENTS, namespace, name)
+        deployment = read_deployment(cluster, namespace, name, ROLLOUT_OPTIONS)
     except K8sError as exc:
-        if exc.status == 404:
-            argo = argo_rollout(cluster, namespace, name)
-            if argo:
-                raise argo from None
-            raise RolloutError("Deployment %s not found in namespace %s: check name and namespace (kubectl get "
-                               "deployments -n %s)." % (name, namespace, namespace), 404) from None
+        argo = argo_rollout(cluster, namespace, name) if exc.status == 404 else None
+        if argo:  # no Deployment of that name because Argo Rollouts runs the application
+            raise argo from None
         raise
     argo = argo_rollout(cluster, namespace, name)
     if argo:
@@ -423,7 +422,7 @@ def wait(cluster: Cluster, namespace: str, name: str, pod_template_hash: str | N
          sleep: t.Callable[[float], None] = time.sleep) -> WaitResult:
     """Until the rollout completes, fails (ProgressDeadlineExceeded, new pods stuck) or ``timeout`` passes."""
     def observe() -> tuple[bool, tuple[str, str, dict]]:
-        deployment = cluster.read(DEPLOYMENTS, namespace, name)
+        deployment = read_deployment(cluster, namespace, name, ROLLOUT_OPTIONS)
         outcome, why = rollout_progress(deployment)
         if outcome in ("done", "failed"):
             return True, (outcome, why, deployment)
