@@ -89,17 +89,21 @@ def small_dsn(port: int, query: str = "") -> str:
     return "postgresql://aragora:%s@127.0.0.1:%d/aragora%s" % (SMALL_PASSWORD, port, query)
 
 
-@pytest.fixture()
-def fresh_archive(tmp_path, sandbox_dsn) -> str:
-    """A real pg_dump -Fc archive of the sandbox database, alone in a directory of its own."""
-    directory = tmp_path / "backups"
+def pg_dump(sandbox_dsn: str, directory, name: str, dump_format: str = "custom") -> str:
+    """A real pg_dump archive of the sandbox database, alone in a directory of its own."""
     directory.mkdir()
-    archive = str(directory / "aragora-test.dump")
+    archive = str(directory / name)
     parts = urllib.parse.urlsplit(sandbox_dsn)
-    subprocess.run(["pg_dump", "--format=custom", "--file", archive, "--host", parts.hostname, "--port",
+    subprocess.run(["pg_dump", "--format=" + dump_format, "--file", archive, "--host", parts.hostname, "--port",
                     str(parts.port), "--username", parts.username, parts.path.lstrip("/")],
                    env={**os.environ, "PGPASSWORD": urllib.parse.unquote(parts.password)}, check=True, timeout=60)
     return archive
+
+
+@pytest.fixture()
+def fresh_archive(tmp_path, sandbox_dsn) -> str:
+    """A real pg_dump -Fc archive of the sandbox database, alone in a directory of its own."""
+    return pg_dump(sandbox_dsn, tmp_path / "backups", "aragora-test.dump")
 
 
 # --- the healthy sandbox --------------------------------------------------------------------------------------
@@ -313,13 +317,7 @@ def test_backup_that_no_longer_matches_its_manifest_fails(tmp_path, sandbox_stat
 
 def test_directory_archive_is_judged_whole(tmp_path, sandbox_dsn):
     """pg_dump's directory format, which scan_backups picks as the newest backup: listed and read in full."""
-    directory = tmp_path / "backups"
-    directory.mkdir()
-    archive = str(directory / "aragora-test")
-    parts = urllib.parse.urlsplit(sandbox_dsn)
-    subprocess.run(["pg_dump", "--format=directory", "--file", archive, "--host", parts.hostname, "--port",
-                    str(parts.port), "--username", parts.username, parts.path.lstrip("/")],
-                   env={**os.environ, "PGPASSWORD": urllib.parse.unquote(parts.password)}, check=True, timeout=60)
+    archive = pg_dump(sandbox_dsn, tmp_path / "backups", "aragora-test", "directory")
     result = backup_result(archive)
     assert result["status"] == "PASS", result
     assert result["evidence"]["data_verified"] is True and result["evidence"]["dumped_database"] == "aragora"
