@@ -58,9 +58,9 @@ def test_an_archive_of_a_newer_pg_dump_asks_for_the_matching_pg_restore(tmp_path
     assert too_new.value.defect == pg_archive.TOO_NEW
     result = run("database.backup", make_ctx(options={"backup_dir": str(tmp_path)}))
     assert result["status"] == "FAIL"
-    assert result["message"].endswith("%s cannot read %s, written by a newer pg_dump (pg_restore: error: unsupported "
-                                 "version (1.16) in file header): install the pg_restore of the server's version "
-                                 "on this host" % (pg_restore, path))
+    expected = ("%s cannot read %s, written by a newer pg_dump (pg_restore: error: unsupported version (1.16) in file "
+                "header): install the pg_restore of the server's version on this host" % (pg_restore, path))
+    assert result["message"].endswith(expected)
 
 
 def test_the_readiness_check_keeps_pg_restore_s_first_line(tmp_path, stand_in):
