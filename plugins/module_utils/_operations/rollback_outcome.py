@@ -317,13 +317,12 @@ def _golive_stop_message(observed: Observed, outcome: str, rollback_outcome: str
         return "GO-LIVE WATCH BREACHED on %s: %s. Check mode: the rollback was planned, not done. %s" % (
             host, reasons, record)
     if observed.get("rollback_started_at") is None:
-        return ("GO-LIVE WATCH BREACHED on %s: %s. The release is still live: automatic rollback is off "
-                "(aragora_golive_auto_rollback); roll back by hand (playbooks/rollback.yml). %s" % (host, reasons,
-                                                                                                record))
-    error = observed.get("rollback_error")
+        still_live = ("The release is still live: automatic rollback is off (aragora_golive_auto_rollback); roll "
+                      "back by hand (playbooks/rollback.yml).")
+        return "GO-LIVE WATCH BREACHED on %s: %s. %s %s" % (host, reasons, still_live, record)
+    error = " (%s)" % observed["rollback_error"] if observed.get("rollback_error") else ""
     return ("GO-LIVE ROLLBACK FAILED on %s: %s. The automatic rollback ended %s%s: roll back by hand "
-            "(playbooks/rollback.yml). %s" % (host, reasons, rollback_outcome, " (%s)" % error if error else "",
-                                               record))
+            "(playbooks/rollback.yml). %s" % (host, reasons, rollback_outcome, error, record))
 
 
 def watch_said(watch: t.Mapping[str, t.Any]) -> str:
