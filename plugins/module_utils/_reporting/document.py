@@ -103,31 +103,44 @@ class Document:
     verdict: Verdict | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Format:
+    """How one format writes each kind of text."""
+
+    escape: t.Callable[[str], str]
+    verbatim: t.Callable[[str], str]
+    strong: str  # a %s pattern
+    status: t.Callable[[str], str]
+
+    def text(self, text: t.Any) -> str:
+        if isinstance(text, tuple):
+            return "".join(self.text(part) for part in text)
+        if isinstance(text, Strong):
+            return self.strong % self.text(text.text)
+        if isinstance(text, Status):
+            return self.status(text.status)
+        if isinstance(text, Verbatim):
+            return self.verbatim(str(text.text))
+        if isinstance(text, Cell):
+            return self.text(text.text)
+        return self.escape(str(text))
+
+
 # --- Markdown (GitHub-flavoured) ---------------------------------------------------------------------------------
 
 _STATUS_MARKS = {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP",
                  "ERROR": "[?] **ERROR** (could not judge)"}
 
 
-def _md_text(text: t.Any) -> str:
-    if isinstance(text, tuple):
-        return "".join(_md_text(part) for part in text)
-    if isinstance(text, Strong):
-        return "**%s**" % _md_text(text.text)
-    if isinstance(text, Status):
-        return _STATUS_MARKS.get(text.status, text.status)
-    if isinstance(text, Verbatim):
-        return str(text.text)
-    if isinstance(text, Cell):
-        return _md_text(text.text)
-    return md.cell(text)
+# A status the marks do not know is written as it stands, as the report always has.
+_MARKDOWN = _Format(md.cell, str, "**%s**", lambda status: _STATUS_MARKS.get(status, status))
 
 
 def _md_table(table: Table, verdict: Verdict | None = None) -> str:
     lines = md.header(*table.header) if table.header else list(md.FACTS_HEADER)
     if verdict:  # the facts' first row
-        lines.append(md.row(_md_text(Strong("Verdict")), _md_text((Strong(verdict.value), verdict.note))))
-    lines += [md.row(*(None if cell is None else _md_text(cell) for cell in row)) for row in table.rows]
+        lines.append(md.row(_MARKDOWN.text(Strong("Verdict")), _MARKDOWN.text((Strong(verdict.value), verdict.note))))
+    lines += [md.row(*(None if cell is None else _MARKDOWN.text(cell) for cell in row)) for row in table.rows]
     return "\n".join(lines)
 
 
@@ -137,24 +150,24 @@ def _md_blocks(blocks: t.Iterable[t.Any], level: int) -> list[str]:
         if isinstance(block, Section):
             if block.html_only:
                 continue
-            heading = "#" * level + " " + _md_text(block.title)
+            heading = "#" * level + " " + _MARKDOWN.text(block.title)
             out.append(heading + (" — %s" % block.verdict.value if block.verdict else ""))
             out += _md_blocks(block.blocks, level + 1)
         elif isinstance(block, Table):
             out.append(_md_table(block))
         elif isinstance(block, ItemList):
-            out.append("\n".join(("%d." % number if block.ordered else "-") + " " + _md_text(item)
+            out.append("\n".join(("%d." % number if block.ordered else "-") + " " + _MARKDOWN.text(item)
                                  for number, item in enumerate(block.items, 1)))
         else:
-            out.append(_md_text(block.text))
+            out.append(_MARKDOWN.text(block.text))
     return out
 
 
 def to_markdown(document: Document) -> str:
     """The page as Markdown: every block followed by one blank line, the file by one newline."""
-    out = ["# " + _md_text(document.title)]
+    out = ["# " + _MARKDOWN.text(document.title)]
     if document.summary is not None:
-        out.append(_md_text(document.summary))
+        out.append(_MARKDOWN.text(document.summary))
     out.append(_md_table(Table(document.facts), document.verdict))
     out += _md_blocks(document.sections, 2)
     return "\n\n".join(out) + "\n"
@@ -167,24 +180,16 @@ def status_class(status: str) -> str:
     return "status-" + re.sub(r"[^a-z0-9]+", "-", status.lower()).strip("-")
 
 
-def _html_text(text: t.Any) -> str:
-    if isinstance(text, tuple):
-        return "".join(_html_text(part) for part in text)
-    if isinstance(text, Strong):
-        return "<strong>%s</strong>" % _html_text(text.text)
-    if isinstance(text, Status):
-        return '<span class="status %s">%s</span>' % (status_class(text.status), _html.escape(text.status))
-    if isinstance(text, (Verbatim, Cell)):
-        return _html_text(text.text)
-    return _html.escape(str(text))
+_HTML = _Format(_html.escape, _html.escape, "<strong>%s</strong>",
+                lambda status: '<span class="status %s">%s</span>' % (status_class(status), _html.escape(status)))
 
 
 def _html_cell(cell: t.Any, row_header: bool) -> str:
     if row_header:
-        return '<th scope="row">%s</th>' % _html_text(cell.text if isinstance(cell, Strong) else cell)
+        return '<th scope="row">%s</th>' % _HTML.text(cell.text if isinstance(cell, Strong) else cell)
     if isinstance(cell, Cell) and cell.css_class:
-        return '<td class="%s">%s</td>' % (cell.css_class, _html_text(cell))
-    return "<td>%s</td>" % ("" if cell is None else _html_text(cell))
+        return '<td class="%s">%s</td>' % (cell.css_class, _HTML.text(cell))
+    return "<td>%s</td>" % ("" if cell is None else _HTML.text(cell))
 
 
 def _html_table(table: Table) -> list[str]:
@@ -201,28 +206,28 @@ def _html_blocks(blocks: t.Iterable[t.Any], level: int) -> list[str]:
         if isinstance(block, Section):
             badge = (' <span class="status %s">%s</span>' % (block.verdict.css_class, _html.escape(block.verdict.value))
                      if block.verdict else "")
-            out.append("<h%d>%s%s</h%d>" % (level, _html_text(block.title), badge, level))
+            out.append("<h%d>%s%s</h%d>" % (level, _HTML.text(block.title), badge, level))
             out += _html_blocks(block.blocks, level + 1)
         elif isinstance(block, Table):
             out += _html_table(block)
         elif isinstance(block, ItemList):
             tag = "ol" if block.ordered else "ul"
-            out += ["<%s>" % tag] + ["<li>%s</li>" % _html_text(item) for item in block.items] + ["</%s>" % tag]
+            out += ["<%s>" % tag] + ["<li>%s</li>" % _HTML.text(item) for item in block.items] + ["</%s>" % tag]
         else:
-            out.append("<p>%s</p>" % _html_text(block.text))
+            out.append("<p>%s</p>" % _HTML.text(block.text))
     return out
 
 
 def to_html(document: Document) -> str:
     """The page as HTML, readable printed or without styles (colours carry no meaning alone)."""
     verdict = document.verdict
-    title = _html_text(document.title) + (": " + _html.escape(verdict.value) if verdict else "")
+    title = _HTML.text(document.title) + (": " + _html.escape(verdict.value) if verdict else "")
     out = ['<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            '<title>%s</title>' % title, '<style>%s</style>' % _HTML_STYLE, '</head>', '<body>',
-           '<h1>%s</h1>' % _html_text(document.title)]
+           '<h1>%s</h1>' % _HTML.text(document.title)]
     if document.summary is not None:
-        out.append("<p>%s</p>" % _html_text(document.summary))
+        out.append("<p>%s</p>" % _HTML.text(document.summary))
     if verdict:
         out.append('<p class="verdict %s">Verdict: <strong>%s</strong>%s</p>' % (
             verdict.css_class, _html.escape(verdict.value), _html.escape(verdict.note)))
