@@ -113,6 +113,8 @@ class _Format:
     status: t.Callable[[str], str]
 
     def text(self, text: t.Any) -> str:
+        if isinstance(text, str):  # most text is plain: ask this first
+            return self.escape(text)
         if isinstance(text, tuple):
             return "".join(self.text(part) for part in text)
         if isinstance(text, Strong):

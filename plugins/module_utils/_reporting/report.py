@@ -301,8 +301,9 @@ class Report:
         return planned
 
     def _renderings(self, directory: str, basename: str, with_junit: bool = False) -> dict[str, str]:
-        renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n", ".md": self.markdown(),
-                      ".html": self.html()}
+        page = self.document()  # built once for both formats
+        renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n",
+                      ".md": doc.to_markdown(page), ".html": doc.to_html(page)}
         if with_junit:
             renderings[".xml"] = self.junit()
         return {os.path.join(directory, basename + suffix): text for suffix, text in renderings.items()}
