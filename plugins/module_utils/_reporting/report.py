@@ -208,7 +208,8 @@ class Report:
         """The view as a page: what `markdown` and `html` render."""
         view = self.view()
         scope = view.scope if view.scope == View.scope else doc.Strong(view.scope)
-        facts = [("Generated", view.generated_at), ("Targets", doc.Verbatim(", ".join(t.name for t in view.targets))),
+        names = ", ".join(target.name for target in view.targets)
+        facts = [("Generated", view.generated_at), ("Targets", doc.Verbatim(names)),
                  ("Checks", doc.Verbatim(view.tally)), ("Scope", scope)]
         grid = doc.Table([(section, *(doc.Cell(str(number), doc.status_class(status) if number else "none")
                                       for status, number in tally.items())) for section, tally in view.grid],
@@ -219,9 +220,9 @@ class Report:
         sign_off = doc.Table([(role, None, None, None) for role in view.sign_off_roles],
                              ("Role", "Name", "Date", "Signature"), "sign-off", row_headers=True)
         sections.append(doc.Section("Sign-Off", [sign_off]))
-        verdict = doc.Verdict(view.verdict, view.verdict == "GO",
-                              " (strict: WARN counts as NO-GO)" if view.strict else "")
-        return doc.Document("Production Readiness Report", facts, sections, verdict=verdict)
+        strict_note = " (strict: WARN counts as NO-GO)" if view.strict else ""
+        overall = doc.Verdict(view.verdict, view.verdict == "GO", strict_note)
+        return doc.Document("Production Readiness Report", facts, sections, verdict=overall)
 
     @staticmethod
     def _target_blocks(target: TargetView) -> list[t.Any]:

@@ -75,4 +75,5 @@ Reverted | back
 """
     planned = build_record("k8s-rollback", {}, "a", "b", "planned", "s", {"gate": "GO"}, [], actor="bob",
                            started="2026-01-02T03:04:05+00:00", finished="2026-01-02T03:04:05+00:00")
-    assert to_markdown(planned).split("## Verification\n\n")[1] == "- gate: GO\n\n## What happened\n\n- nothing recorded\n"
+    assert to_markdown(planned).split("## Verification\n\n")[1] == (
+        "- gate: GO\n\n## What happened\n\n- nothing recorded\n")

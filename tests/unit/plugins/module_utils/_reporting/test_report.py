@@ -407,7 +407,8 @@ def test_html_page_byte_for_byte():
         '<tr><th scope="row">Generated</th><td>2025-01-02T03:04:05+00:00</td></tr>',
         '<tr><th scope="row">Targets</th><td>web|1</td></tr>',
         '<tr><th scope="row">Checks</th><td>1 PASS, 0 WARN, 0 FAIL, 1 ERROR, 0 SKIP, 1 ODD</td></tr>',
-        '<tr><th scope="row">Scope</th><td><strong>partial run, web|1: not checked: redis (3 checks)</strong></td></tr>',
+        '<tr><th scope="row">Scope</th><td><strong>partial run, web|1: not checked: redis (3 checks)</strong></td>'
+        '</tr>',
         '</tbody></table>',
         '<h2>Sections by status</h2>',
         '<table class="grid"><thead><tr><th scope="col">Section</th><th scope="col">PASS</th><th scope="col">WARN</th>'
