@@ -9,26 +9,9 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.aragora.ops.plugins.module_utils._operations import rollback_outcome
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import rollback_checks
-
-
-def _mapping(value: t.Any, name: str) -> t.Mapping[str, t.Any]:
-    if not isinstance(value, t.Mapping):
-        raise AnsibleFilterError("aragora.ops.%s expects a dict of observations, not %s" % (name, type(value).__name__))
-    return value
-
-
-def _decide(name: str, function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]]) -> t.Callable[..., t.Any]:
-    def decide(observed: t.Any) -> dict[str, t.Any]:
-        try:
-            return function(_mapping(observed, name))
-        except KeyError as exc:
-            raise AnsibleFilterError("aragora.ops.%s: the observation %s is missing" % (name, exc)) from exc
-    decide.__name__ = name
-    return decide
+from ansible_collections.aragora.ops.plugins.plugin_utils.decisions import decision_filter
 
 
 def _with_checks(function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]],
@@ -50,14 +33,14 @@ class FilterModule:
         outcome, checks = rollback_outcome, rollback_checks
         return {
             "failure": failure,
-            "systemd_rollback_result": _decide(
+            "systemd_rollback_result": decision_filter(
                 "systemd_rollback_result", _with_checks(outcome.systemd_rollback, checks.rollback_results)),
-            "kubernetes_rollback_result": _decide(
+            "kubernetes_rollback_result": decision_filter(
                 "kubernetes_rollback_result", _with_checks(outcome.kubernetes_rollback, checks.rollback_results)),
-            "coordinated_rollback_result": _decide(
+            "coordinated_rollback_result": decision_filter(
                 "coordinated_rollback_result", _with_checks(outcome.coordinated_rollback, checks.rollback_results)),
-            "coordinated_rollback_application": _decide(
+            "coordinated_rollback_application": decision_filter(
                 "coordinated_rollback_application", outcome.coordinated_application),
-            "golive_watch_result": _decide(
+            "golive_watch_result": decision_filter(
                 "golive_watch_result", _with_checks(outcome.golive_watch, checks.watch_results)),
         }
