@@ -6,7 +6,7 @@ step, the incident record's fields and the message the run fails with.
 
 The role only sequences and registers (each step's answer, the failed task and its result, the health gate); these
 functions turn those observations into its one result fact, ``db_restore_result``. They are pure, as
-rollback_outcome's: the role's block ``vars`` call them lazily through the filters of plugins/filter/restore.py, so
+rollback_outcome's: the role's block ``vars`` call them lazily through the filters of plugins/filter/database.py, so
 each use sees what has been observed so far, and the decisions are unit-tested here rather than spread over Jinja.
 
 An observation the role never made (a task not reached) is ``None`` or missing; a registered result is the dict
@@ -186,3 +186,41 @@ def _unit_started(start: t.Mapping[str, t.Any]) -> str:
     if start.get("skipped"):
         return " left stopped (it was not running)"
     return " NOT started" if start.get("failed") else " started"
+
+
+# ---- db_backup: the schedule installed, one backup now ------------------------------------------------------------
+
+CRON_DEFAULTS = {"minute": "0", "hour": "2", "day": "*", "weekday": "*"}
+
+
+def db_backup(observed: Observed) -> dict[str, t.Any]:
+    """The result of the db_backup role: the schedule it installs and the backup it ran now.
+
+    Observed: scheduler (systemd or cron), unit_name, on_calendar, cron (the user's cron fields), env_file, python,
+    lib_dir, backup_dir, keep_days, timeout, run_now; the registered results service_run (the service started once,
+    systemd) and backup (aragora.ops.postgres_backup, cron); none when not reached. The result holds no secret: the
+    password is only in the env file the job reads.
+    """
+    scheduler, unit_name = observed["scheduler"], observed["unit_name"]
+    fields = dict(observed.get("cron") or {})
+    cron = {field: fields.get(field, default) for field, default in CRON_DEFAULTS.items()}
+    # The job reads libpq's settings from the env file (set -a exports them to the script).
+    cron["job"] = ("set -a && . %s && %s %s/aragora-db-backup --dir %s --keep-days %s --timeout %s"
+                   % (observed["env_file"], observed["python"], observed["lib_dir"], observed["backup_dir"],
+                      observed["keep_days"], observed["timeout"]))
+    service_run, backup = _given(observed, "service_run"), _given(observed, "backup")
+    if not observed.get("run_now"):
+        backup_now = "not run (aragora_backup_run_now is false)"
+    elif scheduler == "systemd":
+        backup_now = ("%s.service started: it writes the archive" % unit_name if _ran(service_run)
+                      else "%s.service not started" % unit_name)
+    else:
+        backup_now = "written: %s" % backup.get("archive") if _ran(backup) else "not written"
+    return {
+        "scheduler": scheduler,
+        "schedule": ("%s.timer (OnCalendar=%s)" % (unit_name, observed.get("on_calendar")) if scheduler == "systemd"
+                     else "cron file %s: %s" % (unit_name, " ".join(cron[field] for field in CRON_DEFAULTS))),
+        "cron": cron if scheduler == "cron" else None,
+        "backup_now": backup_now,
+        "archive": backup.get("archive") if _ran(backup) else None,
+    }

@@ -259,3 +259,36 @@ def test_sqlite_check_mode_planned_and_a_plan_that_failed():
     assert refused["outcome"] == "failed" and refused["to"] is None
     assert refused["error"] == "DATABASE RESTORE FAILED on db (%s)." % failure["reason"]
     assert sqlite(archive="/b/set")["to"] == "/b/set" and sqlite()["to"] is None
+
+
+# ---- db_backup ---------------------------------------------------------------------------------------------------
+
+def backup(**observed):
+    base = {"scheduler": "systemd", "unit_name": "aragora-db-backup", "on_calendar": "*-*-* 02:00:00",
+            "cron": {"minute": "0", "hour": "2"}, "env_file": "/etc/aragora-ops/db-backup.env",
+            "python": "/usr/bin/python3", "lib_dir": "/usr/local/lib/aragora-ops", "backup_dir": "/var/backups/aragora",
+            "keep_days": 14, "timeout": 3600, "run_now": True}
+    return ro.db_backup({**base, **observed})
+
+
+def test_backup_on_systemd_names_the_timer_and_the_service_started():
+    result = backup(service_run={"changed": True}, backup=SKIPPED)
+    assert result["schedule"] == "aragora-db-backup.timer (OnCalendar=*-*-* 02:00:00)" and result["cron"] is None
+    assert result["backup_now"] == "aragora-db-backup.service started: it writes the archive"
+    assert result["archive"] is None
+    assert backup()["backup_now"] == "aragora-db-backup.service not started"
+    assert backup(run_now=False, service_run=SKIPPED)["backup_now"] == "not run (aragora_backup_run_now is false)"
+
+
+def test_backup_on_cron_fills_the_fields_and_builds_the_job_line():
+    result = backup(scheduler="cron", cron={"minute": "30", "weekday": "1"}, service_run=SKIPPED,
+                    backup={"changed": True, "archive": "/var/backups/aragora/aragora-1.dump"})
+    assert result["cron"] == {
+        "minute": "30", "hour": "2", "day": "*", "weekday": "1",
+        "job": "set -a && . /etc/aragora-ops/db-backup.env && /usr/bin/python3 /usr/local/lib/aragora-ops/"
+               "aragora-db-backup --dir /var/backups/aragora --keep-days 14 --timeout 3600"}
+    assert result["schedule"] == "cron file aragora-db-backup: 30 2 * 1"
+    assert result["backup_now"] == "written: /var/backups/aragora/aragora-1.dump"
+    assert result["archive"] == "/var/backups/aragora/aragora-1.dump"
+    assert backup(scheduler="cron", cron=None)["cron"]["minute"] == "0"
+    assert backup(scheduler="cron", backup={"failed": True, "msg": "pg_dump failed"})["backup_now"] == "not written"

@@ -1,17 +1,17 @@
-"""The filters the db_restore role calls: names, bad input named, not a traceback."""
+"""The filters the db_restore and db_backup roles call: names, bad input named, not a traceback."""
 
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.aragora.ops.plugins.filter.restore import FilterModule
+from ansible_collections.aragora.ops.plugins.filter.database import FilterModule
 
 FILTERS = FilterModule().filters()
 
 
 def test_every_documented_filter_is_there():
-    assert sorted(FILTERS) == ["db_restore_postgres_result", "db_restore_sqlite_result", "restore_step_failure"]
+    assert sorted(FILTERS) == ["db_backup_result", "db_restore_postgres_result", "db_restore_sqlite_result", "restore_step_failure"]
 
 
 def test_not_a_dict_and_a_missing_observation_are_named():

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The db_restore role's decisions as filters: observations in, the role's result out (module_utils/_operations/
-restore_outcome.py holds and tests the logic), as plugins/filter/rollback.py does for the rollback roles."""
+"""The db_restore and db_backup roles' decisions as filters: observations in, the role's result out
+(module_utils/_operations/restore_outcome.py holds and tests the logic), as plugins/filter/rollback.py does for the
+rollback roles."""
 
 from __future__ import annotations
 
@@ -23,4 +24,5 @@ class FilterModule:
             "db_restore_postgres_result": decision_filter("db_restore_postgres_result",
                                                           restore_outcome.postgres_restore),
             "db_restore_sqlite_result": decision_filter("db_restore_sqlite_result", restore_outcome.sqlite_restore),
+            "db_backup_result": decision_filter("db_backup_result", restore_outcome.db_backup),
         }
