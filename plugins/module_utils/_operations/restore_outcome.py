@@ -77,7 +77,7 @@ def postgres_restore(observed: Observed) -> dict[str, t.Any]:
     """
     host, database = observed["host"], observed["database"]
     check_mode = bool(observed.get("check_mode"))
-    steps = {name: _given(observed, name) for _, name in POSTGRES_STEPS}
+    steps = {name: _given(observed, name) for _key, name in POSTGRES_STEPS}
     finish = _given(observed, "finish")
     failure, writers_failure = observed.get("failure") or None, observed.get("writers_failure") or None
     reason = _reason(failure, writers_failure)
@@ -135,7 +135,7 @@ def sqlite_restore(observed: Observed) -> dict[str, t.Any]:
     """
     host, data_dir, unit = observed["host"], observed["data_dir"], observed["unit"]
     check_mode = bool(observed.get("check_mode"))
-    plan, restore = _given(observed, "plan"), _given(observed, "restore")
+    plan, restore, unit_state = _given(observed, "plan"), _given(observed, "restore"), _given(observed, "unit_state")
     reason = _reason(observed.get("failure") or None, observed.get("unit_failure") or None)
     outcome = _outcome(check_mode, _ran(restore), reason)
     # A restore that ran without failing (a skipped one counts, as Ansible's `succeeded` test counts it).
@@ -151,9 +151,8 @@ def sqlite_restore(observed: Observed) -> dict[str, t.Any]:
         "not_confirmed": ("Refusing to restore without confirmation: the restore %s. Rerun with -e "
                           "aragora_restore_confirm=true once you are sure." % plan.get("msg")),
         # Once the unit's state was read, the unit may be stopped: step 7 starts it again whatever failed after.
-        "bring_unit_back": not check_mode and bool(_given(observed, "unit_state")),
-        "unit_was_active": (_given(observed, "unit_state").get("status") or {}).get("ActiveState",
-                                                                                     "inactive") == "active",
+        "bring_unit_back": not check_mode and bool(unit_state),
+        "unit_was_active": (unit_state.get("status") or {}).get("ActiveState", "inactive") == "active",
         "report": [restore["msg"] if "msg" in restore else (reason or "restore not done: see the failed task above"),
                    "Health: %s" % _health_verdict(observed, NO_HEALTH_CHECK)],
         "summary": summary,
@@ -164,7 +163,7 @@ def sqlite_restore(observed: Observed) -> dict[str, t.Any]:
         "events": [{"step": "validate", "detail": plan.get("msg", NOT_RUN)},
                    {"step": "stop unit", "detail": unit + _unit_stopped(_given(observed, "stop"))},
                    {"step": "restore", "detail": restore.get("msg", NOT_RUN)},
-                   {"step": "start unit", "detail": unit + _unit_started(_given(observed, "start"))},
+                   {"step": "start unit", "detail": unit + _unit_started(_given(observed, "start"), bool(unit_state))},
                    {"step": "health", "detail": _health_verdict(observed, "not checked")}],
         "started": observed.get("started"), "actor": observed.get("actor") or "",
         "error": ("DATABASE RESTORE FAILED on %s (%s).%s" % (host, reason, (
@@ -180,8 +179,10 @@ def _unit_stopped(stop: t.Mapping[str, t.Any]) -> str:
     return " not stopped" if stop.get("failed") else " stopped"
 
 
-def _unit_started(start: t.Mapping[str, t.Any]) -> str:
-    if not start:
+def _unit_started(start: t.Mapping[str, t.Any], unit_read: bool) -> str:
+    # Ansible registers a skipped result also when the whole step 7 is skipped: without the unit's state read first,
+    # the unit was never stopped, so nothing was left stopped either.
+    if not start or not unit_read:
         return ": not run"
     if start.get("skipped"):
         return " left stopped (it was not running)"

@@ -196,7 +196,7 @@ def test_sqlite_succeeded_records_files_rows_and_each_step():
 
 def test_sqlite_refused_without_confirmation_writes_a_record_that_says_not_run():
     failure = failed("Step 1 - refuse without confirmation", "Refusing to restore without confirmation: ...")
-    result = sqlite(plan=SQLITE_PLAN, failure=failure)
+    result = sqlite(plan=SQLITE_PLAN, start=SKIPPED, failure=failure)  # step 7 skipped: registered as skipped
     assert result["not_confirmed"] == ("Refusing to restore without confirmation: the restore %s. Rerun with -e "
                                        "aragora_restore_confirm=true once you are sure." % SQLITE_PLAN["msg"])
     assert result["outcome"] == "failed" and result["bring_unit_back"] is False
