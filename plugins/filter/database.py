@@ -10,7 +10,8 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import restore_outcome
-from ansible_collections.aragora.ops.plugins.plugin_utils.decisions import decision_filter
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import restore_checks
+from ansible_collections.aragora.ops.plugins.plugin_utils.decisions import decision_filter, with_checks
 
 
 def restore_step_failure(result: t.Any, task_name: t.Any) -> dict[str, t.Any]:
@@ -21,8 +22,10 @@ class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {
             "restore_step_failure": restore_step_failure,
-            "db_restore_postgres_result": decision_filter("db_restore_postgres_result",
-                                                          restore_outcome.postgres_restore),
-            "db_restore_sqlite_result": decision_filter("db_restore_sqlite_result", restore_outcome.sqlite_restore),
+            "db_restore_postgres_result": decision_filter(
+                "db_restore_postgres_result", with_checks(restore_outcome.postgres_restore,
+                                                          restore_checks.restore_results)),
+            "db_restore_sqlite_result": decision_filter(
+                "db_restore_sqlite_result", with_checks(restore_outcome.sqlite_restore, restore_checks.restore_results)),
             "db_backup_result": decision_filter("db_backup_result", restore_outcome.db_backup),
         }

@@ -11,17 +11,7 @@ import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import rollback_outcome
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import rollback_checks
-from ansible_collections.aragora.ops.plugins.plugin_utils.decisions import decision_filter
-
-
-def _with_checks(function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]],
-                 checks: t.Callable[[t.Mapping[str, t.Any]], list[dict]]) -> t.Callable[[t.Mapping[str, t.Any]], dict]:
-    """The result, with its verifications as results of the common check schema under ``checks``."""
-    def decide(observed: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        result = function(observed)
-        result["checks"] = checks(result)
-        return result
-    return decide
+from ansible_collections.aragora.ops.plugins.plugin_utils.decisions import decision_filter, with_checks
 
 
 def failure(result: t.Any, task_name: t.Any) -> dict[str, t.Any]:
@@ -34,13 +24,13 @@ class FilterModule:
         return {
             "failure": failure,
             "systemd_rollback_result": decision_filter(
-                "systemd_rollback_result", _with_checks(outcome.systemd_rollback, checks.rollback_results)),
+                "systemd_rollback_result", with_checks(outcome.systemd_rollback, checks.rollback_results)),
             "kubernetes_rollback_result": decision_filter(
-                "kubernetes_rollback_result", _with_checks(outcome.kubernetes_rollback, checks.rollback_results)),
+                "kubernetes_rollback_result", with_checks(outcome.kubernetes_rollback, checks.rollback_results)),
             "coordinated_rollback_result": decision_filter(
-                "coordinated_rollback_result", _with_checks(outcome.coordinated_rollback, checks.rollback_results)),
+                "coordinated_rollback_result", with_checks(outcome.coordinated_rollback, checks.rollback_results)),
             "coordinated_rollback_application": decision_filter(
                 "coordinated_rollback_application", outcome.coordinated_application),
             "golive_watch_result": decision_filter(
-                "golive_watch_result", _with_checks(outcome.golive_watch, checks.watch_results)),
+                "golive_watch_result", with_checks(outcome.golive_watch, checks.watch_results)),
         }

@@ -29,3 +29,12 @@ def decision_filter(name: str, function: Decision) -> t.Callable[..., t.Any]:
             raise AnsibleFilterError("aragora.ops.%s: the observation %s is missing" % (name, exc)) from exc
     decide.__name__ = name
     return decide
+
+
+def with_checks(function: Decision, checks: t.Callable[[t.Mapping[str, t.Any]], t.List[dict]]) -> Decision:
+    """The result, with its verifications as results of the common check schema under ``checks``."""
+    def decide(observed: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        result = function(observed)
+        result["checks"] = checks(result)
+        return result
+    return decide

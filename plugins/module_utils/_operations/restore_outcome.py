@@ -70,9 +70,9 @@ POSTGRES_STEPS = (("1 plan", "plan"), ("2 validate", "validate"), ("3 safety dum
 def postgres_restore(observed: Observed) -> dict[str, t.Any]:
     """The result of the PostgreSQL restore from its observations.
 
-    Observed: host, database, archive (the one asked for, '' for the newest), check_mode, started, actor, and for
-    the check-mode plan safety_dump (bool), writers, jobs, checks; the step answers plan, validate, safety, stop,
-    restore, verify, start, finish; health (health_gate_result); failure (the failed step's :func:`step_failure`)
+    Observed: host, database, archive (the one asked for, '' for the newest), api_url, check_mode, started, actor,
+    and for the check-mode plan safety_dump (bool), writers, jobs, checks; the step answers plan, validate, safety,
+    stop, restore, verify, start, finish; health (health_gate_result); failure (the failed step's :func:`step_failure`)
     and writers_failure (that of the step bringing the writers back, or of the health gate, or of finish).
     """
     host, database = observed["host"], observed["database"]
@@ -96,7 +96,7 @@ def postgres_restore(observed: Observed) -> dict[str, t.Any]:
     report["where_things_stand"] = stands
     fails = outcome != "succeeded" and (not check_mode or bool(reason))
     return {
-        "kind": "postgres", "outcome": outcome, "host": host, "database": database,
+        "kind": "postgres", "outcome": outcome, "host": host, "database": database, "api_url": observed.get("api_url"),
         "from": plan.get("target"), "to": plan["archive"] if "archive" in plan else observed.get("archive"),
         "reason": reason, "where_things_stand": stands, "report": report,
         "plan_report": [plan.get("message"), steps["validate"].get("message"), _would_then(observed)],
@@ -106,6 +106,8 @@ def postgres_restore(observed: Observed) -> dict[str, t.Any]:
         "verification": {"row_counts_verified": verify.get("counts_verified", False),
                          "tables": verify.get("tables"), "rows": verify.get("rows"),
                          "health": _health_verdict(observed, None), "safety_dump": steps["safety"].get("path")},
+        # The verify step's own results of the common check schema (restore.row_counts, restore.sql_check_<n>).
+        "verify_checks": list(verify.get("checks") or []),
         "events": [{"step": step, "detail": detail} for step, detail in (finish.get("steps") or {}).items()],
         "started": observed.get("started"), "actor": observed.get("actor") or "",
         "error": ("DATABASE RESTORE FAILED on %s (%s). %s" % (host, reason, stands or "This run changed nothing.")
@@ -128,9 +130,9 @@ def _would_then(observed: Observed) -> str:
 def sqlite_restore(observed: Observed) -> dict[str, t.Any]:
     """The result of the SQLite restore from its observations.
 
-    Observed: host, data_dir, archive (the set asked for, '' for the newest), unit, check_mode, started, actor; the
-    registered results plan (sqlite_backup state=restore in check mode), unit_state (systemd_service, read only),
-    stop, restore, start; health (health_gate_result); failure (the failed step's :func:`step_failure`) and
+    Observed: host, data_dir, archive (the set asked for, '' for the newest), api_url, unit, check_mode, started,
+    actor; the registered results plan (sqlite_backup state=restore in check mode), unit_state (systemd_service,
+    read only), stop, restore, start; health (health_gate_result); failure (the failed step's :func:`step_failure`) and
     unit_failure (that of starting the unit again or of the health gate).
     """
     host, data_dir, unit = observed["host"], observed["data_dir"], observed["unit"]
@@ -145,7 +147,7 @@ def sqlite_restore(observed: Observed) -> dict[str, t.Any]:
                else "Restore of the SQLite files of %s FAILED: %s" % (data_dir, reason))
     fails = bool(reason) or (outcome != "succeeded" and not check_mode)
     return {
-        "kind": "sqlite", "outcome": outcome, "host": host, "data_dir": data_dir,
+        "kind": "sqlite", "outcome": outcome, "host": host, "data_dir": data_dir, "api_url": observed.get("api_url"),
         "from": data_dir, "to": plan["path"] if "path" in plan else (observed.get("archive") or None),
         "reason": reason,
         "not_confirmed": ("Refusing to restore without confirmation: the restore %s. Rerun with -e "
