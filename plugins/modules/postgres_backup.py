@@ -97,6 +97,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.aragora.ops.plugins.module_utils._checks import pre_release as pre_release_check
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release
 from ansible_collections.aragora.ops.plugins.module_utils._operations.pg_archive import ArchiveError
 from ansible_collections.aragora.ops.plugins.module_utils._ansible.pg_module_args import CONNECTION_ARGS, server_from
@@ -138,10 +139,10 @@ def main() -> None:
     except (ArchiveError, OSError) as exc:
         message = "backup of %s failed: %s" % (server_from(params).where(), exc)
         if labels:
-            result["check"] = pre_release.backup_check(labels, None, message, began)
+            result["check"] = pre_release_check.backup_check(labels, None, message, began)
         module.fail_json(msg=message, **result)
     if labels:
-        result["check"] = pre_release.backup_check(
+        result["check"] = pre_release_check.backup_check(
             labels, pre_release.postgres_taken(result) if result["archive"] else None, None, began)
     module.exit_json(**result)
 

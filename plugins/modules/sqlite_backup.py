@@ -126,6 +126,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.aragora.ops.plugins.module_utils._checks import pre_release as pre_release_check
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pre_release, sqlite_archive
 from ansible_collections.aragora.ops.plugins.module_utils._engine.config import read_env_file
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import CheckInputError
@@ -149,7 +150,7 @@ def backup(module: AnsibleModule) -> None:
         storage = locate(params)
         result["data_dir"] = storage["data_dir"]
         if storage["problem"] and storage["backend"] == "postgres" and labels:
-            result["check"] = pre_release.backup_check(labels, None, None, began, skipped=storage["problem"])
+            result["check"] = pre_release_check.backup_check(labels, None, None, began, skipped=storage["problem"])
             module.exit_json(msg=result["check"]["message"], **result)
         if storage["problem"]:
             raise SqliteArchiveError(storage["problem"])
@@ -163,7 +164,7 @@ def backup(module: AnsibleModule) -> None:
                           msg="would back up %d SQLite files of %s into %s"
                               % (len(files), storage["data_dir"], params["backup_dir"]))
             if labels:
-                result["check"] = pre_release.backup_check(labels, None, None, began)
+                result["check"] = pre_release_check.backup_check(labels, None, None, began)
             module.exit_json(**result)
         prefix = sqlite_archive.PRE_RELEASE_PREFIX if labels else sqlite_archive.PREFIX
         manifest = sqlite_archive.backup(storage["data_dir"], params["backup_dir"], prefix=prefix, pre_release=labels)
@@ -176,11 +177,11 @@ def backup(module: AnsibleModule) -> None:
             result["retention"] = sqlite_archive.apply_retention(params["backup_dir"], params["keep_days"],
                                                                  params["keep_releases"])
         if labels:
-            result["check"] = pre_release.backup_check(labels, pre_release.sqlite_taken(manifest), None, began)
+            result["check"] = pre_release_check.backup_check(labels, pre_release.sqlite_taken(manifest), None, began)
     except (SqliteArchiveError, CheckInputError, OSError) as exc:
         message = "SQLite backup failed: %s" % exc
         if labels:
-            result["check"] = pre_release.backup_check(labels, None, message, began)
+            result["check"] = pre_release_check.backup_check(labels, None, message, began)
         module.fail_json(msg=message, **result)
     module.exit_json(**result)
 

@@ -60,3 +60,16 @@ def test_the_tarball_ships_neither_the_sandbox_nor_its_emulator(tmp_path):
     assert "plugins/modules/readiness_check.py" in names
     assert [name for name in names if name.split("/")[0] in ("sandbox", "scripts")] == []
     assert [name for name, text in plugins.items() if re.search(r"^\s*(from|import) (sandbox|tests)\b", text, re.M)] == []
+
+
+def test_the_tarball_ships_no_test_that_needs_the_checkout(tmp_path):
+    """The suite imports sandbox/ and scripts/, which are not shipped: shipped, it could only fail. Only
+    tests/config.yml (ansible-test's) goes into the tarball."""
+    built = run_outside([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path",
+                         str(tmp_path / "dist"), ROOT], str(tmp_path), str(tmp_path / "collections"))
+    assert built.returncode == 0, built.stderr
+    (tarball,) = glob.glob(str(tmp_path / "dist" / "aragora-ops-*.tar.gz"))
+    with tarfile.open(tarball) as archive:
+        shipped_tests = [member.name for member in archive.getmembers()
+                         if member.name.startswith("tests/") and member.isfile()]
+    assert shipped_tests == ["tests/config.yml"]

@@ -301,6 +301,22 @@ def test_errors_mid_window_roll_the_systemd_host_back_within_seconds(tmp_path, s
     assert back.returncode == 0, back.stdout[-2000:]
 
 
+def test_breach_without_automatic_rollback_says_the_release_is_still_live(tmp_path, systemd_host):
+    reports = str(tmp_path)
+    with FaultServer("metrics_turn_bad", bad_after=1, bad_kind="errors") as metrics:
+        run = run_playbook("golive.yml", systemd_inventory(systemd_host, metrics.url, reports),
+                           {**WATCH, "aragora_golive_auto_rollback": False}, env={"PATH": systemd_host["bin"]},
+                           timeout=120)
+    assert run.returncode != 0
+    assert "GO-LIVE WATCH BREACHED on a: error rate 30.0 % > 5 %" in run.stdout, run.stdout[-3000:]
+    assert "The release is still live: automatic rollback is off" in run.stdout
+    assert "ROLLED BACK" not in run.stdout
+    assert link(systemd_host) == "releases/2.11.1"
+    (watch,) = records(reports, "golive-watch")
+    assert watch["outcome"] == "failed" and watch["verification"]["rollback_outcome"] == "not run"
+    assert records(reports, "systemd-rollback") == []
+
+
 def test_open_breaker_mid_window_rolls_the_kubernetes_deployment_back(tmp_path, k8s_cluster, sandbox_state):
     cluster = k8s_cluster("bad_release")
     reports = str(tmp_path)

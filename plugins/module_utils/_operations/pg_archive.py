@@ -261,6 +261,31 @@ class PsqlSession:
         return self.server.scrub(error_lines(err or ""))
 
 
+def _dump_as_partial(server: Server, partial: str, timeout: float | None, compress: int | None) -> dict[str, t.Any]:
+    """pg_dump -Fc of ``server.dbname`` into ``partial`` from one snapshot, and the manifest's facts of that
+    snapshot: server version, rows per table, the schema, the archive's size and sha256."""
+    database = server.dbname
+    session = PsqlSession(server, database)
+    try:
+        session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        (snapshot, version, version_num, snapshot_at), = session.ask(
+            "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num'), "
+            "now()::text")
+        argv = [find_tool("pg_dump"), "--format=custom", "--snapshot", snapshot, "--file", partial, "-d", database]
+        if compress is not None:
+            argv.append("--compress=%d" % compress)
+        run_tool(server, argv, "pg_dump of %s" % server.where(), timeout)
+        counts = {name: int(count) for name, count in session.ask(ROW_COUNTS_SQL)}
+        schema = columns_from_rows(session.ask(COLUMNS_SQL))
+    finally:
+        session.close()
+    os.chmod(partial, 0o600)
+    return {"format": MANIFEST_FORMAT, "database": database, "server_version": version,
+            "server_version_num": int(version_num), "size_bytes": os.path.getsize(partial),
+            "sha256": sha256_of(partial), "tables": counts, "rows_total": sum(counts.values()), "schema": schema,
+            "snapshot_at": snapshot_at}
+
+
 def take_backup(server: Server, directory: str, prefix: str | None = None, timeout: float | None = None,
                 compress: int | None = None, kind: str = KIND_BACKUP,
                 pre_release: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
@@ -279,37 +304,20 @@ def take_backup(server: Server, directory: str, prefix: str | None = None, timeo
         number += 1
         archive = os.path.join(directory, "%s-%s-%d%s" % (prefix or database, stamp, number, ARCHIVE_SUFFIX))
     partial = archive + PARTIAL_SUFFIX
-    session = PsqlSession(server, database)
     try:
-        session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        (snapshot, version, version_num, snapshot_at), = session.ask(
-            "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num'), "
-            "now()::text")
-        argv = [find_tool("pg_dump"), "--format=custom", "--snapshot", snapshot, "--file", partial, "-d", database]
-        if compress is not None:
-            argv.append("--compress=%d" % compress)
-        try:
-            run_tool(server, argv, "pg_dump of %s" % server.where(), timeout)
-        except BaseException:  # failed, or interrupted: a .partial never outlives its pg_dump
-            if os.path.exists(partial):
-                os.unlink(partial)
-            raise
-        counts = {name: int(count) for name, count in session.ask(ROW_COUNTS_SQL)}
-        schema = columns_from_rows(session.ask(COLUMNS_SQL))
-    finally:
-        session.close()
-    os.chmod(partial, 0o600)
-    manifest = {
-        "format": MANIFEST_FORMAT, "kind": kind, "database": database, "server_version": version,
-        "server_version_num": int(version_num), "archive": os.path.basename(archive),
-        "size_bytes": os.path.getsize(partial), "sha256": sha256_of(partial), "tables": counts,
-        "rows_total": sum(counts.values()), "schema": schema, "snapshot_at": snapshot_at, "started_at": started,
-        "finished_at": utc_now(), "duration_s": round(time.monotonic() - began, 3),
-    }
-    if pre_release:
-        manifest[PRE_RELEASE] = dict(pre_release)
-    write_json_atomically(manifest_path(archive), manifest, 0o600)
-    os.replace(partial, archive)
+        manifest = _dump_as_partial(server, partial, timeout, compress)
+        manifest.update(kind=kind, archive=os.path.basename(archive), started_at=started, finished_at=utc_now(),
+                        duration_s=round(time.monotonic() - began, 3))
+        if pre_release:
+            manifest[PRE_RELEASE] = dict(pre_release)
+        write_json_atomically(manifest_path(archive), manifest, 0o600)
+        os.replace(partial, archive)
+    except BaseException:  # failed, or interrupted (up to the rename): nothing half-made outlives the backup
+        if os.path.exists(partial):
+            os.unlink(partial)
+            if not os.path.exists(archive) and os.path.exists(manifest_path(archive)):
+                os.unlink(manifest_path(archive))
+        raise
     _fsync_dir(directory)
     return {**manifest, "archive_path": archive, "manifest_path": manifest_path(archive)}
 

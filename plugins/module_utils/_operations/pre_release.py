@@ -16,7 +16,6 @@ and debates by name), and :func:`export_commands` says how to get those rows out
 from __future__ import annotations
 
 import os
-import time
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive
@@ -190,28 +189,3 @@ def sqlite_taken(manifest: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], str
     return evidence, ("%s (%d SQLite files of %s, %d tables, %d rows; the sha256 of every file matches its manifest, "
                       "PRAGMA integrity_check ok)" % (manifest["path"], evidence["files"], manifest["data_dir"],
                                                       evidence["tables"], evidence["rows"]))
-
-
-def backup_check(labels: t.Mapping[str, str], taken: tuple[dict[str, t.Any], str] | None, error: str | None,
-                 began: float, skipped: str | None = None) -> dict[str, t.Any]:
-    """The go-live report's ``golive.pre_release_backup`` check, in the collection's result schema.
-
-    ``taken``: (evidence, proof) from :func:`postgres_taken` or :func:`sqlite_taken`; ``skipped``: why no backup was
-    taken (check mode, or nothing this host could back up)."""
-    pair = "%s -> %s" % (labels.get("running_release") or "?", labels.get("next_release") or "?")
-    evidence: dict[str, t.Any] = {"running_release": labels.get("running_release"),
-                                  "next_release": labels.get("next_release")}
-    remediation = ""
-    if error:
-        status, message = "FAIL", "Pre-release backup before %s failed: %s. Do not switch releases" % (pair, error)
-        remediation = "Fix the backup (space, permissions, connection) and run go-live again before the switch."
-    elif taken is None:
-        status, message = "SKIP", "Pre-release backup before %s: not taken (%s)" % (pair, skipped or "check mode")
-        if skipped:
-            remediation = "Name the database this deployment uses (see the message) so that go-live backs it up."
-    else:
-        evidence.update(taken[0])
-        status, message = "PASS", "Pre-release backup before %s: %s" % (pair, taken[1])
-    return {"id": "golive.pre_release_backup", "section": "10", "title": "Pre-release database backup",
-            "status": status, "message": message, "evidence": evidence, "remediation": remediation,
-            "duration_ms": int((time.monotonic() - began) * 1000)}

@@ -303,9 +303,26 @@ def golive_watch(observed: Observed) -> dict[str, t.Any]:
                    {"step": "rollback %s" % rollback_outcome}],
         "started": watch.get("started_at"), "actor": observed.get("actor") or "",
         "incident_files": files, "said": watch_said(watch),
-        "error": "GO-LIVE ROLLED BACK on %s: %s. Incident record: %s." % (observed.get("host"), reasons,
-                                                                          ", ".join(files)),
+        "error": _golive_stop_message(observed, outcome, rollback_outcome, reasons, files),
     }
+
+
+def _golive_stop_message(observed: Observed, outcome: str, rollback_outcome: str, reasons: str,
+                         files: list[str]) -> str:
+    """Why the go-live stops, saying what became of the release: rolled back only when the rollback succeeded."""
+    host, record = observed.get("host"), "Incident record: %s." % ", ".join(files)
+    if outcome == "succeeded":
+        return "GO-LIVE ROLLED BACK on %s: %s. %s" % (host, reasons, record)
+    if observed.get("check_mode"):
+        return "GO-LIVE WATCH BREACHED on %s: %s. Check mode: the rollback was planned, not done. %s" % (
+            host, reasons, record)
+    if observed.get("rollback_started_at") is None:
+        still_live = ("The release is still live: automatic rollback is off (aragora_golive_auto_rollback); roll "
+                      "back by hand (playbooks/rollback.yml).")
+        return "GO-LIVE WATCH BREACHED on %s: %s. %s %s" % (host, reasons, still_live, record)
+    error = " (%s)" % observed["rollback_error"] if observed.get("rollback_error") else ""
+    return ("GO-LIVE ROLLBACK FAILED on %s: %s. The automatic rollback ended %s%s: roll back by hand "
+            "(playbooks/rollback.yml). %s" % (host, reasons, rollback_outcome, error, record))
 
 
 def watch_said(watch: t.Mapping[str, t.Any]) -> str:

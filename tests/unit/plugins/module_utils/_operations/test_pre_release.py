@@ -10,6 +10,7 @@ import time
 import pytest
 from tests.unit.plugins.module_utils.ops_fakes import make_ctx, run
 
+from ansible_collections.aragora.ops.plugins.module_utils._checks import pre_release as pre_release_check
 from ansible_collections.aragora.ops.plugins.module_utils._operations import pg_archive, pre_release
 
 DAY = 86400
@@ -98,12 +99,12 @@ def test_backup_check_pass_and_fail():
     labels = release("2.11.0", "2.11.1")
     taken = {"archive": "/b/a.dump", "manifest": {"sha256": "s", "size_bytes": 9, "rows_total": 3, "tables": {"t": 3}},
              "verified": {"toc_entries": 12}}
-    ok = pre_release.backup_check(labels, pre_release.postgres_taken(taken), None, time.monotonic())
+    ok = pre_release_check.backup_check(labels, pre_release.postgres_taken(taken), None, time.monotonic())
     assert ok["status"] == "PASS" and ok["id"] == "golive.pre_release_backup" and "2.11.0 -> 2.11.1" in ok["message"]
     assert "pg_restore reads 12 entries" in ok["message"] and ok["evidence"]["backend"] == "postgres"
-    bad = pre_release.backup_check(labels, None, "disk full", time.monotonic())
+    bad = pre_release_check.backup_check(labels, None, "disk full", time.monotonic())
     assert bad["status"] == "FAIL" and "Do not switch" in bad["message"]
-    skipped = pre_release.backup_check(labels, None, None, time.monotonic(), skipped="the server uses PostgreSQL")
+    skipped = pre_release_check.backup_check(labels, None, None, time.monotonic(), skipped="the server uses PostgreSQL")
     assert skipped["status"] == "SKIP" and "not taken (the server uses PostgreSQL)" in skipped["message"]
     assert skipped["remediation"]
 
@@ -112,7 +113,7 @@ def test_backup_check_of_a_sqlite_set():
     manifest = {"path": "/b/aragora-sqlite-pre-release-1", "data_dir": "/opt/aragora/data",
                 "files": {"debates.db": {"size_bytes": 10, "tables": {"debates": 3, "votes": 2}},
                           "users.db": {"size_bytes": 5, "tables": {"users": 7}}}}
-    ok = pre_release.backup_check(release("2.11.0", "2.11.1"), pre_release.sqlite_taken(manifest), None,
+    ok = pre_release_check.backup_check(release("2.11.0", "2.11.1"), pre_release.sqlite_taken(manifest), None,
                                   time.monotonic())
     assert ok["status"] == "PASS" and "2 SQLite files of /opt/aragora/data, 3 tables, 12 rows" in ok["message"]
     assert ok["evidence"]["backend"] == "sqlite" and ok["evidence"]["archive"] == manifest["path"]

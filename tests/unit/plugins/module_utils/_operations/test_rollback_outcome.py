@@ -206,6 +206,23 @@ def test_golive_watch_failed_or_absent_rollback():
     assert ro.golive_watch({"kind": "systemd", "watch": WATCH, "check_mode": True})["outcome"] == "planned"
 
 
+def test_golive_stop_says_rolled_back_only_when_the_rollback_succeeded():
+    failed = ro.golive_watch({"host": "a", "kind": "kubernetes", "watch": WATCH, "rollback_started_at": 1796137213.0,
+                              "rollback": {"outcome": "reverted"}, "rollback_error": "ROLLBACK FAILED",
+                              "incident": {"files": ["x.json"]}})
+    assert failed["error"] == ("GO-LIVE ROLLBACK FAILED on a: error rate 9% > 5%; p99 3 s > 2 s. The automatic "
+                               "rollback ended reverted (ROLLBACK FAILED): roll back by hand (playbooks/rollback.yml)."
+                               " Incident record: x.json.")
+    off = ro.golive_watch({"host": "a", "kind": "systemd", "watch": WATCH, "incident": {"files": ["x.json"]}})
+    assert off["error"] == ("GO-LIVE WATCH BREACHED on a: error rate 9% > 5%; p99 3 s > 2 s. The release is still "
+                            "live: automatic rollback is off (aragora_golive_auto_rollback); roll back by hand "
+                            "(playbooks/rollback.yml). Incident record: x.json.")
+    planned = ro.golive_watch({"host": "a", "kind": "systemd", "watch": WATCH, "check_mode": True,
+                               "rollback_started_at": 1796137213.0, "rollback": {"outcome": "planned"}})
+    assert planned["error"].startswith("GO-LIVE WATCH BREACHED on a: error rate 9% > 5%; p99 3 s > 2 s. Check mode:")
+    assert "ROLLED BACK" not in failed["error"] + off["error"] + planned["error"]
+
+
 def test_watch_said():
     assert ro.watch_said(WATCH) == "BREACH after 12.5 s: error rate 9% > 5%; p99 3 s > 2 s"
     assert ro.watch_said({"breached": False, "watched_s": 30, "samples_taken": 4, "source": "metrics"}) == \
