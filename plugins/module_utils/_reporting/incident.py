@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The incident record of an action taken during an incident (a rollback, a restore): who, when, where, from what
 to what, and whether it was verified. Generic: a systemd rollback names hosts, a Kubernetes one a cluster and
-namespace; both write the same JSON and Markdown. No Ansible here."""
+namespace; both write the same JSON and Markdown (a page rendered by _reporting/document.py, as the readiness
+report is). No Ansible here."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import re
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._clients.files import write_atomically, write_json_atomically
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import document as doc
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md
 
 OUTCOMES = ("succeeded", "unchanged", "reverted", "failed", "planned")
@@ -51,27 +53,31 @@ def build_record(kind: str, target: t.Mapping[str, t.Any], from_: t.Any, to: t.A
     }
 
 
-def _cell(value: t.Any) -> str:
+def _value(value: t.Any) -> str:
+    """A field's value as text: "-" when empty, JSON when not a string."""
     if value is None or value == "":
         return "-"
-    return md.cell(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def document(record: t.Mapping[str, t.Any]) -> doc.Document:
+    """The record as a page: facts (who, when, from, to, the target), what verified it, what happened."""
+    facts = [(label, _value(record[key])) for label, key in (
+        ("Who", "actor"), ("Started", "started"), ("Finished", "finished"), ("From", "from"), ("To", "to"))]
+    facts += [(doc.Verbatim("Target %s" % key), _value(value)) for key, value in sorted(record["target"].items())]
+    verification = [(doc.Verbatim(key), ": ", _value(value)) for key, value in sorted(record["verification"].items())]
+    events = [(_value(event.get("step", event)), " - ", _value(event["detail"])) if event.get("detail")
+              else _value(event.get("step", event)) for event in record["events"]]
+    return doc.Document(
+        doc.Verbatim("Incident record: %s - %s" % (record["kind"], record["outcome"].upper())), facts, [
+            doc.Section("Verification", [doc.ItemList(verification or ["none"])]),
+            doc.Section("What happened", [doc.ItemList(events, ordered=True) if events
+                                          else doc.ItemList(["nothing recorded"])])],
+        summary=doc.Verbatim(record["summary"]))
 
 
 def to_markdown(record: t.Mapping[str, t.Any]) -> str:
-    lines = ["# Incident record: %s - %s" % (record["kind"], record["outcome"].upper()), "", record["summary"], "",
-             *md.FACTS_HEADER]
-    for label, key in (("Who", "actor"), ("Started", "started"), ("Finished", "finished"), ("From", "from"),
-                       ("To", "to")):
-        lines.append(md.row(label, _cell(record[key])))
-    for key, value in sorted(record["target"].items()):
-        lines.append(md.row("Target %s" % key, _cell(value)))
-    lines += ["", "## Verification", ""]
-    lines += ["- %s: %s" % (key, _cell(value)) for key, value in sorted(record["verification"].items())] or ["- none"]
-    lines += ["", "## What happened", ""]
-    lines += ["%d. %s" % (number, _cell(event.get("step", event))) + (" - %s" % _cell(event["detail"])
-                                                                      if event.get("detail") else "")
-              for number, event in enumerate(record["events"], 1)] or ["- nothing recorded"]
-    return "\n".join(lines) + "\n"
+    return doc.to_markdown(document(record))
 
 
 def file_stem(record: t.Mapping[str, t.Any]) -> str:

@@ -21,9 +21,10 @@ def cell(text: t.Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def row(*cells: str) -> str:
-    """One table row of cells already rendered (escape text with `cell`)."""
-    return "| " + " | ".join(cells) + " |"
+def row(*cells: str | None) -> str:
+    """One table row of cells already rendered (escape text with `cell`); None is a blank left to fill in by hand
+    ("| |", where an empty string gives "|  |")."""
+    return "|" + "|".join(" " if text is None else " %s " % text for text in cells) + "|"
 
 
 def header(*titles: str) -> list[str]:

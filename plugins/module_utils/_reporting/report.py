@@ -5,14 +5,14 @@
 (the checklist's sections filled in, with a blank sign-off table), a self-contained HTML page (the same content
 for people who open a file, no network and no script needed) and JUnit XML.
 
-Markdown and HTML are two formats of one view (`Report.view`): the same header, sections, rows and sign-off, so
-they cannot say different things."""
+Markdown and HTML are two renderings of one page (`Report.document`, built from `Report.view`, rendered by
+_reporting/document.py as the incident record is): the same header, sections, rows and sign-off, so they cannot
+say different things."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import html
 import json
 import os
 import re
@@ -32,6 +32,7 @@ from ansible_collections.aragora.ops.plugins.module_utils._engine.result import 
     section_label,
     verdict,
 )
+from ansible_collections.aragora.ops.plugins.module_utils._reporting import document as doc
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import markdown as md
 
 SIGN_OFF_ROLES = ("Engineering Lead", "Security Review", "Operations", "Product Owner")
@@ -203,90 +204,51 @@ class Report:
         return "not checked: %s%s" % (", ".join(scope["groups_not_run"]),
                                       " (%s checks)" % number if number else "")
 
-    def markdown(self) -> str:
+    def document(self) -> doc.Document:
+        """The view as a page: what `markdown` and `html` render."""
         view = self.view()
-        out = ["# Production Readiness Report", "", *md.FACTS_HEADER,
-               "| **Verdict** | **%s**%s |" % (view.verdict, " (strict: WARN counts as NO-GO)" if view.strict else ""),
-               "| Generated | %s |" % view.generated_at,
-               "| Targets | %s |" % ", ".join(target.name for target in view.targets),
-               "| Checks | %s |" % view.tally,
-               "| Scope | %s |" % md.cell(view.scope if view.scope == View.scope else "**%s**" % view.scope), ""]
-        for target in view.targets:
-            out += ["## Target: %s — %s" % (md.cell(target.name), target.verdict), ""]
-            if target.not_run:
-                out += ["Partial run: %s; this verdict covers only the checks below." % md.cell(target.not_run), ""]
-            if target.causes:
-                out += ["### Checks that could not judge", "", md.cell(_causes_headline(target.causes)), ""]
-                out += md.header("Cause", "Owning check", "Checks that could not run", "Remediation")
-                out += [md.row("%s: %s" % (md.cell(c["dependency"]), md.cell(c["reason"])), c["check"],
-                               ", ".join(c["checks"]), md.cell(c["remediation"])) for c in target.causes]
-                out.append("")
-            for section, rows in target.sections:
-                out += ["### %s" % section, ""] + md.header("Item", "Status", "Evidence", "Remediation")
-                out += [md.row("**%s**" % md.cell(row.title), _status_cell(row.status), md.cell(row.detail),
-                               md.cell(row.remediation)) for row in rows]
-                out.append("")
-        out += ["## Sign-Off", ""] + md.header("Role", "Name", "Date", "Signature")
-        out += ["| %s | | | |" % role for role in view.sign_off_roles]
-        return "\n".join(out) + "\n"
+        scope = view.scope if view.scope == View.scope else doc.Strong(view.scope)
+        names = ", ".join(target.name for target in view.targets)
+        facts = [("Generated", view.generated_at), ("Targets", doc.Verbatim(names)),
+                 ("Checks", doc.Verbatim(view.tally)), ("Scope", scope)]
+        grid = doc.Table([(section, *(doc.Cell(str(number), doc.status_class(status) if number else "none")
+                                      for status, number in tally.items())) for section, tally in view.grid],
+                         ("Section", *view.statuses), "grid", row_headers=True)
+        sections = [doc.Section("Sections by status", [grid], html_only=True)]
+        sections += [doc.Section(("Target: ", target.name), self._target_blocks(target),
+                                 doc.Verdict(target.verdict, target.verdict == "GO")) for target in view.targets]
+        sign_off = doc.Table([(role, None, None, None) for role in view.sign_off_roles],
+                             ("Role", "Name", "Date", "Signature"), "sign-off", row_headers=True)
+        sections.append(doc.Section("Sign-Off", [sign_off]))
+        strict_note = " (strict: WARN counts as NO-GO)" if view.strict else ""
+        overall = doc.Verdict(view.verdict, view.verdict == "GO", strict_note)
+        return doc.Document("Production Readiness Report", facts, sections, verdict=overall)
+
+    @staticmethod
+    def _target_blocks(target: TargetView) -> list[t.Any]:
+        blocks: list[t.Any] = []
+        if target.not_run:
+            blocks.append(doc.Paragraph("Partial run: %s; this verdict covers only the checks below." % target.not_run))
+        if target.causes:
+            causes_table = doc.Table(
+                [("%s: %s" % (c["dependency"], c["reason"]), doc.Verbatim(c["check"]),
+                  doc.Verbatim(", ".join(c["checks"])), c["remediation"]) for c in target.causes],
+                ("Cause", "Owning check", "Checks that could not run", "Remediation"), "causes")
+            blocks.append(doc.Section("Checks that could not judge",
+                                      [doc.Paragraph(_causes_headline(target.causes)), causes_table]))
+        for section, rows in target.sections:
+            checks_table = doc.Table([(doc.Strong(row.title), doc.Status(row.status), row.detail, row.remediation)
+                                      for row in rows], ("Item", "Status", "Evidence", "Remediation"), "checks",
+                                     row_headers=True)
+            blocks.append(doc.Section(doc.Verbatim(section), [checks_table]))
+        return blocks
+
+    def markdown(self) -> str:
+        return doc.to_markdown(self.document())
 
     def html(self) -> str:
         """One self-contained page: inline CSS, no script, no network; readable printed or without styles."""
-        view = self.view()
-        esc = html.escape
-        verdict_class = "go" if view.verdict == "GO" else "no-go"
-        out = ['<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
-               '<meta name="viewport" content="width=device-width, initial-scale=1">',
-               '<title>Production Readiness Report: %s</title>' % esc(view.verdict),
-               '<style>%s</style>' % _HTML_STYLE, '</head>', '<body>',
-               '<h1>Production Readiness Report</h1>',
-               '<p class="verdict %s">Verdict: <strong>%s</strong>%s</p>' % (
-                   verdict_class, esc(view.verdict), " (strict: WARN counts as NO-GO)" if view.strict else ""),
-               '<table class="facts"><tbody>',
-               '<tr><th scope="row">Generated</th><td>%s</td></tr>' % esc(view.generated_at),
-               '<tr><th scope="row">Targets</th><td>%s</td></tr>' % esc(", ".join(t.name for t in view.targets)),
-               '<tr><th scope="row">Checks</th><td>%s</td></tr>' % esc(view.tally),
-               '<tr><th scope="row">Scope</th><td>%s</td></tr>' % (
-                   esc(view.scope) if view.scope == View.scope else "<strong>%s</strong>" % esc(view.scope)),
-               '</tbody></table>',
-               '<h2>Sections by status</h2>',
-               '<table class="grid"><thead><tr><th scope="col">Section</th>%s</tr></thead><tbody>' % "".join(
-                   '<th scope="col">%s</th>' % esc(status) for status in view.statuses)]
-        for section, tally in view.grid:
-            out.append('<tr><th scope="row">%s</th>%s</tr>' % (esc(section), "".join(
-                '<td class="%s">%d</td>' % (_status_class(status) if number else "none", number)
-                for status, number in tally.items())))
-        out.append('</tbody></table>')
-        for target in view.targets:
-            out.append('<h2>Target: %s <span class="status %s">%s</span></h2>' % (
-                esc(target.name), "go" if target.verdict == "GO" else "no-go", esc(target.verdict)))
-            if target.not_run:
-                out.append('<p>Partial run: %s; this verdict covers only the checks below.</p>' % esc(target.not_run))
-            if target.causes:
-                out += ['<h3>Checks that could not judge</h3>', '<p>%s</p>' % esc(_causes_headline(target.causes)),
-                        '<table class="causes"><thead><tr><th scope="col">Cause</th><th scope="col">Owning check</th>'
-                        '<th scope="col">Checks that could not run</th><th scope="col">Remediation</th></tr></thead>'
-                        '<tbody>']
-                out += ['<tr><td>%s: %s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                    esc(c["dependency"]), esc(c["reason"]), esc(c["check"]), esc(", ".join(c["checks"])),
-                    esc(c["remediation"])) for c in target.causes]
-                out.append('</tbody></table>')
-            for section, rows in target.sections:
-                out += ['<h3>%s</h3>' % esc(section),
-                        '<table class="checks"><thead><tr><th scope="col">Item</th><th scope="col">Status</th>'
-                        '<th scope="col">Evidence</th><th scope="col">Remediation</th></tr></thead><tbody>']
-                row_html = ('<tr><th scope="row">%s</th><td><span class="status %s">%s</span></td><td>%s</td>'
-                            '<td>%s</td></tr>')
-                out += [row_html % (esc(row.title), _status_class(row.status), esc(row.status), esc(row.detail),
-                                    esc(row.remediation)) for row in rows]
-                out.append('</tbody></table>')
-        out += ['<h2>Sign-Off</h2>',
-                '<table class="sign-off"><thead><tr><th scope="col">Role</th><th scope="col">Name</th>'
-                '<th scope="col">Date</th><th scope="col">Signature</th></tr></thead><tbody>']
-        out += ['<tr><th scope="row">%s</th><td></td><td></td><td></td></tr>' % esc(role)
-                for role in view.sign_off_roles]
-        out += ['</tbody></table>', '</body>', '</html>']
-        return "\n".join(out) + "\n"
+        return doc.to_html(self.document())
 
     def junit(self) -> str:
         suites = ET.Element("testsuites", name="aragora-readiness", tests=str(len(self.checks)),
@@ -340,8 +302,9 @@ class Report:
         return planned
 
     def _renderings(self, directory: str, basename: str, with_junit: bool = False) -> dict[str, str]:
-        renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n", ".md": self.markdown(),
-                      ".html": self.html()}
+        page = self.document()  # built once for both formats
+        renderings = {".json": json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n",
+                      ".md": doc.to_markdown(page), ".html": doc.to_html(page)}
         if with_junit:
             renderings[".xml"] = self.junit()
         return {os.path.join(directory, basename + suffix): text for suffix, text in renderings.items()}
@@ -383,34 +346,6 @@ def _evidence_suffix(evidence: t.Mapping[str, t.Any]) -> str:
     parts = ["%s=%s" % (key, value if isinstance(value, (str, int, float)) or value is None else json.dumps(value))
              for key, value in evidence.items()]
     return " (" + "; ".join(parts) + ")"
-
-
-def _status_cell(status: str) -> str:
-    return {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**", "SKIP": "[-] SKIP",
-            "ERROR": "[?] **ERROR** (could not judge)"}.get(status, status)
-
-
-def _status_class(status: str) -> str:
-    """CSS class of a status; one the stylesheet does not know is shown plain, never dropped."""
-    return "status-" + re.sub(r"[^a-z0-9]+", "-", status.lower()).strip("-")
-
-
-# Colours carry no meaning alone: every cell also says its status in words.
-_HTML_STYLE = (
-    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;"
-    "padding:0 1rem;color:#1d232a}"
-    "h1{margin-bottom:.3rem}h2{margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}"
-    "table{border-collapse:collapse;width:100%;margin:.6rem 0}"
-    "th,td{border:1px solid #d0d7de;padding:.35rem .55rem;text-align:left;vertical-align:top}"
-    "thead th{background:#f3f5f7}table.facts,table.grid{width:auto}table.grid td{text-align:center;min-width:3.5rem}"
-    ".verdict{font-size:1.5rem;padding:.5rem .9rem;display:inline-block;border-radius:6px}"
-    ".verdict.go{background:#dafbe1;color:#116329}.verdict.no-go{background:#ffebe9;color:#a40e26}"
-    ".status{font-weight:600;padding:0 .35rem;border-radius:4px}"
-    ".go,.status-pass{background:#dafbe1;color:#116329}.no-go,.status-fail{background:#ffebe9;color:#a40e26}"
-    ".status-warn{background:#fff8c5;color:#7d4e00}.status-skip{background:#eaeef2;color:#57606a}"
-    ".status-error{background:#fbefff;color:#6e2b8a}"
-    "td.none{color:#8c959f}"
-    "@media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}")
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -114,7 +114,7 @@ def test_backup_check_of_a_sqlite_set():
                 "files": {"debates.db": {"size_bytes": 10, "tables": {"debates": 3, "votes": 2}},
                           "users.db": {"size_bytes": 5, "tables": {"users": 7}}}}
     ok = pre_release_check.backup_check(release("2.11.0", "2.11.1"), pre_release.sqlite_taken(manifest), None,
-                                  time.monotonic())
+                                        time.monotonic())
     assert ok["status"] == "PASS" and "2 SQLite files of /opt/aragora/data, 3 tables, 12 rows" in ok["message"]
     assert ok["evidence"]["backend"] == "sqlite" and ok["evidence"]["archive"] == manifest["path"]
 

@@ -44,3 +44,36 @@ def test_markdown_names_who_what_and_escapes_table_cells():
     text = to_markdown(record(actor="alice"))
     assert "| Who | alice |" in text and "| From | 2.11.1 |" in text and "| Target host | web-1 |" in text
     assert "1. switched - x" in text and "- health_verdict: GO" in text
+
+
+def test_markdown_page_byte_for_byte():
+    reverted = build_record("systemd-rollback", {"host": "web-1"}, "2.11.1", None, "reverted", "Reverted | back", {},
+                            [{"step": "switched", "detail": "a|b"}, {"step": "checked"}], actor="alice",
+                            started="2026-01-02T03:04:05+00:00", finished="2026-01-02T03:04:09+00:00")
+    assert to_markdown(reverted) == """\
+# Incident record: systemd-rollback - REVERTED
+
+Reverted | back
+
+| | |
+|---|---|
+| Who | alice |
+| Started | 2026-01-02T03:04:05+00:00 |
+| Finished | 2026-01-02T03:04:09+00:00 |
+| From | 2.11.1 |
+| To | - |
+| Target host | web-1 |
+
+## Verification
+
+- none
+
+## What happened
+
+1. switched - a\\|b
+2. checked
+"""
+    planned = build_record("k8s-rollback", {}, "a", "b", "planned", "s", {"gate": "GO"}, [], actor="bob",
+                           started="2026-01-02T03:04:05+00:00", finished="2026-01-02T03:04:05+00:00")
+    assert to_markdown(planned).split("## Verification\n\n")[1] == (
+        "- gate: GO\n\n## What happened\n\n- nothing recorded\n")

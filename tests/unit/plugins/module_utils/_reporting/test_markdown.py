@@ -19,3 +19,8 @@ def test_a_row_and_a_header_render_a_gfm_table():
 def test_file_name_part_folds_each_run_of_unsafe_characters_into_one_underscore():
     assert md.file_name_part("web 1/../etc passwd") == "web_1_.._etc_passwd"
     assert md.file_name_part("db-1.prod_a") == "db-1.prod_a"
+
+
+def test_a_blank_cell_left_to_fill_in_is_not_an_empty_string():
+    assert md.row("Operations", None, None) == "| Operations | | |"
+    assert md.row("x", "") == "| x |  |"

@@ -327,3 +327,121 @@ def test_a_scope_that_left_nothing_out_or_names_no_target_of_the_report_is_a_ful
     assert full.as_json()["partial"] is False and full.as_json()["not_run"] == {}
     assert "Partial run" not in full.summary()
     assert "| Scope | every check of the checklist |" in full.markdown()
+
+
+# --- the pages, byte for byte (rendered by _reporting/document.py) -----------------------------------------------
+
+PAGE_RESULTS = {"web|1": [
+    {"id": "health.api", "section": "0. Go-Live Health", "title": "API <up>", "status": "PASS", "message": "200 | ok",
+     "evidence": {"code": 200}, "remediation": "", "duration_ms": 1.0},
+    {"id": "tls.expiry", "section": "2. TLS", "title": "Expiry", "status": "ERROR", "message": "no answer\nat all",
+     "evidence": {}, "remediation": "Start & retry", "duration_ms": 1.0,
+     "cause": {"check": "health.api", "dependency": "API", "reason": "refused"}},
+    {"id": "x.odd", "section": "2. TLS", "title": "Odd", "status": "ODD", "message": "m", "evidence": {},
+     "remediation": "r", "duration_ms": 1.0}]}
+PAGE_SCOPES = {"web|1": {"groups_not_run": ["redis"], "checks_not_run": 3}}
+
+
+def test_markdown_page_byte_for_byte():
+    page = Report(PAGE_RESULTS, strict=True, generated_at=WHEN, scopes=PAGE_SCOPES).markdown()
+    assert page == """\
+# Production Readiness Report
+
+| | |
+|---|---|
+| **Verdict** | **NO-GO** (strict: WARN counts as NO-GO) |
+| Generated | 2025-01-02T03:04:05+00:00 |
+| Targets | web|1 |
+| Checks | 1 PASS, 0 WARN, 0 FAIL, 1 ERROR, 0 SKIP, 1 ODD |
+| Scope | **partial run, web\\|1: not checked: redis (3 checks)** |
+
+## Target: web\\|1 — NO-GO
+
+Partial run: not checked: redis (3 checks); this verdict covers only the checks below.
+
+### Checks that could not judge
+
+1 cause: API unavailable; 1 check could not run
+
+| Cause | Owning check | Checks that could not run | Remediation |
+|-------|--------------|---------------------------|-------------|
+| API: refused | health.api | tls.expiry | Start & retry |
+
+### 0. Go-Live Health
+
+| Item | Status | Evidence | Remediation |
+|------|--------|----------|-------------|
+| **API <up>** | [x] PASS | 200 \\| ok (code=200) |  |
+
+### 2. TLS
+
+| Item | Status | Evidence | Remediation |
+|------|--------|----------|-------------|
+| **Expiry** | [?] **ERROR** (could not judge) | no answer at all | Start & retry |
+| **Odd** | ODD | m | r |
+
+## Sign-Off
+
+| Role | Name | Date | Signature |
+|------|------|------|-----------|
+| Engineering Lead | | | |
+| Security Review | | | |
+| Operations | | | |
+| Product Owner | | | |
+"""
+
+
+def test_html_page_byte_for_byte():
+    page = Report(PAGE_RESULTS, strict=True, generated_at=WHEN, scopes=PAGE_SCOPES).html()
+    head, body = page.split("</head>\n")
+    assert head.startswith('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                           '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                           '<title>Production Readiness Report: NO-GO</title>\n<style>body{')
+    assert head.endswith("tr{break-inside:avoid}}</style>\n")
+    columns = "".join('<th scope="col">%s</th>' % title for title in ("Item", "Status", "Evidence", "Remediation"))
+    assert body.splitlines() == [
+        '<body>',
+        '<h1>Production Readiness Report</h1>',
+        '<p class="verdict no-go">Verdict: <strong>NO-GO</strong> (strict: WARN counts as NO-GO)</p>',
+        '<table class="facts"><tbody>',
+        '<tr><th scope="row">Generated</th><td>2025-01-02T03:04:05+00:00</td></tr>',
+        '<tr><th scope="row">Targets</th><td>web|1</td></tr>',
+        '<tr><th scope="row">Checks</th><td>1 PASS, 0 WARN, 0 FAIL, 1 ERROR, 0 SKIP, 1 ODD</td></tr>',
+        '<tr><th scope="row">Scope</th><td><strong>partial run, web|1: not checked: redis (3 checks)</strong></td>'
+        '</tr>',
+        '</tbody></table>',
+        '<h2>Sections by status</h2>',
+        '<table class="grid"><thead><tr><th scope="col">Section</th><th scope="col">PASS</th><th scope="col">WARN</th>'
+        '<th scope="col">FAIL</th><th scope="col">ERROR</th><th scope="col">SKIP</th><th scope="col">ODD</th></tr>'
+        '</thead><tbody>',
+        '<tr><th scope="row">0. Go-Live Health</th><td class="status-pass">1</td><td class="none">0</td>'
+        '<td class="none">0</td><td class="none">0</td><td class="none">0</td><td class="none">0</td></tr>',
+        '<tr><th scope="row">2. TLS</th><td class="none">0</td><td class="none">0</td><td class="none">0</td>'
+        '<td class="status-error">1</td><td class="none">0</td><td class="status-odd">1</td></tr>',
+        '</tbody></table>',
+        '<h2>Target: web|1 <span class="status no-go">NO-GO</span></h2>',
+        '<p>Partial run: not checked: redis (3 checks); this verdict covers only the checks below.</p>',
+        '<h3>Checks that could not judge</h3>',
+        '<p>1 cause: API unavailable; 1 check could not run</p>',
+        '<table class="causes"><thead><tr><th scope="col">Cause</th><th scope="col">Owning check</th>'
+        '<th scope="col">Checks that could not run</th><th scope="col">Remediation</th></tr></thead><tbody>',
+        '<tr><td>API: refused</td><td>health.api</td><td>tls.expiry</td><td>Start &amp; retry</td></tr>',
+        '</tbody></table>',
+        '<h3>0. Go-Live Health</h3>',
+        '<table class="checks"><thead><tr>%s</tr></thead><tbody>' % columns,
+        '<tr><th scope="row">API &lt;up&gt;</th><td><span class="status status-pass">PASS</span></td>'
+        '<td>200 | ok (code=200)</td><td></td></tr>',
+        '</tbody></table>',
+        '<h3>2. TLS</h3>',
+        '<table class="checks"><thead><tr>%s</tr></thead><tbody>' % columns,
+        '<tr><th scope="row">Expiry</th><td><span class="status status-error">ERROR</span></td><td>no answer',
+        'at all</td><td>Start &amp; retry</td></tr>',
+        '<tr><th scope="row">Odd</th><td><span class="status status-odd">ODD</span></td><td>m</td><td>r</td></tr>',
+        '</tbody></table>',
+        '<h2>Sign-Off</h2>',
+        '<table class="sign-off"><thead><tr><th scope="col">Role</th><th scope="col">Name</th><th scope="col">Date</th>'
+        '<th scope="col">Signature</th></tr></thead><tbody>',
+        *('<tr><th scope="row">%s</th><td></td><td></td><td></td></tr>' % role for role in SIGN_OFF_ROLES),
+        '</tbody></table>',
+        '</body>',
+        '</html>']
