@@ -9,36 +9,9 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.aragora.ops.plugins.module_utils._operations import rollback_outcome
 from ansible_collections.aragora.ops.plugins.module_utils._reporting import rollback_checks
-
-
-def _mapping(value: t.Any, name: str) -> t.Mapping[str, t.Any]:
-    if not isinstance(value, t.Mapping):
-        raise AnsibleFilterError("aragora.ops.%s expects a dict of observations, not %s" % (name, type(value).__name__))
-    return value
-
-
-def _decide(name: str, function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]]) -> t.Callable[..., t.Any]:
-    def decide(observed: t.Any) -> dict[str, t.Any]:
-        try:
-            return function(_mapping(observed, name))
-        except KeyError as exc:
-            raise AnsibleFilterError("aragora.ops.%s: the observation %s is missing" % (name, exc)) from exc
-    decide.__name__ = name
-    return decide
-
-
-def _with_checks(function: t.Callable[[t.Mapping[str, t.Any]], dict[str, t.Any]],
-                 checks: t.Callable[[t.Mapping[str, t.Any]], list[dict]]) -> t.Callable[[t.Mapping[str, t.Any]], dict]:
-    """The result, with its verifications as results of the common check schema under ``checks``."""
-    def decide(observed: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        result = function(observed)
-        result["checks"] = checks(result)
-        return result
-    return decide
+from ansible_collections.aragora.ops.plugins.plugin_utils.decisions import decision_filter, with_checks
 
 
 def failure(result: t.Any, task_name: t.Any) -> dict[str, t.Any]:
@@ -50,14 +23,14 @@ class FilterModule:
         outcome, checks = rollback_outcome, rollback_checks
         return {
             "failure": failure,
-            "systemd_rollback_result": _decide(
-                "systemd_rollback_result", _with_checks(outcome.systemd_rollback, checks.rollback_results)),
-            "kubernetes_rollback_result": _decide(
-                "kubernetes_rollback_result", _with_checks(outcome.kubernetes_rollback, checks.rollback_results)),
-            "coordinated_rollback_result": _decide(
-                "coordinated_rollback_result", _with_checks(outcome.coordinated_rollback, checks.rollback_results)),
-            "coordinated_rollback_application": _decide(
+            "systemd_rollback_result": decision_filter(
+                "systemd_rollback_result", with_checks(outcome.systemd_rollback, checks.rollback_results)),
+            "kubernetes_rollback_result": decision_filter(
+                "kubernetes_rollback_result", with_checks(outcome.kubernetes_rollback, checks.rollback_results)),
+            "coordinated_rollback_result": decision_filter(
+                "coordinated_rollback_result", with_checks(outcome.coordinated_rollback, checks.rollback_results)),
+            "coordinated_rollback_application": decision_filter(
                 "coordinated_rollback_application", outcome.coordinated_application),
-            "golive_watch_result": _decide(
-                "golive_watch_result", _with_checks(outcome.golive_watch, checks.watch_results)),
+            "golive_watch_result": decision_filter(
+                "golive_watch_result", with_checks(outcome.golive_watch, checks.watch_results)),
         }

@@ -405,6 +405,33 @@ def test_sqlite_backup_and_restore_with_the_unit_stopped(tmp_path):
         subprocess.run([systemctl, "stop", "aragora.service"], check=False, timeout=30)
 
 
+def test_sqlite_restore_refused_without_confirmation_fails_and_records_that_nothing_ran(tmp_path):
+    """The refusal is the first stop: the record says which steps did not run, and the run fails with the reason."""
+    from ansible_collections.aragora.ops.plugins.module_utils._operations import sqlite_archive  # pylint: disable=import-outside-toplevel
+    data, backups, reports = str(tmp_path / "data"), str(tmp_path / "sqlite-backups"), str(tmp_path / "reports")
+    make_sqlite_data(data, files=2)
+    backup_set = sqlite_archive.backup(data, backups)["path"]
+    inventory = write_inventory(str(tmp_path / "inventory.yml"), {"db": {
+        "aragora_db_backend": "sqlite", "aragora_data_dir": data, "aragora_sqlite_backup_dir": backups,
+        "aragora_report_dir": reports}}, GROUP)
+    result = run_playbook("db_restore.yml", inventory, {})
+    text = output(result)
+    assert result.returncode != 0 and "DATABASE RESTORE FAILED on db (Step 1 - refuse without confirmation: " \
+        "Refusing to restore without confirmation: the restore would replace 2 files" in text, text[-3000:]
+    assert "is undefined" not in text, text[-3000:]
+    records = glob.glob(os.path.join(reports, "incident-*-db-restore-*.json"))
+    assert len(records) == 1, os.listdir(reports)
+    with open(records[0], encoding="utf-8") as handle:
+        record = json.load(handle)
+    assert record["outcome"] == "failed" and record["to"] == backup_set
+    assert record["verification"]["files_verified"] is False and record["verification"]["files"] is None
+    assert [event["detail"] for event in record["events"]] == [
+        record["events"][0]["detail"], "aragora.service: not run", "not run", "aragora.service: not run",
+        "not checked"]
+    assert record["events"][0]["detail"].startswith("would replace 2 files in %s" % data)
+    assert sqlite_count(os.path.join(data, "store_01.db")) == 11  # nothing was touched
+
+
 class SqliteHost:
     """A real Aragora 2.11.1 on SQLite (ARAGORA_DATA_DIR), run by the systemctl stand-in from a unit file, with a
     backup set of its real files taken while it runs, and then the incident: the probe rows deleted."""

@@ -1,0 +1,25 @@
+"""The filters the db_restore and db_backup roles call: names, bad input named, not a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.aragora.ops.plugins.filter.database import FilterModule
+
+FILTERS = FilterModule().filters()
+
+
+def test_every_documented_filter_is_there():
+    assert sorted(FILTERS) == ["db_backup_result", "db_restore_postgres_result", "db_restore_sqlite_result", "restore_step_failure"]
+
+
+def test_not_a_dict_and_a_missing_observation_are_named():
+    with pytest.raises(AnsibleFilterError, match="db_restore_postgres_result expects a dict of observations, not str"):
+        FILTERS["db_restore_postgres_result"]("plan")
+    with pytest.raises(AnsibleFilterError, match="db_restore_sqlite_result: the observation 'data_dir' is missing"):
+        FILTERS["db_restore_sqlite_result"]({"host": "db"})
+
+
+def test_step_failure_of_an_undefined_result():
+    assert FILTERS["restore_step_failure"](None, "Step 1") == {"reason": "Step 1: failed", "where_things_stand": ""}
