@@ -18,7 +18,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._operations.rollback_outcome import (
-    INITIAL_OUTCOME, Observed, _given, _ran)
+    INITIAL_OUTCOME, Observed, given, ran)
 
 NOT_RUN = "not run"
 NO_HEALTH_CHECK = "not checked (no aragora_api_url)"
@@ -56,7 +56,7 @@ def _outcome(check_mode: bool, done: bool, reason: str) -> str:
 
 
 def _health_verdict(observed: Observed, default: t.Any) -> t.Any:
-    return _given(observed, "health").get("verdict", default)
+    return given(observed, "health").get("verdict", default)
 
 
 # ---- PostgreSQL: seven steps, the writers always brought back ---------------------------------------------------
@@ -77,8 +77,8 @@ def postgres_restore(observed: Observed) -> dict[str, t.Any]:
     """
     host, database = observed["host"], observed["database"]
     check_mode = bool(observed.get("check_mode"))
-    steps = {name: _given(observed, name) for _key, name in POSTGRES_STEPS}
-    finish = _given(observed, "finish")
+    steps = {name: given(observed, name) for _key, name in POSTGRES_STEPS}
+    finish = given(observed, "finish")
     failure, writers_failure = observed.get("failure") or None, observed.get("writers_failure") or None
     reason = _reason(failure, writers_failure)
     # The step that failed observed it at that moment; a failure bringing the writers back saw it later.
@@ -86,7 +86,7 @@ def postgres_restore(observed: Observed) -> dict[str, t.Any]:
     if writers_failure:
         where = writers_failure["where_things_stand"] or where
     stands = finish.get("where_things_stand") or where
-    outcome = _outcome(check_mode, _ran(steps["verify"]), reason)
+    outcome = _outcome(check_mode, ran(steps["verify"]), reason)
     plan, verify = steps["plan"], steps["verify"]
     summary = ("Restored %s from %s" % (database, plan.get("archive", "?")) if outcome == "succeeded"
                else "Restore of %s FAILED: %s" % (database, reason))
@@ -101,7 +101,7 @@ def postgres_restore(observed: Observed) -> dict[str, t.Any]:
         "reason": reason, "where_things_stand": stands, "report": report,
         "plan_report": [plan.get("message"), steps["validate"].get("message"), _would_then(observed)],
         # Once the plan passed, a run may have stopped the writers: step 7 brings them back whatever failed after.
-        "bring_writers_back": not check_mode and _ran(plan),
+        "bring_writers_back": not check_mode and ran(plan),
         "summary": "%s %s" % (summary, stands),
         "verification": {"row_counts_verified": verify.get("counts_verified", False),
                          "tables": verify.get("tables"), "rows": verify.get("rows"),
@@ -112,7 +112,7 @@ def postgres_restore(observed: Observed) -> dict[str, t.Any]:
         "started": observed.get("started"), "actor": observed.get("actor") or "",
         "error": ("DATABASE RESTORE FAILED on %s (%s). %s" % (host, reason, stands or "This run changed nothing.")
                   if fails else ""),
-        "incident_files": list(_given(observed, "incident").get("files") or []),
+        "incident_files": list(given(observed, "incident").get("files") or []),
     }
 
 
@@ -137,9 +137,9 @@ def sqlite_restore(observed: Observed) -> dict[str, t.Any]:
     """
     host, data_dir, unit = observed["host"], observed["data_dir"], observed["unit"]
     check_mode = bool(observed.get("check_mode"))
-    plan, restore, unit_state = _given(observed, "plan"), _given(observed, "restore"), _given(observed, "unit_state")
+    plan, restore, unit_state = given(observed, "plan"), given(observed, "restore"), given(observed, "unit_state")
     reason = _reason(observed.get("failure") or None, observed.get("unit_failure") or None)
-    outcome = _outcome(check_mode, _ran(restore), reason)
+    outcome = _outcome(check_mode, ran(restore), reason)
     # A restore that ran without failing (a skipped one counts, as Ansible's `succeeded` test counts it).
     restored = bool(restore) and not restore.get("failed")
     safety_copy = restore.get("safety_copy")
@@ -163,15 +163,15 @@ def sqlite_restore(observed: Observed) -> dict[str, t.Any]:
                          "rows": restore.get("rows"), "health": _health_verdict(observed, None),
                          "safety_copy": safety_copy},
         "events": [{"step": "validate", "detail": plan.get("msg", NOT_RUN)},
-                   {"step": "stop unit", "detail": unit + _unit_stopped(_given(observed, "stop"))},
+                   {"step": "stop unit", "detail": unit + _unit_stopped(given(observed, "stop"))},
                    {"step": "restore", "detail": restore.get("msg", NOT_RUN)},
-                   {"step": "start unit", "detail": unit + _unit_started(_given(observed, "start"), bool(unit_state))},
+                   {"step": "start unit", "detail": unit + _unit_started(given(observed, "start"), bool(unit_state))},
                    {"step": "health", "detail": _health_verdict(observed, "not checked")}],
         "started": observed.get("started"), "actor": observed.get("actor") or "",
         "error": ("DATABASE RESTORE FAILED on %s (%s).%s" % (host, reason, (
             " The files of %s were restored; the previous files are kept in %s." % (data_dir, safety_copy))
             if safety_copy else "") if fails else ""),
-        "incident_files": list(_given(observed, "incident").get("files") or []),
+        "incident_files": list(given(observed, "incident").get("files") or []),
     }
 
 
@@ -211,19 +211,19 @@ def db_backup(observed: Observed) -> dict[str, t.Any]:
     cron["job"] = ("set -a && . %s && %s %s/aragora-db-backup --dir %s --keep-days %s --timeout %s"
                    % (observed["env_file"], observed["python"], observed["lib_dir"], observed["backup_dir"],
                       observed["keep_days"], observed["timeout"]))
-    service_run, backup = _given(observed, "service_run"), _given(observed, "backup")
+    service_run, backup = given(observed, "service_run"), given(observed, "backup")
     if not observed.get("run_now"):
         backup_now = "not run (aragora_backup_run_now is false)"
     elif scheduler == "systemd":
-        backup_now = ("%s.service started: it writes the archive" % unit_name if _ran(service_run)
+        backup_now = ("%s.service started: it writes the archive" % unit_name if ran(service_run)
                       else "%s.service not started" % unit_name)
     else:
-        backup_now = "written: %s" % backup.get("archive") if _ran(backup) else "not written"
+        backup_now = "written: %s" % backup.get("archive") if ran(backup) else "not written"
     return {
         "scheduler": scheduler,
         "schedule": ("%s.timer (OnCalendar=%s)" % (unit_name, observed.get("on_calendar")) if scheduler == "systemd"
                      else "cron file %s: %s" % (unit_name, " ".join(cron[field] for field in CRON_DEFAULTS))),
         "cron": cron if scheduler == "cron" else None,
         "backup_now": backup_now,
-        "archive": backup.get("archive") if _ran(backup) else None,
+        "archive": backup.get("archive") if ran(backup) else None,
     }

@@ -28,13 +28,13 @@ Observed = t.Mapping[str, t.Any]
 INITIAL_OUTCOME = "failed"
 
 
-def _given(observed: Observed, key: str) -> dict[str, t.Any]:
+def given(observed: Observed, key: str) -> dict[str, t.Any]:
     """A registered result, or {} when the task was not reached."""
     value = observed.get(key)
     return dict(value) if isinstance(value, t.Mapping) else {}
 
 
-def _ran(result: t.Mapping[str, t.Any]) -> bool:
+def ran(result: t.Mapping[str, t.Any]) -> bool:
     """The task ran to its end without failing (a skipped or unreached task did not)."""
     return bool(result) and not result.get("failed") and not result.get("skipped")
 
@@ -79,9 +79,9 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
     """
     host, unit, link_path = observed["host"], observed["unit"], observed["link_path"]
     check_mode = bool(observed.get("check_mode"))
-    plan, switch, health = _given(observed, "plan"), _given(observed, "switch"), _given(observed, "health")
+    plan, switch, health = given(observed, "plan"), given(observed, "switch"), given(observed, "health")
     failed = observed.get("failure") or None
-    planned = _ran(plan)
+    planned = ran(plan)
     from_, to = (plan.get("from"), plan.get("to")) if planned else (None, None)
     to_version = (observed.get("expected_version") or (plan.get("expected_version") if planned else "") or "")
     events: list[dict[str, t.Any]] = []
@@ -89,7 +89,7 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
         events = [{"step": "%s -> %s (%s)" % (plan.get("link"), plan.get("link_before"), from_)},
                   {"step": "pre-flight passed",
                    "detail": "unit %s %s; release %s complete; %s MB free"
-                             % (unit, str(_given(observed, "unit_state").get("stdout", "")).strip(), to,
+                             % (unit, str(given(observed, "unit_state").get("stdout", "")).strip(), to,
                                 observed.get("min_free_mb"))}]
     outcome, message, verification, error = INITIAL_OUTCOME, "", {}, ""
     reason = failed["reason"] if failed else None
@@ -116,7 +116,7 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
                     how_far = 'REVERT INCOMPLETE: %s, but "%s".' % (done, revert_failed["reason"])
                 else:
                     how_far = 'THE REVERT FAILED before anything was reverted: "%s".' % revert_failed["reason"]
-                now = _given(observed, "after").get("current")
+                now = given(observed, "after").get("current")
                 message = ("ROLLBACK FAILED on %s: %s did not pass (%s). %s Now %s %s. Check %s now (systemctl "
                            "status %s, readlink %s)." % (host, to, reason, how_far, link_path,
                                                          ("points at %s" % now) if now else "cannot be read",
@@ -124,7 +124,7 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
             error = message
     elif planned and to == from_:
         outcome, message = "unchanged", "%s already runs %s: nothing changed." % (host, to)
-    elif planned and (check_mode or (_ran(switch) and health.get("verdict") == "GO")):
+    elif planned and (check_mode or (ran(switch) and health.get("verdict") == "GO")):
         outcome = "planned" if check_mode else "succeeded"
         verification = {} if check_mode else health
         events.append({"step": "switched to %s, restarted %s, health gate passed" % (to, unit)})
@@ -143,7 +143,7 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
         "verification": {"health_verdict": verification.get("verdict"), "health_counts": verification.get("counts"),
                          "health_checks": _health_summary(verification)["health_checks"],
                          "expected_version": to_version or None, "revert_health_verdict": revert_health_verdict},
-        "incident_files": list(_given(observed, "incident").get("files") or []),
+        "incident_files": list(given(observed, "incident").get("files") or []),
     }
     result["published"] = _published(result, "kind", "outcome", "from", "to", "message", "incident_files")
     result["not_confirmed"] = systemd_not_confirmed(result, host)
@@ -152,10 +152,10 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
 
 def _revert_done(observed: Observed, link_path: str, from_: t.Any, unit: str) -> str:
     """What the revert did before it failed, observed step by step (only what was done)."""
-    if not _ran(_given(observed, "revert_switch")):
+    if not ran(given(observed, "revert_switch")):
         return ""
     done = "%s points at %s again" % (link_path, from_)
-    if _ran(_given(observed, "revert_restart")):
+    if ran(given(observed, "revert_restart")):
         done += " and %s was restarted on it" % unit
     return done
 
@@ -180,7 +180,7 @@ def kubernetes_rollback(observed: Observed) -> dict[str, t.Any]:
     cluster = observed.get("cluster") or "default kubeconfig"
     where = "%s %s/deployment/%s" % (cluster, namespace, deployment)
     check_mode, confirmed = bool(observed.get("check_mode")), bool(observed.get("confirm"))
-    undo, health, after = _given(observed, "undo"), _given(observed, "health"), _given(observed, "after")
+    undo, health, after = given(observed, "undo"), given(observed, "health"), given(observed, "after")
     failed = observed.get("failure") or None
     from_ = _revision(undo, "from_revision", "images_before")
     to = _revision(undo, "to_revision", "images_after")
@@ -208,7 +208,7 @@ def kubernetes_rollback(observed: Observed) -> dict[str, t.Any]:
                 "(kubectl rollout history deployment/%s -n %s; kubectl describe deployment/%s -n %s)."
                 % (where, reason, after.get("state", "an unknown state (cannot read it)") if after
                    else "an unknown state (cannot read it)", deployment, namespace, deployment, namespace))
-    elif _ran(undo) and (confirmed or check_mode) and (check_mode or health.get("verdict") == "GO"):
+    elif ran(undo) and (confirmed or check_mode) and (check_mode or health.get("verdict") == "GO"):
         outcome = "planned" if check_mode else "succeeded" if undo.get("changed") else "unchanged"
         verification = {} if check_mode else health
         events += [{"step": undo.get("message")},
@@ -228,7 +228,7 @@ def kubernetes_rollback(observed: Observed) -> dict[str, t.Any]:
         "verification": {**_health_summary(verification), "expected_version": version or None,
                          "api_url": observed.get("api_url"), "rollout": undo.get("rollout"),
                          "timings": undo.get("timings"), "deployment_state": (after or undo).get("state")},
-        "incident_files": list(_given(observed, "incident").get("files") or []),
+        "incident_files": list(given(observed, "incident").get("files") or []),
     }
     result["published"] = _published(result, "kind", "outcome", "namespace", "deployment", "from", "to", "message",
                                      "incident_files")
@@ -286,7 +286,7 @@ def golive_watch(observed: Observed) -> dict[str, t.Any]:
     else:
         after = ("Automatic rollback is off (aragora_golive_auto_rollback): roll back by hand "
                  "(playbooks/rollback.yml).")
-    files = list(_given(observed, "incident").get("files") or [])
+    files = list(given(observed, "incident").get("files") or [])
     return {
         "breached": bool(watch.get("breached")), "outcome": outcome, "rollback_outcome": rollback_outcome,
         "from": rollback.get("from") or None, "to": rollback.get("to") or None,
@@ -345,11 +345,11 @@ def coordinated_application(observed: Observed) -> dict[str, t.Any]:
     if observed.get("recorded"):
         return dict(observed["recorded"])
     if observed["kind"] == "systemd":
-        plan = _given(observed, "systemd_plan")
+        plan = given(observed, "systemd_plan")
         return {"kind": "systemd", "from": plan.get("from"), "to": plan.get("to"),
                 "expected_version": observed.get("expected_version") or plan.get("expected_version") or "",
                 "root": observed.get("root"), "releases_dir": observed.get("releases_dir"), "link": observed.get("link")}
-    plan = _given(observed, "k8s_plan")
+    plan = given(observed, "k8s_plan")
     images = plan.get("images_before") or []
     return {"kind": "kubernetes",
             "from": images[0].rsplit(":", 1)[-1] if images else None,  # the running image's tag
@@ -371,7 +371,7 @@ def coordinated_rollback(observed: Observed) -> dict[str, t.Any]:
     """
     host, database, state_path = observed["host"], observed["database"], observed["state_path"]
     application = dict(observed.get("application") or {})
-    steps = {name: _given(observed, name) for name in COORDINATED_STEPS}
+    steps = {name: given(observed, name) for name in COORDINATED_STEPS}
     failed = observed.get("failure") or None
     check_mode = bool(observed.get("check_mode"))
     outcome, message = INITIAL_OUTCOME, None
@@ -379,12 +379,12 @@ def coordinated_rollback(observed: Observed) -> dict[str, t.Any]:
         message = "COORDINATED ROLLBACK FAILED on %s (%s). %s %s" % (
             host, failed["reason"], _coordinated_where(observed, application, steps["start"], state_path),
             observed.get("where") or "")
-    elif _ran(_given(observed, "finish")):
+    elif ran(given(observed, "finish")):
         outcome = "succeeded"
     plan, verify = steps["plan"], steps["verify"]
     impact = plan.get("impact") or {}
     said = "planned" if check_mode else outcome
-    files = list(_given(observed, "incident").get("files") or [])
+    files = list(given(observed, "incident").get("files") or [])
     result = {
         "kind": observed["kind"], "database": database, "outcome": said, "from": application.get("from"),
         "to": application.get("to"), "expected_version": application.get("expected_version"),
@@ -398,7 +398,7 @@ def coordinated_rollback(observed: Observed) -> dict[str, t.Any]:
             "discarded": verify["discarded"] if "discarded" in verify else impact.get("discarded"),
             "schema": impact.get("schema"), "kept_database": verify.get("old_database"),
             "row_counts_verified": verify.get("counts_verified", False),
-            "safety_dump": steps["safety"].get("path"), "health": _given(observed, "health").get("verdict"),
+            "safety_dump": steps["safety"].get("path"), "health": given(observed, "health").get("verdict"),
             "expected_version": application.get("expected_version")},
         "events": [{key: value for key, value in steps[name].items() if key in ("step", "message")}
                    for name in COORDINATED_STEPS if "step" in steps[name]],
@@ -411,7 +411,7 @@ def coordinated_rollback(observed: Observed) -> dict[str, t.Any]:
 def _coordinated_where(observed: Observed, application: t.Mapping[str, t.Any], start: t.Mapping[str, t.Any],
                        state_path: str) -> str:
     """Where a failed coordinated rollback left the database, the writers and the application."""
-    after = _given(observed, "after")
+    after = given(observed, "after")
     if not after:
         return "Nothing was changed."
     if not after.get("swapped"):
