@@ -135,7 +135,7 @@ _STATUS_MARKS = {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**",
 
 
 # A status the marks do not know is written as it stands, as the report always has.
-_MARKDOWN = _Format(md.cell, str, "**%s**", lambda status: _STATUS_MARKS.get(status, status))
+_MARKDOWN = _Format(md.cell, str, "**%s**", lambda status: _STATUS_MARKS.get(status) or md.cell(status))
 
 
 def _md_table(table: Table, verdict: Verdict | None = None) -> str:

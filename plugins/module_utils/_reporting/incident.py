@@ -64,8 +64,8 @@ def document(record: t.Mapping[str, t.Any]) -> doc.Document:
     """The record as a page: facts (who, when, from, to, the target), what verified it, what happened."""
     facts = [(label, _value(record[key])) for label, key in (
         ("Who", "actor"), ("Started", "started"), ("Finished", "finished"), ("From", "from"), ("To", "to"))]
-    facts += [(doc.Verbatim("Target %s" % key), _value(value)) for key, value in sorted(record["target"].items())]
-    verification = [(doc.Verbatim(key), ": ", _value(value)) for key, value in sorted(record["verification"].items())]
+    facts += [("Target %s" % key, _value(value)) for key, value in sorted(record["target"].items())]
+    verification = [(key, ": ", _value(value)) for key, value in sorted(record["verification"].items())]
     events = [(_value(event.get("step", event)), " - ", _value(event["detail"])) if event.get("detail")
               else _value(event.get("step", event)) for event in record["events"]]
     return doc.Document(

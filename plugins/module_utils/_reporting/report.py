@@ -209,7 +209,7 @@ class Report:
         view = self.view()
         scope = view.scope if view.scope == View.scope else doc.Strong(view.scope)
         names = ", ".join(target.name for target in view.targets)
-        facts = [("Generated", view.generated_at), ("Targets", doc.Verbatim(names)),
+        facts = [("Generated", view.generated_at), ("Targets", names),
                  ("Checks", doc.Verbatim(view.tally)), ("Scope", scope)]
         grid = doc.Table([(section, *(doc.Cell(str(number), doc.status_class(status) if number else "none")
                                       for status, number in tally.items())) for section, tally in view.grid],
@@ -231,8 +231,7 @@ class Report:
             blocks.append(doc.Paragraph("Partial run: %s; this verdict covers only the checks below." % target.not_run))
         if target.causes:
             causes_table = doc.Table(
-                [("%s: %s" % (c["dependency"], c["reason"]), doc.Verbatim(c["check"]),
-                  doc.Verbatim(", ".join(c["checks"])), c["remediation"]) for c in target.causes],
+                [("%s: %s" % (c["dependency"], c["reason"]), c["check"], ", ".join(c["checks"]), c["remediation"]) for c in target.causes],
                 ("Cause", "Owning check", "Checks that could not run", "Remediation"), "causes")
             blocks.append(doc.Section("Checks that could not judge",
                                       [doc.Paragraph(_causes_headline(target.causes)), causes_table]))
@@ -240,7 +239,7 @@ class Report:
             checks_table = doc.Table([(doc.Strong(row.title), doc.Status(row.status), row.detail, row.remediation)
                                       for row in rows], ("Item", "Status", "Evidence", "Remediation"), "checks",
                                      row_headers=True)
-            blocks.append(doc.Section(doc.Verbatim(section), [checks_table]))
+            blocks.append(doc.Section(section, [checks_table]))
         return blocks
 
     def markdown(self) -> str:

@@ -77,3 +77,11 @@ Reverted | back
                            started="2026-01-02T03:04:05+00:00", finished="2026-01-02T03:04:05+00:00")
     assert to_markdown(planned).split("## Verification\n\n")[1] == (
         "- gate: GO\n\n## What happened\n\n- nothing recorded\n")
+
+
+def test_a_key_with_a_bar_or_a_newline_stays_in_its_row():
+    record = build_record("db-restore", {"db|name": "x"}, "a", "b", "failed", "s", {"rows\nverified": 3}, [],
+                          actor="bob", started="2026-12-01T00:00:00+00:00")
+    page = to_markdown(record)
+    assert "| Target db\\|name | x |" in page
+    assert "- rows verified: 3" in page

@@ -351,7 +351,7 @@ def test_markdown_page_byte_for_byte():
 |---|---|
 | **Verdict** | **NO-GO** (strict: WARN counts as NO-GO) |
 | Generated | 2025-01-02T03:04:05+00:00 |
-| Targets | web|1 |
+| Targets | web\\|1 |
 | Checks | 1 PASS, 0 WARN, 0 FAIL, 1 ERROR, 0 SKIP, 1 ODD |
 | Scope | **partial run, web\\|1: not checked: redis (3 checks)** |
 
@@ -445,3 +445,11 @@ def test_html_page_byte_for_byte():
         '</tbody></table>',
         '</body>',
         '</html>']
+
+
+def test_a_bar_in_a_target_name_or_an_unknown_status_stays_in_its_cell():
+    check = {"id": "x.y", "section": "1. Security Configuration", "title": "T", "status": "OD|D", "message": "m",
+             "evidence": {}, "remediation": "", "duration_ms": 0}
+    page = Report({"web|1": [check]}, generated_at=WHEN).markdown()
+    assert "| Targets | web\\|1 |" in page
+    assert "| **T** | OD\\|D | m |  |" in page
