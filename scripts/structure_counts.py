@@ -24,6 +24,10 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC_ENTRY = re.compile(r'^\s*"[a-z0-9_]+": \{"type"', re.M)
 JINJA = re.compile(r"\{\{|\{%")
+# A Jinja line that decides rather than passes a value on: a branch, a test, a comparison, string building, a
+# second fallback, or data reshaped in the template.
+DECIDING = re.compile(r"\b(if|else|is|and|or|not)\b|~|==|!=|\b(combine|dict2items|items2dict|selectattr|rejectattr|"
+                      r"ternary|length)\b|\bmap\(|\bjoin\(|default\([^)]*\)[^}]*default\(")
 
 
 def documented_options() -> dict[str, int]:
@@ -120,17 +124,23 @@ def main() -> None:
         print("role variables written by hand (%s): %s" % (os.path.relpath(vocabulary_path, ROOT),
                                                            json.dumps(vocabulary_counts(vocabulary_path))))
     jinja: dict[str, int] = {}
+    deciding: dict[str, int] = {}
     set_facts: dict[str, int] = {}
     tasks_jinja = 0
     for role in sorted(glob.glob(os.path.join(ROOT, "roles/*"))):
         lines = [line for p in glob.glob(os.path.join(role, "**/*.yml"), recursive=True)
                  for line in open(p, encoding="utf-8")]
         jinja[os.path.basename(role)] = sum(1 for line in lines if JINJA.search(line))
+        deciding[os.path.basename(role)] = sum(
+            1 for p in glob.glob(os.path.join(role, "tasks", "*.yml")) for line in open(p, encoding="utf-8")
+            if JINJA.search(line) and DECIDING.search(line.split("{", 1)[1]))
         tasks_jinja += sum(1 for p in glob.glob(os.path.join(role, "tasks", "*.yml"))
                            for line in open(p, encoding="utf-8") if JINJA.search(line))
         set_facts[os.path.basename(role)] = sum(1 for line in lines if re.search(r"\bset_fact:", line))
     print("Jinja lines in roles (any .yml): total %d (in tasks/ %d); %s"
           % (sum(jinja.values()), tasks_jinja, json.dumps(jinja)))
+    print("Jinja lines in roles' tasks that decide (branch, test, comparison, string building, second fallback, "
+          "reshaping): total %d; %s" % (sum(deciding.values()), json.dumps(deciding)))
     print("set_fact tasks in roles: total %d; %s" % (sum(set_facts.values()), json.dumps(set_facts)))
     writers = []
     for path in sorted(glob.glob(os.path.join(ROOT, "plugins/**/*.py"), recursive=True)):
