@@ -90,7 +90,7 @@ EXAMPLES = r"""
     to: "2.10.0"
     outcome: succeeded
     summary: Rolled back from 2.11.1 to 2.10.0; health gate passed.
-    actor: "{{ awx_user_name | default(tower_user_name) | default(omit) }}"
+    actor: "{{ lookup('aragora.ops.actor') }}"
   delegate_to: localhost
 """
 

@@ -191,6 +191,38 @@ def _unit_started(start: t.Mapping[str, t.Any], unit_read: bool) -> str:
     return " NOT started" if start.get("failed") else " started"
 
 
+# ---- the restore drill: the newest archive into a scratch database, verified, dropped -----------------------------
+
+def drill_restore(observed: Observed) -> dict[str, t.Any]:
+    """The result of the restore drill (tasks_from drill.yml) from its one registered step.
+
+    Observed: host, database, evidence_file, check_mode, actor; drill (postgres_restore step=drill, registered also
+    when it fails: its evidence is evidence too). No incident record: a drill changes nothing the application sees.
+    """
+    host, database = observed["host"], observed["database"]
+    check_mode = bool(observed.get("check_mode"))
+    drill = given(observed, "drill")
+    evidence = dict(drill.get("evidence") or {})
+    # The message the failed drill fails with is the module's own.
+    reason = "" if ran(drill) else str(drill.get("msg") or "the restore drill did not run")
+    outcome = _outcome(check_mode, ran(drill), reason)
+    said = ("%s Evidence: %s" % (drill["message"], observed.get("evidence_file"))) if "message" in drill else reason
+    return {
+        "kind": "postgres", "outcome": outcome, "host": host, "database": database,
+        "from": drill.get("archive"), "to": drill.get("scratch_database"), "reason": reason,
+        "report": said,
+        "summary": said if outcome != INITIAL_OUTCOME else "Restore drill of %s FAILED: %s" % (database, reason),
+        "verification": {"row_counts_verified": drill.get("counts_verified", False),
+                         "tables": drill.get("tables_restored"), "rows": drill.get("rows_restored"),
+                         "evidence_file": drill.get("evidence_file") or observed.get("evidence_file")},
+        # The drill's own results of the common check schema, as the verify step's (restore.row_counts, ...).
+        "verify_checks": list(drill.get("checks") or []),
+        "evidence": evidence or None, "events": [], "incident_files": [],
+        "started": evidence.get("started_at"), "actor": observed.get("actor") or "",
+        "error": reason,
+    }
+
+
 # ---- db_backup: the schedule installed, one backup now ------------------------------------------------------------
 
 CRON_DEFAULTS = {"minute": "0", "hour": "2", "day": "*", "weekday": "*"}

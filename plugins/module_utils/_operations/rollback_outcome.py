@@ -27,6 +27,9 @@ Observed = t.Mapping[str, t.Any]
 # stops before saying otherwise has failed.
 INITIAL_OUTCOME = "failed"
 
+# The extra vars AWX/AAP set to the user who launched the job (tower_user_name is the name older releases use).
+LAUNCHED_BY = ("awx_user_name", "tower_user_name")
+
 
 def given(observed: Observed, key: str) -> dict[str, t.Any]:
     """A registered result, or {} when the task was not reached."""
@@ -37,6 +40,23 @@ def given(observed: Observed, key: str) -> dict[str, t.Any]:
 def ran(result: t.Mapping[str, t.Any]) -> bool:
     """The task ran to its end without failing (a skipped or unreached task did not)."""
     return bool(result) and not result.get("failed") and not result.get("skipped")
+
+
+def actor(variables: t.Mapping[str, t.Any], given: t.Iterable[t.Any] = ()) -> str:
+    """Who runs the action, for the result facts and the incident record.
+
+    The first non-empty name in ``given``; else the AWX/AAP user who launched the job: the first variable of
+    LAUNCHED_BY that is set, as it is set (set but empty stays empty); else ''. An empty actor makes the incident
+    record name the local user.
+    """
+    for name in given:
+        if name:
+            return str(name)
+    for variable in LAUNCHED_BY:
+        if variable in variables:
+            value = variables[variable]
+            return "" if value is None else str(value)
+    return ""
 
 
 def failure(result: t.Mapping[str, t.Any] | None, task_name: str) -> dict[str, t.Any]:
@@ -63,6 +83,11 @@ def _published(result: t.Mapping[str, t.Any], *keys: str) -> dict[str, t.Any]:
     return {key: result.get(key) for key in keys}
 
 
+def shown(value: t.Any) -> t.Any:
+    """A value as a Jinja template shows it inside text: none as nothing."""
+    return "" if value is None else value
+
+
 def _summary_or_stopped(message: str, what: str, reason: str | None) -> str:
     return message or "Rollback of %s stopped before any change: %s" % (what, reason or "see the run log")
 
@@ -72,9 +97,9 @@ def _summary_or_stopped(message: str, what: str, reason: str | None) -> str:
 def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
     """The result of the systemd rollback from its observations.
 
-    Observed: host, unit, link_path (root/link), release (the requested one), expected_version, min_free_mb,
-    check_mode, started, actor; registered results unit (systemctl show LoadState), plan (release_switch in check
-    mode), switch, health (health_gate_result), after (release_switch read after a failed revert),
+    Observed: host, unit, link_path (root/link), releases_path (root/releases_dir), release (the requested one),
+    expected_version, min_free_mb, check_mode, started, actor; registered results before (release_switch read before
+    anything), unit (systemctl show LoadState), plan (release_switch in check mode), switch, health (health_gate_result), after (release_switch read after a failed revert),
     revert_switch, revert_restart, incident; failure and revert_failure (from :func:`failure`).
     """
     host, unit, link_path = observed["host"], observed["unit"], observed["link_path"]
@@ -147,6 +172,7 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
     }
     result["published"] = _published(result, "kind", "outcome", "from", "to", "message", "incident_files")
     result["not_confirmed"] = systemd_not_confirmed(result, host)
+    result["no_running_release"] = systemd_no_running_release(given(observed, "before"), observed.get("releases_path"))
     return result
 
 
@@ -166,18 +192,27 @@ def systemd_not_confirmed(result: t.Mapping[str, t.Any], host: str) -> str:
             "with aragora_rollback_confirm=true." % (host, result.get("from"), result.get("to")))
 
 
+def systemd_no_running_release(before: t.Mapping[str, t.Any], releases_path: t.Any) -> str:
+    """The pre-flight's refusal when the link points at no release: there would be nothing to revert to."""
+    return ("%s does not point at a release under %s (it says %s): there is no running release to come back to. "
+            "Point it at the running release by hand first." % (shown(before.get("link")), releases_path,
+                                                                 before.get("link_target") or "nothing"))
+
+
 # ---- Kubernetes: rollout undo, wait, health gate; never rolled forward --------------------------------------------
 
 def kubernetes_rollback(observed: Observed) -> dict[str, t.Any]:
     """The result of the Kubernetes rollback from its observations.
 
-    Observed: cluster (context, kubeconfig or ''), namespace, deployment, revision (asked, 0 = previous),
+    Observed: kube_context and kubeconfig (the cluster is named by the context, else the kubeconfig, else "default
+    kubeconfig"; or cluster, naming it directly), namespace, deployment, revision (asked, 0 = previous),
     expected_version, api_url, confirm, check_mode, started, actor; registered results undo (k8s_rollout_undo,
     which answers with the plan also when it fails or only plans), health (health_gate_result), after (the
     Deployment read after a failure), incident; failure (from :func:`failure`).
     """
     namespace, deployment = observed["namespace"], observed["deployment"]
-    cluster = observed.get("cluster") or "default kubeconfig"
+    cluster = (observed.get("cluster") or observed.get("kube_context") or observed.get("kubeconfig")
+               or "default kubeconfig")
     where = "%s %s/deployment/%s" % (cluster, namespace, deployment)
     check_mode, confirmed = bool(observed.get("check_mode")), bool(observed.get("confirm"))
     undo, health, after = given(observed, "undo"), given(observed, "health"), given(observed, "after")
@@ -222,6 +257,10 @@ def kubernetes_rollback(observed: Observed) -> dict[str, t.Any]:
         "namespace": namespace, "deployment": deployment, "where": where, "cluster": cluster,
         "message": message, "reason": reason, "error": error, "events": events,
         "stopped_before_change": changed_nothing,
+        # Without the operator's go, or under --check, the undo only plans.
+        "only_plans": check_mode or not confirmed,
+        # The release the health gate compares ('' compares none).
+        "health_gate_version": version,
         "started": observed.get("started"), "actor": observed.get("actor") or "",
         "summary": _summary_or_stopped(message, where, reason),
         "record_to": to if to is not None else ("revision %d" % revision if revision else "previous revision"),
@@ -405,7 +444,17 @@ def coordinated_rollback(observed: Observed) -> dict[str, t.Any]:
         "started": observed.get("started"), "actor": observed.get("actor") or "", "incident_files": files,
     }
     result["published"] = _published(result, "kind", "database", "outcome", "from", "to", "incident_files")
+    result["plan_report"] = [plan.get("message"), steps["validate"].get("message"),
+                             _coordinated_would_then(observed["kind"], application, check_mode)]
     return result
+
+
+def _coordinated_would_then(kind: str, application: t.Mapping[str, t.Any], check_mode: bool) -> str:
+    """What the steps after the plan and the validation do (the run prints it with the plan)."""
+    return ("%s: stop the writers (%s), restore into a new database, verify it, swap it in (the current one kept), "
+            "switch the application to %s, start it and wait for the health gate (release %s)."
+            % ("Would then" if check_mode else "Now", kind, shown(application.get("to")),
+               application.get("expected_version") or "not compared"))
 
 
 def _coordinated_where(observed: Observed, application: t.Mapping[str, t.Any], start: t.Mapping[str, t.Any],

@@ -42,14 +42,23 @@ def _gate(result: t.Mapping[str, t.Any]) -> Outcome:
     return _not_run(result, "the health gate")
 
 
+def _verified(result: t.Mapping[str, t.Any]) -> list[dict]:
+    """The verification's own results (``restore.row_counts``, ``restore.sql_check_<n>``), else a
+    ``restore.row_counts`` that says why it could not judge."""
+    return list(result.get("verify_checks") or []) or [
+        make_result("restore.row_counts", SECTION, "Restored row counts match the backup",
+                    _not_run(result, "the verification"), ROW_COUNTS_REMEDIATION)]
+
+
 def restore_results(result: t.Mapping[str, t.Any]) -> list[dict]:
-    """The verify step's results (``restore.row_counts``, ``restore.sql_check_<n>``) on PostgreSQL, else a
-    ``restore.row_counts`` that says why it could not judge; ``restore.health_gate`` on both backends."""
-    results = []
-    if result.get("kind") == "postgres":
-        verified = list(result.get("verify_checks") or [])
-        results += verified or [make_result("restore.row_counts", SECTION, "Restored row counts match the backup",
-                                            _not_run(result, "the verification"), ROW_COUNTS_REMEDIATION)]
+    """The verify step's results on PostgreSQL; ``restore.health_gate`` on both backends."""
+    results = _verified(result) if result.get("kind") == "postgres" else []
     results.append(make_result("restore.health_gate", SECTION, "The application passes the health gate after the "
                                "restore", _gate(result), GATE_REMEDIATION))
     return results
+
+
+def drill_results(result: t.Mapping[str, t.Any]) -> list[dict]:
+    """The restore drill's results: the scratch database verified against its manifest. No health gate: the
+    application never runs on a scratch database."""
+    return _verified(result)
