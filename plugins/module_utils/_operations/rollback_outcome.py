@@ -99,8 +99,9 @@ def systemd_rollback(observed: Observed) -> dict[str, t.Any]:
 
     Observed: host, unit, link_path (root/link), releases_path (root/releases_dir), release (the requested one),
     expected_version, min_free_mb, check_mode, started, actor; registered results before (release_switch read before
-    anything), unit (systemctl show LoadState), plan (release_switch in check mode), switch, health (health_gate_result), after (release_switch read after a failed revert),
-    revert_switch, revert_restart, incident; failure and revert_failure (from :func:`failure`).
+    anything), unit (systemctl show LoadState), plan (release_switch in check mode), switch, health
+    (health_gate_result), after (release_switch read after a failed revert), revert_switch, revert_restart, incident;
+    failure and revert_failure (from :func:`failure`).
     """
     host, unit, link_path = observed["host"], observed["unit"], observed["link_path"]
     check_mode = bool(observed.get("check_mode"))
@@ -194,9 +195,9 @@ def systemd_not_confirmed(result: t.Mapping[str, t.Any], host: str) -> str:
 
 def systemd_no_running_release(before: t.Mapping[str, t.Any], releases_path: t.Any) -> str:
     """The pre-flight's refusal when the link points at no release: there would be nothing to revert to."""
+    said = before.get("link_target") or "nothing"
     return ("%s does not point at a release under %s (it says %s): there is no running release to come back to. "
-            "Point it at the running release by hand first." % (shown(before.get("link")), releases_path,
-                                                                 before.get("link_target") or "nothing"))
+            "Point it at the running release by hand first." % (shown(before.get("link")), releases_path, said))
 
 
 # ---- Kubernetes: rollout undo, wait, health gate; never rolled forward --------------------------------------------

@@ -22,6 +22,6 @@ def test_bad_input_is_named():
 
 
 def test_a_failed_drill_has_its_checks():
-    result = FILTERS["db_restore_drill_result"]({"host": "db", "database": "aragora",
-                                                  "drill": {"failed": True, "msg": "no archive"}})
+    observed = {"host": "db", "database": "aragora", "drill": {"failed": True, "msg": "no archive"}}
+    result = FILTERS["db_restore_drill_result"](observed)
     assert result["outcome"] == "failed" and [check["status"] for check in result["checks"]] == ["SKIP"]
