@@ -83,6 +83,7 @@ def groups_for_tags(groups: t.Iterable[str], run_tags: t.Iterable[str], skip_tag
     return [group for group in dict.fromkeys(groups)
             if ("all" in run_tags or group in run_tags) and group not in skip_tags]
 
+
 def _result(spec: CheckSpec, outcome: Outcome, duration_ms: float, cause: dict | None = None) -> dict:
     return make_result(spec.id, spec.section, spec.title, outcome, spec.remediation, duration_ms, cause)
 

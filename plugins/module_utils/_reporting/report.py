@@ -97,6 +97,7 @@ def no_target_left(pattern: str, matched: t.Sequence[str], limit: str | None) ->
     return ("NO-GO: no Aragora target is left to check. %s: give an inventory with that group (-i inventory.yml), set "
             "aragora_targets to your targets' group or host pattern, or widen the limit." % why)
 
+
 def missing_target_result(target: str, reason: str) -> dict:
     """A FAIL standing for a target whose checks produced nothing (unreachable host, failed task)."""
     return {"id": UNREACHABLE_CHECK_ID, "section": section_label("0"), "title": "Target checked",

@@ -33,8 +33,8 @@ def test_a_no_go_verdict_stops_the_go_live_saying_what_to_do():
 
 
 def test_the_running_release_given_wins_over_the_tree_and_the_tree_over_nothing():
-    assert backup(running_release="2.10.0", release_tree=TREE)["releases"] == {"running_release": "2.10.0",
-                                                                              "next_release": "2.11.1"}
+    given = backup(running_release="2.10.0", release_tree=TREE)
+    assert given["releases"] == {"running_release": "2.10.0", "next_release": "2.11.1"}
     assert backup(release_tree=TREE)["releases"]["running_release"] == "2.11.0"
     assert backup(release_tree=SKIPPED)["releases"]["running_release"] == ""
     assert backup(release_tree=dict(TREE, current=None))["releases"]["running_release"] == ""
