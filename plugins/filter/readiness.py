@@ -1,13 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The readiness report's input, gathered from the targets' result facts (a filter: it only shapes data)."""
+"""The readiness report's input, gathered from the targets' result facts, the targets it covers, why a run has none
+left, and the check groups a run under --tags selects (filters: they only shape data the roles already have)."""
 
 from __future__ import annotations
 
 import typing as t
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.aragora.ops.plugins.module_utils._engine.engine import groups_for_tags
+from ansible_collections.aragora.ops.plugins.module_utils._reporting.report import no_target_left, report_targets
 
 # What a target with no result fact reports (a FAIL in the report, with this reason).
 NO_RESULTS = "no results: the host was skipped or its play stopped"
@@ -44,6 +48,29 @@ def readiness_results(names: t.Any, hostvars: t.Any, fact: t.Any = "prelaunch_re
     return results_of(names, facts)
 
 
+def _names(value: t.Any, name: str, what: str) -> list[str]:
+    if not isinstance(value, (list, tuple)):
+        raise AnsibleFilterError("aragora.ops.%s expects %s (a list), not %s" % (name, what, type(value).__name__))
+    return [str(item) for item in value]
+
+
+def readiness_report_targets(given: t.Any, matched: t.Any) -> list[str]:
+    return report_targets(_names(given, "readiness_report_targets", "the host names given"),
+                          _names(matched, "readiness_report_targets", "the hosts the targets' pattern matches"))
+
+
+def readiness_no_target(matched: t.Any, pattern: t.Any, limit: t.Any = None) -> str:
+    return no_target_left(str(pattern), _names(matched, "readiness_no_target", "the hosts the pattern matches"),
+                          None if limit is None else str(limit))
+
+
+def prelaunch_check_groups(groups: t.Any, run_tags: t.Any, skip_tags: t.Any) -> list[str]:
+    name = "prelaunch_check_groups"
+    return groups_for_tags(_names(groups, name, "the check groups"), _names(run_tags, name, "ansible_run_tags"),
+                           _names(skip_tags, name, "ansible_skip_tags"))
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"readiness_results": readiness_results}
+        return {"readiness_results": readiness_results, "readiness_report_targets": readiness_report_targets,
+                "readiness_no_target": readiness_no_target, "prelaunch_check_groups": prelaunch_check_groups}

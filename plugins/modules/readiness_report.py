@@ -110,6 +110,13 @@ files:
   type: list
   elements: str
   sample: [build/reports/readiness-report.json, build/reports/readiness-report.md, build/reports/readiness-report.xml]
+message:
+  description:
+    - The verdict in one sentence with where the report is; on V(NO-GO), how many checks failed, could not be judged
+      and (with O(strict)) warned - the message the P(aragora.ops.readiness_report#role) role stops the run with.
+  returned: always
+  type: str
+  sample: "NO-GO: 2 check(s) failed, 1 could not judge. The report is in build/reports/readiness-report.json."
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import pathlib
+import socket
 import ssl
 import time
 import typing as t
@@ -47,18 +48,32 @@ def wait_ready(server: Server, path: str = "/readyz", statuses: t.Container[int]
         if not sandbox.owned(server.info["pid"], server.layout.root,
                              server.info["start_time"]):
             raise AssertionError("Aragora exited during start-up: see %s" % server.layout.aragora_log)
-        try:
-            with opener.open(server.api_url + path, timeout=POLL_TIMEOUT) as answer:
-                if answer.status in statuses:
-                    return
-        except urllib.error.HTTPError as answer:  # a 503 is an answer too
-            if answer.code in statuses:
-                return
-        except OSError:
-            pass
+        if _http_answers(opener, server.api_url + path, statuses) and _listens(server.ports["ws"]):
+            return
         time.sleep(0.3)
-    raise AssertionError("Aragora not answering %s %s after %g s: see %s" % (
-        path, "/".join(map(str, statuses)), READY_TIMEOUT, server.layout.aragora_log))
+    raise AssertionError("Aragora not answering %s %s (and accepting WebSocket connections on port %d) after %g s: "
+                         "see %s" % (path, "/".join(map(str, statuses)), server.ports["ws"], READY_TIMEOUT,
+                                     server.layout.aragora_log))
+
+
+def _http_answers(opener: urllib.request.OpenerDirector, url: str, statuses: t.Container[int]) -> bool:
+    try:
+        with opener.open(url, timeout=POLL_TIMEOUT) as answer:
+            return answer.status in statuses
+    except urllib.error.HTTPError as answer:  # a 503 is an answer too
+        return answer.code in statuses
+    except OSError:
+        return False
+
+
+def _listens(port: int) -> bool:
+    """The server's WebSocket listener accepts connections: it binds after the HTTP one (seconds later under load),
+    and a check run in between meets "connection refused"."""
+    try:
+        with socket.create_connection((sandbox.LOOPBACK, port), timeout=POLL_TIMEOUT):
+            return True
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

@@ -76,6 +76,14 @@ def select(groups: t.Iterable[str] | None = None, skip: t.Iterable[str] = (), id
     return [s for s in specs if s.id not in skip], [s for s in specs if s.id in skip]
 
 
+def groups_for_tags(groups: t.Iterable[str], run_tags: t.Iterable[str], skip_tags: t.Iterable[str]) -> list[str]:
+    """The check groups a run under ``--tags`` / ``--skip-tags`` selects from ``groups`` (one tag per group): all of
+    them under the default tag ``all``, else those tagged; never a skipped one. In the order of ``groups``."""
+    run_tags, skip_tags = set(run_tags), set(skip_tags)
+    return [group for group in dict.fromkeys(groups)
+            if ("all" in run_tags or group in run_tags) and group not in skip_tags]
+
+
 def _result(spec: CheckSpec, outcome: Outcome, duration_ms: float, cause: dict | None = None) -> dict:
     return make_result(spec.id, spec.section, spec.title, outcome, spec.remediation, duration_ms, cause)
 

@@ -67,7 +67,35 @@ def write_report(params: t.Mapping[str, t.Any], check_mode: bool = False) -> dic
     else:
         files = report.write(params["dest"], params["basename"])
     return {"changed": True, "verdict": report.verdict, "counts": report.counts, "partial": bool(report.not_run),
-            "targets": report.as_json()["targets"], "summary": report.summary(), "files": files}
+            "targets": report.as_json()["targets"], "summary": report.summary(), "files": files,
+            "message": verdict_message(report.verdict, report.counts, params["strict"], files)}
+
+
+def verdict_message(verdict_of_run: str, tally: t.Mapping[str, int], strict: bool, files: t.Sequence[str]) -> str:
+    """The verdict in one sentence, with where the report is: on NO-GO, the message the run stops with."""
+    where = "The report is in %s." % ", ".join(files)
+    if verdict_of_run == "GO":
+        return "GO. %s" % where
+    return "NO-GO: %s check(s) failed%s%s. %s" % (
+        tally.get(FAIL, 0), ", %s could not judge" % tally[ERROR] if tally.get(ERROR) else "",
+        " and %s warned (strict)" % tally[WARN] if strict and tally.get(WARN) else "", where)
+
+
+def report_targets(given: t.Sequence[str], matched: t.Sequence[str]) -> list[str]:
+    """The targets a report covers: those given by name (aragora_report_hosts), else the hosts the targets' pattern
+    matches in the inventory."""
+    return list(given) if given else list(matched)
+
+
+def no_target_left(pattern: str, matched: t.Sequence[str], limit: str | None) -> str:
+    """Why a run (its --limit, AWX's Limit) has no Aragora target left to check, and what to do."""
+    if not matched:
+        why = "No inventory host matches '%s'" % pattern
+    else:
+        why = "'%s' matches %s%s" % (pattern, ", ".join(matched),
+                                     (" and --limit %s leaves none of them" % limit) if limit is not None else "")
+    return ("NO-GO: no Aragora target is left to check. %s: give an inventory with that group (-i inventory.yml), set "
+            "aragora_targets to your targets' group or host pattern, or widen the limit." % why)
 
 
 def missing_target_result(target: str, reason: str) -> dict:

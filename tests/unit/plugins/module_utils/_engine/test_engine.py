@@ -243,3 +243,10 @@ def test_owner_fails_and_dependants_are_error(registry):
     assert depending["cause"] == {"check": "dep.owner", "dependency": "Thing", "reason": "thing refused"}
     assert depending["message"] == "Could not judge: Thing unavailable (see dep.owner): thing refused"
     assert result.verdict([depending]) == "NO-GO"
+
+
+def test_groups_for_tags_keeps_the_order_given_and_drops_duplicates_and_skipped():
+    assert engine.groups_for_tags(["tls", "environment", "tls"], ["all"], []) == ["tls", "environment"]
+    assert engine.groups_for_tags(GROUPS, ["all"], []) == list(GROUPS)
+    assert engine.groups_for_tags(GROUPS, [GROUPS[-1], GROUPS[0]], [GROUPS[0]]) == [GROUPS[-1]]
+    assert engine.groups_for_tags(GROUPS, ["all"], GROUPS) == []
