@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: aragora.ops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The db_restore and db_backup roles' decisions as filters: observations in, the role's result out
+"""The db_restore (restore and drill) and db_backup roles' decisions as filters: observations in, the role's result out
 (module_utils/_operations/restore_outcome.py holds and tests the logic), as plugins/filter/rollback.py does for the
 rollback roles."""
 
@@ -27,5 +27,7 @@ class FilterModule:
                                                           restore_checks.restore_results)),
             "db_restore_sqlite_result": decision_filter(
                 "db_restore_sqlite_result", with_checks(restore_outcome.sqlite_restore, restore_checks.restore_results)),
+            "db_restore_drill_result": decision_filter(
+                "db_restore_drill_result", with_checks(restore_outcome.drill_restore, restore_checks.drill_results)),
             "db_backup_result": decision_filter("db_backup_result", restore_outcome.db_backup),
         }

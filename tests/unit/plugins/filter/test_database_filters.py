@@ -1,4 +1,4 @@
-"""The filters the db_restore and db_backup roles call: names, bad input named, not a traceback."""
+"""The filters the db_restore (restore and drill) and db_backup roles call: names, bad input named, not a traceback."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ FILTERS = FilterModule().filters()
 
 
 def test_every_documented_filter_is_there():
-    assert sorted(FILTERS) == ["db_backup_result", "db_restore_postgres_result", "db_restore_sqlite_result", "restore_step_failure"]
+    assert sorted(FILTERS) == ["db_backup_result", "db_restore_drill_result", "db_restore_postgres_result",
+                               "db_restore_sqlite_result", "restore_step_failure"]
 
 
 def test_not_a_dict_and_a_missing_observation_are_named():
@@ -23,3 +24,16 @@ def test_not_a_dict_and_a_missing_observation_are_named():
 
 def test_step_failure_of_an_undefined_result():
     assert FILTERS["restore_step_failure"](None, "Step 1") == {"reason": "Step 1: failed", "where_things_stand": ""}
+
+
+def test_the_drill_names_bad_input():
+    with pytest.raises(AnsibleFilterError, match="expects a dict of observations, not str"):
+        FILTERS["db_restore_drill_result"]("drill")
+    with pytest.raises(AnsibleFilterError, match="the observation 'database' is missing"):
+        FILTERS["db_restore_drill_result"]({"host": "db"})
+
+
+def test_a_failed_drill_has_its_checks():
+    observed = {"host": "db", "database": "aragora", "drill": {"failed": True, "msg": "no archive"}}
+    result = FILTERS["db_restore_drill_result"](observed)
+    assert result["outcome"] == "failed" and [check["status"] for check in result["checks"]] == ["SKIP"]
