@@ -301,6 +301,10 @@ def kubernetes_not_confirmed(result: t.Mapping[str, t.Any]) -> str:
 
 # ---- the go-live watch window: breach, automatic rollback, its record -----------------------------------------
 
+# What an operator does when the automatic rollback did not run or did not succeed.
+ROLL_BACK_BY_HAND = "roll back by hand (playbooks/rollback.yml)"
+
+
 def golive_watch(observed: Observed) -> dict[str, t.Any]:
     """The record of a watch window that breached, and what the automatic rollback did.
 
@@ -324,8 +328,7 @@ def golive_watch(observed: Observed) -> dict[str, t.Any]:
         after = "Rollback started %s s after the breach was seen: %s.%s" % (delay, outcome,
                                                                             (" %s" % error) if error else "")
     else:
-        after = ("Automatic rollback is off (aragora_golive_auto_rollback): roll back by hand "
-                 "(playbooks/rollback.yml).")
+        after = "Automatic rollback is off (aragora_golive_auto_rollback): %s." % ROLL_BACK_BY_HAND
     files = list(given(observed, "incident").get("files") or [])
     return {
         "breached": bool(watch.get("breached")), "outcome": outcome, "rollback_outcome": rollback_outcome,
@@ -343,11 +346,11 @@ def golive_watch(observed: Observed) -> dict[str, t.Any]:
                    {"step": "rollback %s" % rollback_outcome}],
         "started": watch.get("started_at"), "actor": observed.get("actor") or "",
         "incident_files": files, "said": watch_said(watch),
-        "error": _golive_stop_message(observed, outcome, rollback_outcome, reasons, files),
+        "error": _golive_stop_message(observed, rolled, outcome, rollback_outcome, reasons, files),
     }
 
 
-def _golive_stop_message(observed: Observed, outcome: str, rollback_outcome: str, reasons: str,
+def _golive_stop_message(observed: Observed, rolled: bool, outcome: str, rollback_outcome: str, reasons: str,
                          files: list[str]) -> str:
     """Why the go-live stops, saying what became of the release: rolled back only when the rollback succeeded."""
     host, record = observed.get("host"), "Incident record: %s." % ", ".join(files)
@@ -356,13 +359,12 @@ def _golive_stop_message(observed: Observed, outcome: str, rollback_outcome: str
     if observed.get("check_mode"):
         return "GO-LIVE WATCH BREACHED on %s: %s. Check mode: the rollback was planned, not done. %s" % (
             host, reasons, record)
-    if observed.get("rollback_started_at") is None:
-        still_live = ("The release is still live: automatic rollback is off (aragora_golive_auto_rollback); roll "
-                      "back by hand (playbooks/rollback.yml).")
-        return "GO-LIVE WATCH BREACHED on %s: %s. %s %s" % (host, reasons, still_live, record)
+    if not rolled:
+        return ("GO-LIVE WATCH BREACHED on %s: %s. The release is still live: automatic rollback is off "
+                "(aragora_golive_auto_rollback); %s. %s" % (host, reasons, ROLL_BACK_BY_HAND, record))
     error = " (%s)" % observed["rollback_error"] if observed.get("rollback_error") else ""
-    return ("GO-LIVE ROLLBACK FAILED on %s: %s. The automatic rollback ended %s%s: roll back by hand "
-            "(playbooks/rollback.yml). %s" % (host, reasons, rollback_outcome, error, record))
+    return "GO-LIVE ROLLBACK FAILED on %s: %s. The automatic rollback ended %s%s: %s. %s" % (
+        host, reasons, rollback_outcome, error, ROLL_BACK_BY_HAND, record)
 
 
 def watch_said(watch: t.Mapping[str, t.Any]) -> str:
