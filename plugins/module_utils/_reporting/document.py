@@ -34,9 +34,9 @@ class Status:
 
 @dataclasses.dataclass(frozen=True)
 class Verbatim:
-    """Text Markdown writes as it stands, unescaped (HTML escapes it like any text). The pages have always written
-    these so (check ids, section labels, the incident's kind and summary, the report's target list); escaping them
-    would change the pages' bytes, so it is a deliberate change of its own, not part of moving onto this renderer."""
+    """Text Markdown writes as it stands, unescaped (HTML escapes it like any text): a paragraph that may span lines
+    (the incident's summary) and text of the collection's own that holds no "|" (a title, the report's tally).
+    Anything a user or a target names is plain text, escaped as a table cell."""
 
     text: t.Any
 
@@ -134,7 +134,7 @@ _STATUS_MARKS = {"PASS": "[x] PASS", "WARN": "[~] WARN", "FAIL": "[ ] **FAIL**",
                  "ERROR": "[?] **ERROR** (could not judge)"}
 
 
-# A status the marks do not know is written as it stands, as the report always has.
+# A status the marks do not know is written in words, escaped like any cell.
 _MARKDOWN = _Format(md.cell, str, "**%s**", lambda status: _STATUS_MARKS.get(status) or md.cell(status))
 
 
