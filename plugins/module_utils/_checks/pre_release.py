@@ -11,8 +11,8 @@ import typing as t
 
 from ansible_collections.aragora.ops.plugins.module_utils._engine.result import section_label
 
-# The checklist's section the backup before a release belongs to.
-DISASTER_RECOVERY = "10"
+# Checklist section 10 (Disaster Recovery), as every check module names its section.
+SECTION = "10"
 
 
 def backup_check(labels: t.Mapping[str, str], taken: tuple[dict[str, t.Any], str] | None, error: str | None,
@@ -35,6 +35,6 @@ def backup_check(labels: t.Mapping[str, str], taken: tuple[dict[str, t.Any], str
     else:
         evidence.update(taken[0])
         status, message = "PASS", "Pre-release backup before %s: %s" % (pair, taken[1])
-    return {"id": "golive.pre_release_backup", "section": section_label(DISASTER_RECOVERY), "title": "Pre-release database backup",
+    return {"id": "golive.pre_release_backup", "section": section_label(SECTION), "title": "Pre-release database backup",
             "status": status, "message": message, "evidence": evidence, "remediation": remediation,
             "duration_ms": int((time.monotonic() - began) * 1000)}
