@@ -15,22 +15,21 @@ def test_every_documented_filter_is_there():
                                "db_restore_sqlite_result", "restore_step_failure"]
 
 
-def test_not_a_dict_and_a_missing_observation_are_named():
-    with pytest.raises(AnsibleFilterError, match="db_restore_postgres_result expects a dict of observations, not str"):
-        FILTERS["db_restore_postgres_result"]("plan")
-    with pytest.raises(AnsibleFilterError, match="db_restore_sqlite_result: the observation 'data_dir' is missing"):
-        FILTERS["db_restore_sqlite_result"]({"host": "db"})
+@pytest.mark.parametrize("not_a_dict, missing", [
+    (("db_restore_postgres_result", "plan"), ("db_restore_sqlite_result", "data_dir")),
+    (("db_restore_drill_result", "drill"), ("db_restore_drill_result", "database")),
+])
+def test_not_a_dict_and_a_missing_observation_are_named(not_a_dict, missing):
+    name, value = not_a_dict
+    with pytest.raises(AnsibleFilterError, match="%s expects a dict of observations, not str" % name):
+        FILTERS[name](value)
+    name, observation = missing
+    with pytest.raises(AnsibleFilterError, match="%s: the observation '%s' is missing" % (name, observation)):
+        FILTERS[name]({"host": "db"})
 
 
 def test_step_failure_of_an_undefined_result():
     assert FILTERS["restore_step_failure"](None, "Step 1") == {"reason": "Step 1: failed", "where_things_stand": ""}
-
-
-def test_the_drill_names_bad_input():
-    with pytest.raises(AnsibleFilterError, match="expects a dict of observations, not str"):
-        FILTERS["db_restore_drill_result"]("drill")
-    with pytest.raises(AnsibleFilterError, match="the observation 'database' is missing"):
-        FILTERS["db_restore_drill_result"]({"host": "db"})
 
 
 def test_a_failed_drill_has_its_checks():
